@@ -1,0 +1,33 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OutputType(models.TextChoices):
+    BINARY = "binary", _("Binary (positive/negative)")
+    CATEGORICAL = "categorical", _("Categorical labels")
+    ORDINAL = "ordinal", _("Ordinal grades")
+    SCORE = "score", _("Score with a threshold")
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
+    OTHER = "X", _("Other or unknown")
+
+
+class AgeBand(models.TextChoices):
+    UNDER_18 = "0-17", "0-17"
+    A18_39 = "18-39", "18-39"
+    A40_59 = "40-59", "40-59"
+    A60_79 = "60-79", "60-79"
+    OVER_80 = "80+", "80+"
+
+
+class ImportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    JSON = "json", "JSON"
+
+
+class ImportStatus(models.TextChoices):
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")

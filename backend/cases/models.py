@@ -1,0 +1,108 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from common.models import TimeStampedModel
+
+from .enums import AgeBand, ImportFormat, ImportStatus, OutputType, Sex
+
+
+class AISystem(TimeStampedModel):
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    vendor = models.CharField(_("vendor"), max_length=120)
+    version = models.CharField(_("current version"), max_length=40)
+    intended_use = models.TextField(_("intended use"))
+    ce_class = models.CharField(_("CE class"), max_length=20, blank=True)
+    output_type = models.CharField(_("output type"), max_length=20, choices=OutputType.choices)
+    # The label set, in order (the order is the scale for ordinal outputs).
+    labels = models.JSONField(_("labels"), default=list)
+    positive_label = models.CharField(_("positive label"), max_length=40, blank=True)
+    score_threshold = models.FloatField(_("score threshold"), null=True, blank=True)
+    # e.g. {"sensitivity": 0.90, "specificity": 0.80}: the committee watches these.
+    acceptance_thresholds = models.JSONField(_("acceptance thresholds"), default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("AI system")
+        verbose_name_plural = _("AI systems")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(output_type__in=OutputType.values), name="aisystem_output_type"),
+            models.CheckConstraint(
+                condition=~models.Q(output_type=OutputType.SCORE) | models.Q(score_threshold__isnull=False),
+                name="aisystem_score_needs_threshold",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+class ImportBatch(TimeStampedModel):
+    ai_system = models.ForeignKey(AISystem, on_delete=models.PROTECT, related_name="import_batches")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(max_length=255)
+    file_sha256 = models.CharField(max_length=64, db_index=True)
+    format = models.CharField(max_length=10, choices=ImportFormat.choices)
+    status = models.CharField(max_length=20, choices=ImportStatus.choices)
+    key_id = models.CharField(max_length=20)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    # [{"line": 12, "field": "exam_date", "reason": "..."}]
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+
+
+class OptOut(TimeStampedModel):
+    """A patient who objected to the reuse of their data, known only by pseudonym."""
+
+    patient_pseudonym = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=20)
+
+    class Meta:
+        verbose_name = _("opt-out")
+
+
+class Case(TimeStampedModel):
+    """One AI-assisted act, pseudonymized. ``ai_*`` and ``final_label`` are sealed from reviewers:
+    only the unblinded serializers and views may read them (see reviews.selectors)."""
+
+    ai_system = models.ForeignKey(AISystem, on_delete=models.PROTECT, related_name="cases")
+    import_batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    source_key = models.CharField(max_length=64, help_text="HMAC of the accession number")
+    patient_pseudonym = models.CharField(max_length=64, db_index=True)
+    key_id = models.CharField(max_length=20)
+    exam_date = models.DateField(_("exam date"), db_index=True)
+    site = models.CharField(_("site"), max_length=40, db_index=True)
+    service = models.CharField(_("service"), max_length=80, blank=True)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, default=Sex.OTHER)
+    age_band = models.CharField(_("age band"), max_length=8, choices=AgeBand.choices, blank=True)
+    clinical_context = models.TextField(_("clinical context"), blank=True)
+    report_text = models.TextField(_("report (AI result removed)"), blank=True)
+    image_url = models.URLField(_("image viewer link"), max_length=500, blank=True)
+    ai_label = models.CharField(_("AI output"), max_length=40)
+    ai_score = models.FloatField(_("AI score"), null=True, blank=True)
+    ai_version = models.CharField(_("AI version"), max_length=40, blank=True)
+    final_label = models.CharField(_("clinician's final decision"), max_length=40, blank=True)
+    clinician_pseudonym = models.CharField(max_length=64, blank=True)
+    patient_informed = models.BooleanField(_("patient informed of AI use"), null=True, blank=True)
+    is_opted_out = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        constraints = [
+            models.UniqueConstraint(fields=["ai_system", "source_key"], name="case_unique_source_key"),
+        ]
+        indexes = [models.Index(fields=["ai_system", "exam_date"])]
+
+    def __str__(self) -> str:
+        return f"Case {self.pk}"

@@ -1,0 +1,22 @@
+from accounts.enums import CAMPAIGN_MANAGER_ROLES, RESULTS_READER_ROLES
+
+
+def _active(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def can_import_cases(user) -> bool:
+    return _active(user) and user.role in CAMPAIGN_MANAGER_ROLES
+
+
+def can_manage_ai_systems(user) -> bool:
+    return _active(user) and user.role in CAMPAIGN_MANAGER_ROLES
+
+
+def can_view_ai_systems(user) -> bool:
+    return _active(user) and user.role in RESULTS_READER_ROLES
+
+
+def can_view_cases(user) -> bool:
+    """Case-level data outside campaigns: the quality team only (management sees aggregates)."""
+    return _active(user) and user.role in CAMPAIGN_MANAGER_ROLES

@@ -1,0 +1,53 @@
+"""Helpers around django-fsm-2 shared by every state machine in the project.
+
+Transitions are only ever fired through ``apply_transition`` so that a forbidden transition is
+always the same 409 with a message naming the object, its state and the attempted transition,
+and a stale row (``ConcurrentTransition``) is the same 409, never a silent retry.
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.db import models
+from django_fsm import ConcurrentTransition, can_proceed
+from django_fsm import TransitionNotAllowed as FSMTransitionNotAllowed
+
+from .exceptions import ConcurrentUpdate, TransitionNotAllowed
+
+Predicate = Callable[[Any, Any], bool]
+
+
+def state_field_name(obj: models.Model) -> str:
+    return "state"
+
+
+def apply_transition(obj: models.Model, name: str, *args: Any, **kwargs: Any) -> Any:
+    method = getattr(obj, name)
+    state = getattr(obj, state_field_name(obj))
+    label = obj._meta.verbose_name
+    if not can_proceed(method):
+        raise TransitionNotAllowed(
+            f"Cannot {name.replace('_', ' ')} this {label}: it is {state}.",
+            extra={"state": state, "transition": name},
+        )
+    try:
+        return method(*args, **kwargs)
+    except FSMTransitionNotAllowed as exc:
+        raise TransitionNotAllowed(str(exc), extra={"state": state, "transition": name}) from exc
+
+
+def save_transitioned(obj: models.Model, *fields: str) -> None:
+    """Save the state (and ``fields``) of a transitioned row; a stale row becomes a 409."""
+    try:
+        obj.save(update_fields=[state_field_name(obj), *fields])
+    except ConcurrentTransition as exc:
+        raise ConcurrentUpdate(
+            f"This {obj._meta.verbose_name} was changed by someone else meanwhile; reload and try again."
+        ) from exc
+
+
+def available_transitions(obj: models.Model, user: Any, permissions: Mapping[str, Predicate]) -> list[str]:
+    """Transitions the state allows *and* the user may fire, in the model's declaration order."""
+    getter = getattr(obj, f"get_available_{state_field_name(obj)}_transitions")
+    names = [t.name for t in getter()]
+    return [n for n in names if n in permissions and permissions[n](user, obj)]

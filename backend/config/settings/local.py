@@ -1,0 +1,10 @@
+"""The embedded default: SQLite, demo keys, served on the loopback interface."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env("CGH_DEBUG", "1") == "1"
+SECRET_KEY = env("CGH_SECRET_KEY", "local-demo-secret-key-not-for-production-use-0123456789")
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+# Demo keys only: a deployment sets CGH_PSEUDONYM_KEY (or a key file) outside the database.
+PSEUDONYM_KEY = env("CGH_PSEUDONYM_KEY", "demo-pseudonymization-key-change-me")

@@ -1,0 +1,170 @@
+"""Campaign, assignment and campaign-case endpoints. Views validate input, call one service and
+serialize with the caller's audience serializer; querysets come from the selectors, so an object
+the caller may not see is a 404."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from cases.models import AISystem
+from common.exceptions import Forbidden, ensure
+from committees.models import Committee
+
+from .. import permissions as perms
+from .. import selectors, services
+from ..models import Assignment, Campaign, CampaignCase
+from .serializers import (
+    AdjudicationInputSerializer,
+    AdjudicationSerializer,
+    AssignmentBlindSerializer,
+    AssignmentStaffSerializer,
+    AssignmentUnblindedSerializer,
+    CampaignCaseSerializer,
+    CampaignCreateSerializer,
+    CampaignReviewerSerializer,
+    CampaignSerializer,
+    ClassificationInputSerializer,
+    DeclineSerializer,
+    ReasonSerializer,
+    VerdictInputSerializer,
+    assignment_serializer_for,
+)
+
+
+def transition_action(name: str, service, *, input_serializer=None, responses=None):
+    """A ``POST /<things>/{id}/<name>/`` action that fires one service on a visible object."""
+
+    def handler(self, request, pk=None):
+        obj = self.get_object()
+        kwargs = {}
+        if input_serializer is not None:
+            data = input_serializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            kwargs = dict(data.validated_data)
+        service(actor=request.user, **{self.service_object_name: obj}, **kwargs)
+        return Response(self.represent(self.get_queryset().get(pk=obj.pk)))
+
+    handler.__name__ = name  # DRF routes an action by its function name
+    handler = action(detail=True, methods=["post"], url_path=name, url_name=name.replace("_", "-"))(handler)
+    return extend_schema(request=input_serializer, responses=responses)(handler)
+
+
+class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    service_object_name = "campaign"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Campaign.objects.none()
+        return selectors.campaign_list_for_user(self.request.user)
+
+    def get_serializer_class(self):
+        user = self.request.user
+        if getattr(self, "swagger_fake_view", False) or perms.is_campaign_manager(user) or (
+                user.role in perms.RESULTS_READER_ROLES):
+            return CampaignSerializer
+        return CampaignReviewerSerializer
+
+    def represent(self, obj):
+        return self.get_serializer(obj).data
+
+    @extend_schema(request=CampaignCreateSerializer, responses={201: CampaignSerializer})
+    def create(self, request):
+        ensure(perms.can_create_campaign(request.user), "Only the quality team can create campaigns.")
+        data = CampaignCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        values["ai_system"] = get_object_or_404(AISystem, pk=values["ai_system"])
+        values["committee"] = get_object_or_404(Committee, pk=values["committee"])
+        campaign = services.campaign_create(actor=request.user, **values)
+        return Response(self.represent(self.get_queryset().get(pk=campaign.pk)), status=status.HTTP_201_CREATED)
+
+    schedule = transition_action("schedule", services.campaign_schedule, responses=CampaignSerializer)
+    draw_sample = transition_action("draw_sample", services.campaign_draw_sample, responses=CampaignSerializer)
+    start_review = transition_action("start_review", services.campaign_start_review, responses=CampaignSerializer)
+    close_review = transition_action("close_review", services.campaign_close_review, responses=CampaignSerializer)
+    start_analysis = transition_action(
+        "start_analysis", services.campaign_start_analysis, responses=CampaignSerializer)
+    publish = transition_action("publish", services.campaign_publish, responses=CampaignSerializer)
+    archive = transition_action("archive", services.campaign_archive, responses=CampaignSerializer)
+    cancel = transition_action(
+        "cancel", services.campaign_cancel, input_serializer=ReasonSerializer, responses=CampaignSerializer)
+
+    @action(detail=True, methods=["get"])
+    def results(self, request, pk=None):
+        """Concordance summary: AI vs the clinicians' reference, agreement between clinicians."""
+        campaign = self.get_object()
+        if not perms.can_view_campaign_results(request.user, campaign):
+            raise Forbidden("You cannot see this campaign's results (pending blind reviews or role).")
+        return Response({"campaign": campaign.pk, **selectors.campaign_results(campaign)})
+
+    @action(detail=True, methods=["get"])
+    def progress(self, request, pk=None):
+        campaign = self.get_object()
+        ensure(perms.can_manage_campaign(request.user, campaign)
+               or perms.can_view_campaign_results(request.user, campaign))
+        return Response({"campaign": campaign.pk, **selectors.campaign_progress(campaign)})
+
+    @extend_schema(responses=CampaignCaseSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def cases(self, request, pk=None):
+        campaign = self.get_object()
+        if not selectors.can_list_campaign_cases(request.user, campaign):
+            raise Forbidden("Case-level results are for the quality team and the committee officers.")
+        page = self.paginate_queryset(selectors.campaign_case_list_for_user(request.user, campaign))
+        return self.get_paginated_response(CampaignCaseSerializer(page, many=True).data)
+
+
+class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    service_object_name = "assignment"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Assignment.objects.none()
+        return selectors.assignment_list_for_user(self.request.user)
+
+    def get_serializer_class(self):
+        # Lists are always blind for reviewers: the queue never carries sealed data.
+        if getattr(self, "swagger_fake_view", False):
+            return AssignmentBlindSerializer
+        return assignment_serializer_for(self.request.user)
+
+    def represent(self, obj):
+        cls = assignment_serializer_for(self.request.user, obj)
+        return cls(obj, context=self.get_serializer_context()).data
+
+    @extend_schema(responses=PolymorphicProxySerializer(
+        component_name="AssignmentForCaller",
+        serializers=[AssignmentBlindSerializer, AssignmentUnblindedSerializer, AssignmentStaffSerializer],
+        resource_type_field_name=None,
+    ))
+    def retrieve(self, request, pk=None):
+        return Response(self.represent(self.get_object()))
+
+    open = transition_action("open", services.assignment_open)
+    submit = transition_action("submit", services.assignment_submit, input_serializer=VerdictInputSerializer)
+    unblind = transition_action("unblind", services.assignment_unblind)
+    classify = transition_action("classify", services.assignment_classify,
+                                 input_serializer=ClassificationInputSerializer)
+    decline = transition_action("decline", services.assignment_decline, input_serializer=DeclineSerializer)
+    expire = transition_action("expire", services.assignment_expire)
+
+
+class CampaignCaseViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = CampaignCaseSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return CampaignCase.objects.none()
+        return selectors.campaign_case_list_for_user(self.request.user)
+
+    @extend_schema(request=AdjudicationInputSerializer, responses=AdjudicationSerializer)
+    @action(detail=True, methods=["post"])
+    def adjudicate(self, request, pk=None):
+        campaign_case = self.get_object()
+        data = AdjudicationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        adjudication = services.adjudication_record(actor=request.user, campaign_case=campaign_case,
+                                                    **data.validated_data)
+        return Response(AdjudicationSerializer(adjudication).data)

@@ -1,0 +1,73 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CampaignState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SCHEDULED = "scheduled", _("Scheduled")
+    SAMPLED = "sampled", _("Sampled")
+    IN_REVIEW = "in_review", _("In review")
+    ADJUDICATION = "adjudication", _("Adjudication")
+    ANALYSIS = "analysis", _("Analysis")
+    PUBLISHED = "published", _("Published")
+    ARCHIVED = "archived", _("Archived")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class CampaignCaseState(models.TextChoices):
+    SAMPLED = "sampled", _("Sampled")
+    IN_REVIEW = "in_review", _("In review")
+    REVIEWED = "reviewed", _("Reviewed")
+    CONCORDANT = "concordant", _("Concordant")
+    NEEDS_ADJUDICATION = "needs_adjudication", _("Needs adjudication")
+    ADJUDICATED = "adjudicated", _("Adjudicated")
+    CLOSED = "closed", _("Closed")
+
+
+class AssignmentState(models.TextChoices):
+    ASSIGNED = "assigned", _("Assigned")
+    OPENED = "opened", _("Opened")
+    SUBMITTED = "submitted", _("Submitted (locked)")
+    UNBLINDED = "unblinded", _("Unblinded")
+    CLASSIFIED = "classified", _("Classified")
+    CLOSED = "closed", _("Closed")
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Expired")
+
+
+BLIND_STATES = frozenset({AssignmentState.ASSIGNED, AssignmentState.OPENED})
+"""The reviewer has not locked a verdict: nothing sealed may reach them."""
+LOCKED_STATES = frozenset(
+    {AssignmentState.SUBMITTED, AssignmentState.UNBLINDED, AssignmentState.CLASSIFIED, AssignmentState.CLOSED}
+)
+UNBLINDED_STATES = frozenset({AssignmentState.UNBLINDED, AssignmentState.CLASSIFIED, AssignmentState.CLOSED})
+ACTIVE_STATES = BLIND_STATES | LOCKED_STATES
+"""Assignments that count towards a case's readers (declined and expired ones were replaced)."""
+
+
+class AssignmentKind(models.TextChoices):
+    CLINICIAN = "clinician", _("Clinician reviewer")
+    PATIENT_REP = "patient_rep", _("Patient representative")
+
+
+class Discrepancy(models.TextChoices):
+    """Graded classification after unblinding, in the spirit of RADPEER."""
+
+    CONCUR = "concur", _("Concur")
+    UNDERSTANDABLE = "understandable", _("Understandable discrepancy, clinical significance unlikely")
+    UNDERSTANDABLE_SIGNIFICANT = "understandable_significant", _(
+        "Understandable discrepancy, likely clinically significant"
+    )
+    CLEAR = "clear", _("Clear discrepancy, clinical significance unlikely")
+    CLEAR_SIGNIFICANT = "clear_significant", _("Clear discrepancy, likely clinically significant")
+
+
+class YesNoUnknown(models.TextChoices):
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    UNKNOWN = "unknown", _("Cannot tell")
+
+
+class AdjudicationMethod(models.TextChoices):
+    THIRD_READER = "third_reader", _("Third reader")
+    CONSENSUS = "consensus", _("Session consensus")

@@ -1,0 +1,109 @@
+"""Who may do what to campaigns, cases in campaigns and assignments.
+
+Plain predicates reused by services (403), selectors (visibility) and views (which buttons to
+show). The blinding rule lives here too: a user with a blind review pending on a case (or in a
+campaign, for campaign-wide figures) may not see anything that derives from sealed data.
+"""
+
+from accounts.enums import CAMPAIGN_MANAGER_ROLES, RESULTS_READER_ROLES, Role
+from committees.models import Member
+
+from .enums import BLIND_STATES
+from .models import Assignment, Campaign, CampaignCase
+
+
+def _active(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def is_campaign_manager(user) -> bool:
+    return _active(user) and user.role in CAMPAIGN_MANAGER_ROLES
+
+
+def committee_ids_of(user) -> frozenset[int]:
+    """Committees the user currently sits on; cached on the user object for the request, so that
+    checking many objects costs one query."""
+    cached = getattr(user, "_cgh_committee_ids", None)
+    if cached is None:
+        cached = frozenset(
+            Member.objects.filter(user=user, term_end__isnull=True).values_list("committee_id", flat=True)
+        )
+        user._cgh_committee_ids = cached
+    return cached
+
+
+def sits_on(user, committee_id: int) -> bool:
+    return committee_id in committee_ids_of(user)
+
+
+def has_blind_reviews_in(user, campaign: Campaign) -> bool:
+    return Assignment.objects.filter(
+        reviewer=user, campaign_case__campaign=campaign, state__in=BLIND_STATES
+    ).exists()
+
+
+def has_blind_review_of(user, campaign_case: CampaignCase) -> bool:
+    return Assignment.objects.filter(reviewer=user, campaign_case=campaign_case, state__in=BLIND_STATES).exists()
+
+
+def can_create_campaign(user) -> bool:
+    return is_campaign_manager(user)
+
+
+def can_manage_campaign(user, campaign: Campaign) -> bool:
+    return is_campaign_manager(user)
+
+
+def can_publish_campaign(user, campaign: Campaign) -> bool:
+    return is_campaign_manager(user) or (
+        _active(user) and user.role == Role.CHAIR and sits_on(user, campaign.committee_id)
+    )
+
+
+def can_view_campaign_results(user, campaign: Campaign) -> bool:
+    """Campaign-wide figures mix every verdict of the campaign: nobody with a blind review still
+    pending in it may see them, whatever their role."""
+    if not _active(user) or user.role not in RESULTS_READER_ROLES:
+        return False
+    if user.role in (Role.CHAIR, Role.SECRETARY) and not sits_on(user, campaign.committee_id):
+        return False
+    return not has_blind_reviews_in(user, campaign)
+
+
+def can_adjudicate(user, campaign_case: CampaignCase) -> bool:
+    campaign = campaign_case.campaign
+    return (
+        _active(user)
+        and user.role == Role.CHAIR
+        and sits_on(user, campaign.committee_id)
+        and not has_blind_review_of(user, campaign_case)
+    )
+
+
+def is_assignee(user, assignment: Assignment) -> bool:
+    return _active(user) and assignment.reviewer_id == user.pk
+
+
+def can_expire_assignment(user, assignment: Assignment) -> bool:
+    return is_campaign_manager(user)
+
+
+CAMPAIGN_TRANSITIONS = {
+    "schedule": can_manage_campaign,
+    "draw_sample": can_manage_campaign,
+    "start_review": can_manage_campaign,
+    "close_review": can_manage_campaign,
+    "start_analysis": can_manage_campaign,
+    "publish": can_publish_campaign,
+    "archive": can_manage_campaign,
+    "cancel": can_manage_campaign,
+}
+
+ASSIGNMENT_TRANSITIONS = {
+    "open": is_assignee,
+    "submit": is_assignee,
+    "unblind": is_assignee,
+    "classify": is_assignee,
+    "decline": is_assignee,
+    "expire": can_expire_assignment,
+}

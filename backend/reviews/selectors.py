@@ -1,0 +1,131 @@
+"""Reads for campaigns, cases in campaigns and assignments, already scoped to the caller.
+
+Blinding lives here as much as in the serializers: a reviewer's querysets only ever contain
+their own assignments, and staff querysets of case-level data exclude any case on which the
+caller still has a blind review pending.
+"""
+
+import pandas as pd
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from accounts.enums import Role
+from concordance import campaign_summary
+
+from . import permissions as perms
+from .enums import BLIND_STATES, LOCKED_STATES, AssignmentKind
+from .models import Assignment, Campaign, CampaignCase, Verdict
+
+
+def campaign_list_for_user(user) -> QuerySet[Campaign]:
+    """Managers and management see every campaign; chair and secretary those of their
+    committees; reviewers those in which they have an assignment."""
+    qs = Campaign.objects.select_related("ai_system", "committee").annotate(
+        n_cases=Count("campaign_cases", distinct=True)
+    )
+    if perms.is_campaign_manager(user) or user.role == Role.MANAGEMENT:
+        return qs
+    if user.role in (Role.CHAIR, Role.SECRETARY):
+        return qs.filter(
+            Q(committee_id__in=perms.committee_ids_of(user)) | Q(campaign_cases__assignments__reviewer=user)
+        ).distinct()
+    return qs.filter(campaign_cases__assignments__reviewer=user).distinct()
+
+
+def campaign_get_for_user(user, pk: int) -> Campaign:
+    return campaign_list_for_user(user).get(pk=pk)
+
+
+def can_list_campaign_cases(user, campaign: Campaign) -> bool:
+    return perms.is_campaign_manager(user) or (
+        user.role in (Role.CHAIR, Role.SECRETARY) and perms.sits_on(user, campaign.committee_id)
+    )
+
+
+def campaign_case_list_for_user(user, campaign: Campaign | None = None) -> QuerySet[CampaignCase]:
+    """Case-level rows, with the sealed data, for the quality team and the officers of the
+    campaign's committee; never for management, and never a case the caller still reviews
+    blind."""
+    qs = CampaignCase.objects.all()
+    if campaign is not None:
+        if not can_list_campaign_cases(user, campaign):
+            return qs.none()
+        qs = qs.filter(campaign=campaign)
+    elif not perms.is_campaign_manager(user):
+        if user.role not in (Role.CHAIR, Role.SECRETARY):
+            return qs.none()
+        qs = qs.filter(campaign__committee_id__in=perms.committee_ids_of(user))
+    blind = Assignment.objects.filter(campaign_case=OuterRef("pk"), reviewer=user, state__in=BLIND_STATES)
+    return (
+        qs.exclude(Exists(blind))
+        .select_related("case", "campaign__ai_system", "adjudication__decided_by")
+        .prefetch_related(
+            Prefetch(
+                "assignments",
+                queryset=Assignment.objects.select_related("reviewer", "verdict").order_by("kind", "id"),
+            )
+        )
+        .order_by("id")
+    )
+
+
+def assignment_list_for_user(user) -> QuerySet[Assignment]:
+    """A reviewer's own assignments in their shuffled order; every assignment for the quality
+    team (who never review). Nobody else lists assignments."""
+    qs = Assignment.objects.select_related(
+        "campaign_case__case", "campaign_case__campaign__ai_system", "verdict", "classification", "reviewer"
+    )
+    if perms.is_campaign_manager(user):
+        return qs.order_by("campaign_case__campaign_id", "campaign_case_id", "id")
+    return qs.filter(reviewer=user).order_by("due_date", "display_order")
+
+
+def other_verdicts_for(assignment: Assignment) -> list[Verdict]:
+    """The other reviewers' locked verdicts on the same case: only ever called for an unblinded
+    assignment (the serializer that calls it exists only for those)."""
+    return list(
+        Verdict.objects.filter(assignment__campaign_case_id=assignment.campaign_case_id,
+                               assignment__state__in=LOCKED_STATES)
+        .exclude(assignment_id=assignment.pk)
+        .select_related("assignment")
+        .order_by("assignment__kind", "assignment_id")
+    )
+
+
+def campaign_progress(campaign: Campaign) -> dict:
+    """Counts per case state and per assignment state: no sealed content."""
+    cases = dict(campaign.campaign_cases.values_list("state").annotate(n=Count("id")).order_by())
+    assignments = dict(
+        Assignment.objects.filter(campaign_case__campaign=campaign)
+        .values_list("state").annotate(n=Count("id")).order_by()
+    )
+    return {"cases": cases, "assignments": assignments}
+
+
+def campaign_results(campaign: Campaign) -> dict:
+    """The campaign's concordance summary (AI vs the clinicians' reference, between clinicians,
+    AI vs the final decision), computed from two flat queries into pandas."""
+    rows = pd.DataFrame.from_records(
+        campaign.campaign_cases.values_list(
+            "id", "case__ai_label", "case__final_label", "reference_label"
+        ),
+        columns=["case_id", "ai_label", "final_label", "reference_label"],
+    )
+    verdicts = pd.DataFrame.from_records(
+        Verdict.objects.filter(
+            assignment__campaign_case__campaign=campaign, assignment__kind=AssignmentKind.CLINICIAN,
+            assignment__state__in=LOCKED_STATES,
+        ).order_by("assignment__campaign_case_id", "assignment_id").values_list("assignment__campaign_case_id", "label"),
+        columns=["case_id", "label"],
+    )
+    readers = verdicts.groupby("case_id")["label"].agg(list) if len(verdicts) else pd.Series(dtype=object)
+    if rows.empty:
+        rows["reader_labels"] = []
+    else:
+        rows["reader_labels"] = rows["case_id"].map(readers).apply(lambda v: v if isinstance(v, list) else [])
+        rows["final_label"] = rows["final_label"].replace("", None)
+        # The recorded reference (unanimous clinicians, or the adjudication) overrides the majority.
+        rows["reference_label"] = rows["reference_label"].replace("", None)
+    return campaign_summary(
+        rows[["case_id", "ai_label", "final_label", "reader_labels", "reference_label"]],
+        labels=campaign.ai_system.labels,
+    )

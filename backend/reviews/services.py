@@ -1,0 +1,417 @@
+"""Writes and workflows of review campaigns.
+
+Every service: runs in one transaction, locks the rows it transitions (``select_for_update``,
+evaluated inside the transaction), checks the caller's permission itself (403) before the state
+(409), saves with ``update_fields`` and appends an audit event in the same transaction.
+"""
+
+import secrets
+from collections import Counter
+from datetime import date
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from cases.models import AISystem
+from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
+from common.fsm import apply_transition, save_transitioned
+from committees.models import Committee
+
+from . import permissions as perms
+from .assignment import reader_pools
+from .enums import ACTIVE_STATES, LOCKED_STATES, AdjudicationMethod, AssignmentKind, AssignmentState, CampaignCaseState
+from .models import Adjudication, Assignment, Campaign, CampaignCase, Classification, Verdict
+from .sampling import draw_simple_random_sample
+
+
+def _locked(model, pk: int):
+    return model.objects.select_for_update().get(pk=pk)
+
+
+# --- Campaigns -------------------------------------------------------------------------------
+
+def campaign_create(
+    *, actor, ai_system: AISystem, committee: Committee, name: str, period_start: date, period_end: date,
+    sample_size: int, review_deadline: date, sites: list[str] | None = None, clinicians_per_case: int = 2,
+    patient_reps_per_case: int = 1, exclude_own_service: bool = True, seed: int | None = None,
+) -> Campaign:
+    """Create a draft campaign. The AI system must be one the committee oversees."""
+    ensure(perms.can_create_campaign(actor), "Only the quality team can create campaigns.")
+    if period_end < period_start:
+        raise ValidationFailed("The period ends before it starts.", extra={"period_end": ["before period_start"]})
+    if not committee.ai_systems.filter(pk=ai_system.pk).exists():
+        raise ValidationFailed(
+            f"The committee '{committee}' does not oversee the AI system '{ai_system.name}'.",
+            extra={"ai_system": ["not overseen by this committee"]},
+        )
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            name=name, ai_system=ai_system, committee=committee, created_by=actor,
+            period_start=period_start, period_end=period_end, sites=sorted(sites or []),
+            sample_size=sample_size, review_deadline=review_deadline,
+            clinicians_per_case=clinicians_per_case, patient_reps_per_case=patient_reps_per_case,
+            exclude_own_service=exclude_own_service, seed=seed,
+        )
+        audit_record(actor=actor, action="campaign.create", target=campaign, data={"name": name})
+    return campaign
+
+
+def _transition_campaign(actor, campaign: Campaign, name: str, predicate, *, fields=(), data=None,
+                         guard=None) -> Campaign:
+    """Permission (403), then state (409), then the transition's own precondition ``guard``."""
+    with transaction.atomic():
+        campaign = _locked(Campaign, campaign.pk)
+        ensure(predicate(actor, campaign))
+        apply_transition(campaign, name)
+        if guard is not None:
+            guard(campaign)
+        save_transitioned(campaign, "updated_at", *fields)
+        audit_record(actor=actor, action=f"campaign.{name}", target=campaign,
+                     data={"state": campaign.state, **(data or {})})
+    return campaign
+
+
+def campaign_schedule(*, actor, campaign: Campaign) -> Campaign:
+    """Freeze the protocol (design, size, readers per case, deadline, AI version and labels) and
+    fix the seed, so that the campaign stays comparable with the next ones."""
+    with transaction.atomic():
+        campaign = _locked(Campaign, campaign.pk)
+        ensure(perms.can_manage_campaign(actor, campaign))
+        apply_transition(campaign, "schedule")
+        if campaign.seed is None:
+            campaign.seed = secrets.randbits(48)
+        ai = campaign.ai_system
+        campaign.protocol = {
+            "design": "simple_random",
+            "sample_size": campaign.sample_size,
+            "period": [campaign.period_start.isoformat(), campaign.period_end.isoformat()],
+            "sites": campaign.sites,
+            "clinicians_per_case": campaign.clinicians_per_case,
+            "patient_reps_per_case": campaign.patient_reps_per_case,
+            "exclude_own_service": campaign.exclude_own_service,
+            "review_deadline": campaign.review_deadline.isoformat(),
+            "seed": campaign.seed,
+            "ai_system": {"id": ai.pk, "name": ai.name, "version": ai.version, "labels": ai.labels},
+            "acceptance_thresholds": ai.acceptance_thresholds,
+        }
+        save_transitioned(campaign, "seed", "protocol", "scheduled_at", "updated_at")
+        audit_record(actor=actor, action="campaign.schedule", target=campaign, data={"protocol": campaign.protocol})
+    return campaign
+
+
+def campaign_draw_sample(*, actor, campaign: Campaign) -> Campaign:
+    """Draw the simple random sample and record the seed, population size and population hash.
+    Writes one ``CampaignCase`` per drawn case with its inclusion probability."""
+    with transaction.atomic():
+        campaign = _locked(Campaign, campaign.pk)
+        ensure(perms.can_manage_campaign(actor, campaign))
+        apply_transition(campaign, "draw_sample")
+        sample = draw_simple_random_sample(campaign, seed=campaign.seed)
+        if not sample.case_ids:
+            raise TransitionNotAllowed(
+                "The population is empty: no case of this AI system in the period and scope can be sampled."
+            )
+        CampaignCase.objects.bulk_create(
+            CampaignCase(campaign=campaign, case_id=cid, inclusion_probability=sample.inclusion_probability)
+            for cid in sample.case_ids
+        )
+        campaign.population_size = sample.population_size
+        campaign.population_hash = sample.population_hash
+        save_transitioned(campaign, "population_size", "population_hash", "updated_at")
+        audit_record(actor=actor, action="campaign.draw_sample", target=campaign, data={
+            "seed": campaign.seed, "population_size": sample.population_size,
+            "population_hash": sample.population_hash, "sample_size": len(sample.case_ids),
+        })
+    return campaign
+
+
+def campaign_start_review(*, actor, campaign: Campaign) -> Campaign:
+    """Assign every sampled case to its clinician reviewers and patient representatives and open
+    the review. Fails as a whole (409, naming the case) if any case cannot be fully staffed."""
+    with transaction.atomic():
+        campaign = _locked(Campaign, campaign.pk)
+        ensure(perms.can_manage_campaign(actor, campaign))
+        apply_transition(campaign, "start_review")
+        rng = np.random.Generator(np.random.PCG64(campaign.seed or 0))
+        pools = reader_pools(campaign, rng=rng)
+        wanted = {AssignmentKind.CLINICIAN: campaign.clinicians_per_case,
+                  AssignmentKind.PATIENT_REP: campaign.patient_reps_per_case}
+        ccases = list(
+            CampaignCase.objects.select_for_update().filter(campaign=campaign).select_related("case").order_by("id")
+        )
+        pending: list[tuple[CampaignCase, int, str]] = []
+        for cc in ccases:
+            for kind, k in wanted.items():
+                if not k:
+                    continue
+                chosen = pools[kind].pick(case_id=cc.case_id, service=cc.case.service,
+                                          signer=cc.case.clinician_pseudonym, k=k, exclude=set())
+                if not chosen:
+                    raise TransitionNotAllowed(
+                        f"Not enough eligible {AssignmentKind(kind).label.lower()}s for sampled case {cc.case_id}: "
+                        f"{k} needed after conflict-of-interest rules. Add members to the committee.",
+                        extra={"case": cc.case_id, "kind": kind},
+                    )
+                pending.extend((cc, uid, kind) for uid in chosen)
+        orders = _shuffled_orders(rng, [uid for _, uid, _ in pending])
+        Assignment.objects.bulk_create(
+            Assignment(campaign_case=cc, reviewer_id=uid, kind=kind, due_date=campaign.review_deadline,
+                       display_order=orders.pop((uid, i)))
+            for i, (cc, uid, kind) in enumerate(pending)
+        )
+        for cc in ccases:
+            apply_transition(cc, "start_review")
+            save_transitioned(cc)
+        save_transitioned(campaign, "updated_at")
+        audit_record(actor=actor, action="campaign.start_review", target=campaign,
+                     data={"assignments": len(pending), "cases": len(ccases)})
+    return campaign
+
+
+def _shuffled_orders(rng: np.random.Generator, reviewer_ids: list[int]) -> dict[tuple[int, int], int]:
+    """A random queue position per (reviewer, pending index), independent for each reviewer."""
+    by_reviewer: dict[int, list[int]] = {}
+    for i, uid in enumerate(reviewer_ids):
+        by_reviewer.setdefault(uid, []).append(i)
+    orders = {}
+    for uid, indexes in by_reviewer.items():
+        for pos, i in enumerate(rng.permutation(indexes).tolist()):
+            orders[(uid, i)] = pos + 1
+    return orders
+
+
+def _no_case_in_review(campaign: Campaign) -> None:
+    waiting = campaign.campaign_cases.filter(state=CampaignCaseState.IN_REVIEW).count()
+    if waiting:
+        raise TransitionNotAllowed(
+            f"{waiting} case(s) still have reviews pending: the review cannot close yet.",
+            extra={"cases_pending": waiting},
+        )
+
+
+def campaign_close_review(*, actor, campaign: Campaign) -> Campaign:
+    """End the review round; refused while any case still waits for a locked verdict."""
+    return _transition_campaign(actor, campaign, "close_review", perms.can_manage_campaign, guard=_no_case_in_review)
+
+
+def campaign_start_analysis(*, actor, campaign: Campaign) -> Campaign:
+    """Close every resolved case and every classified assignment, then move to analysis. Refused
+    while a case still waits for adjudication."""
+    with transaction.atomic():
+        campaign = _locked(Campaign, campaign.pk)
+        ensure(perms.can_manage_campaign(actor, campaign))
+        apply_transition(campaign, "start_analysis")
+        waiting = campaign.campaign_cases.filter(state=CampaignCaseState.NEEDS_ADJUDICATION).count()
+        if waiting:
+            raise TransitionNotAllowed(
+                f"{waiting} case(s) still need adjudication.", extra={"cases_pending": waiting}
+            )
+        for cc in campaign.campaign_cases.select_for_update().filter(
+            state__in=[CampaignCaseState.CONCORDANT, CampaignCaseState.ADJUDICATED]
+        ):
+            apply_transition(cc, "close")
+            save_transitioned(cc)
+        for a in Assignment.objects.select_for_update().filter(
+            campaign_case__campaign=campaign, state=AssignmentState.CLASSIFIED
+        ):
+            apply_transition(a, "close")
+            save_transitioned(a, "updated_at")
+        save_transitioned(campaign, "updated_at")
+        audit_record(actor=actor, action="campaign.start_analysis", target=campaign, data={"state": campaign.state})
+    return campaign
+
+
+def campaign_publish(*, actor, campaign: Campaign) -> Campaign:
+    return _transition_campaign(actor, campaign, "publish", perms.can_publish_campaign, fields=("published_at",))
+
+
+def campaign_archive(*, actor, campaign: Campaign) -> Campaign:
+    return _transition_campaign(actor, campaign, "archive", perms.can_manage_campaign)
+
+
+def campaign_cancel(*, actor, campaign: Campaign, reason: str = "") -> Campaign:
+    return _transition_campaign(actor, campaign, "cancel", perms.can_manage_campaign, data={"reason": reason})
+
+
+# --- Assignments -----------------------------------------------------------------------------
+
+def _assignment_for_reviewer(actor, assignment: Assignment, name: str) -> Assignment:
+    assignment = Assignment.objects.select_for_update().select_related(
+        "campaign_case__campaign__ai_system").get(pk=assignment.pk)
+    ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can do this.")
+    apply_transition(assignment, name)
+    return assignment
+
+
+def assignment_open(*, actor, assignment: Assignment) -> Assignment:
+    with transaction.atomic():
+        assignment = _assignment_for_reviewer(actor, assignment, "open")
+        save_transitioned(assignment, "opened_at", "updated_at")
+        audit_record(actor=actor, action="assignment.open", target=assignment)
+    return assignment
+
+
+def _validate_verdict(assignment: Assignment, data: dict[str, Any]) -> dict[str, Any]:
+    if assignment.kind == AssignmentKind.CLINICIAN:
+        labels = assignment.campaign_case.campaign.ai_system.labels
+        errors = {}
+        if data.get("label") not in labels:
+            errors["label"] = [f"Choose one of: {', '.join(labels)}."]
+        confidence = data.get("confidence")
+        if confidence is not None and not (1 <= int(confidence) <= 5):
+            errors["confidence"] = ["Confidence is from 1 to 5."]
+        if errors:
+            raise ValidationFailed("The verdict is not complete.", extra=errors)
+        return {k: data.get(k) for k in ("label", "confidence") } | {"rationale": data.get("rationale") or ""}
+    fields = ("patient_informed", "information_understandable", "rights_respected")
+    errors = {f: ["Answer yes, no or cannot tell."] for f in fields if data.get(f) not in ("yes", "no", "unknown")}
+    if data.get("equity_concern") is None:
+        errors["equity_concern"] = ["Say whether you have an equity concern."]
+    if errors:
+        raise ValidationFailed("The review form is not complete.", extra=errors)
+    return {f: data[f] for f in fields} | {
+        "equity_concern": bool(data["equity_concern"]), "comments": data.get("comments") or ""}
+
+
+def assignment_submit(*, actor, assignment: Assignment, data: dict[str, Any]) -> Assignment:
+    """Lock the reviewer's blind verdict. Once every active reviewer of the case has locked, the
+    case becomes reviewed, then concordant (clinicians agree: their label is the reference) or
+    needs adjudication. Locks the campaign case row so that two last verdicts cannot both miss
+    each other."""
+    with transaction.atomic():
+        assignment = _assignment_for_reviewer(actor, assignment, "submit")
+        clean = _validate_verdict(assignment, data)
+        Verdict.objects.create(assignment=assignment, **clean)
+        save_transitioned(assignment, "submitted_at", "updated_at")
+        audit_record(actor=actor, action="assignment.submit", target=assignment, data={"kind": assignment.kind})
+        _settle_case(actor, assignment.campaign_case_id)
+    return assignment
+
+
+def _settle_case(actor, campaign_case_id: int) -> None:
+    cc = _locked(CampaignCase, campaign_case_id)
+    if cc.state != CampaignCaseState.IN_REVIEW:
+        return
+    states = list(cc.assignments.filter(state__in=ACTIVE_STATES).values_list("kind", "state"))
+    if any(state not in LOCKED_STATES for _, state in states):
+        return
+    apply_transition(cc, "mark_reviewed")
+    labels = list(
+        Verdict.objects.filter(assignment__campaign_case=cc, assignment__kind=AssignmentKind.CLINICIAN,
+                               assignment__state__in=LOCKED_STATES).values_list("label", flat=True)
+    )
+    if labels and len(set(labels)) == 1:
+        apply_transition(cc, "mark_concordant", labels[0])
+        outcome = "concordant"
+    else:
+        apply_transition(cc, "require_adjudication")
+        outcome = "needs_adjudication"
+    save_transitioned(cc, "reference_label")
+    audit_record(actor=actor, action=f"campaign_case.{outcome}", target=cc, data={"readers": len(labels)})
+
+
+def assignment_unblind(*, actor, assignment: Assignment) -> Assignment:
+    with transaction.atomic():
+        assignment = _assignment_for_reviewer(actor, assignment, "unblind")
+        save_transitioned(assignment, "unblinded_at", "updated_at")
+        audit_record(actor=actor, action="assignment.unblind", target=assignment)
+    return assignment
+
+
+def assignment_classify(*, actor, assignment: Assignment, discrepancy: str, would_have_changed: bool,
+                        possible_adverse_event: bool = False, comment: str = "") -> Assignment:
+    """Record the post-unblinding classification. The locked verdict is not touched."""
+    with transaction.atomic():
+        assignment = _assignment_for_reviewer(actor, assignment, "classify")
+        Classification.objects.create(
+            assignment=assignment, discrepancy=discrepancy, would_have_changed=would_have_changed,
+            possible_adverse_event=possible_adverse_event, comment=comment,
+        )
+        save_transitioned(assignment, "updated_at")
+        audit_record(actor=actor, action="assignment.classify", target=assignment, data={
+            "discrepancy": discrepancy, "would_have_changed": would_have_changed,
+            "possible_adverse_event": possible_adverse_event})
+    return assignment
+
+
+def _reassign(actor, old: Assignment) -> Assignment | None:
+    """Give a declined or expired case to another eligible reader of the same kind; the queue
+    position is random among the new reviewer's open items."""
+    cc = old.campaign_case
+    campaign = cc.campaign
+    rng = np.random.Generator(np.random.PCG64([campaign.seed or 0, old.pk]))
+    pool = reader_pools(campaign, rng=rng)[old.kind]
+    loads = Counter(Assignment.objects.filter(campaign_case__campaign=campaign, state__in=ACTIVE_STATES)
+                    .values_list("reviewer_id", flat=True))
+    for reader in pool.readers:
+        reader.load = loads.get(reader.user_id, 0)
+    tried = set(cc.assignments.values_list("reviewer_id", flat=True))
+    chosen = pool.pick(case_id=cc.case_id, service=cc.case.service, signer=cc.case.clinician_pseudonym,
+                       k=1, exclude=tried)
+    if not chosen:
+        audit_record(actor=actor, action="assignment.reassignment_failed", target=old,
+                     data={"reason": "no eligible reviewer left"})
+        return None
+    queue = Assignment.objects.filter(reviewer_id=chosen[0], campaign_case__campaign=campaign).count()
+    new = Assignment.objects.create(
+        campaign_case=cc, reviewer_id=chosen[0], kind=old.kind, due_date=campaign.review_deadline,
+        display_order=int(rng.integers(1, queue + 2)), replaces=old,
+    )
+    audit_record(actor=actor, action="assignment.reassign", target=new, data={"replaces": old.pk})
+    return new
+
+
+def assignment_decline(*, actor, assignment: Assignment, reason: str) -> Assignment:
+    """Decline (e.g. conflict of interest) and reassign within the rules."""
+    if not reason.strip():
+        raise ValidationFailed("Give a reason for declining.", extra={"reason": ["required"]})
+    with transaction.atomic():
+        assignment = Assignment.objects.select_for_update().select_related(
+            "campaign_case__campaign", "campaign_case__case").get(pk=assignment.pk)
+        ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can decline.")
+        apply_transition(assignment, "decline", reason.strip())
+        save_transitioned(assignment, "decline_reason", "updated_at")
+        audit_record(actor=actor, action="assignment.decline", target=assignment, data={"reason": reason.strip()})
+        _reassign(actor, assignment)
+    return assignment
+
+
+def assignment_expire(*, actor, assignment: Assignment) -> Assignment:
+    with transaction.atomic():
+        assignment = Assignment.objects.select_for_update().select_related(
+            "campaign_case__campaign", "campaign_case__case").get(pk=assignment.pk)
+        ensure(perms.can_expire_assignment(actor, assignment))
+        apply_transition(assignment, "expire")
+        save_transitioned(assignment, "updated_at")
+        audit_record(actor=actor, action="assignment.expire", target=assignment)
+        _reassign(actor, assignment)
+    return assignment
+
+
+# --- Adjudication ----------------------------------------------------------------------------
+
+def adjudication_record(*, actor, campaign_case: CampaignCase, label: str, reasoning: str,
+                        method: str = AdjudicationMethod.CONSENSUS) -> Adjudication:
+    """Set the reference label of a case whose clinicians disagreed, with the reasoning."""
+    with transaction.atomic():
+        cc = CampaignCase.objects.select_for_update().select_related("campaign__ai_system").get(pk=campaign_case.pk)
+        ensure(perms.can_adjudicate(actor, cc), "Only the committee chair can adjudicate.")
+        labels = cc.campaign.ai_system.labels
+        if label not in labels:
+            raise ValidationFailed("Unknown label.", extra={"label": [f"Choose one of: {', '.join(labels)}."]})
+        if not reasoning.strip():
+            raise ValidationFailed("Give the reasoning of the adjudication.", extra={"reasoning": ["required"]})
+        if method not in AdjudicationMethod.values:
+            raise ValidationFailed("Unknown method.", extra={"method": [f"One of {AdjudicationMethod.values}"]})
+        apply_transition(cc, "adjudicate", label)
+        adjudication = Adjudication.objects.create(
+            campaign_case=cc, decided_by=actor, method=method, label=label, reasoning=reasoning.strip())
+        save_transitioned(cc, "reference_label")
+        audit_record(actor=actor, action="campaign_case.adjudicate", target=cc,
+                     data={"label": label, "method": method})
+    return adjudication
+
+

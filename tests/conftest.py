@@ -1,0 +1,22 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tests.workflows import build_world
+
+
+@pytest.fixture
+def api():
+    """``api(user)`` gives a client authenticated as ``user`` (or anonymous with ``None``)."""
+
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
