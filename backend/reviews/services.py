@@ -28,7 +28,7 @@ from .sampling import draw_simple_random_sample
 
 
 def _locked(model, pk: int):
-    return model.objects.select_for_update().get(pk=pk)
+    return model.objects.select_for_update(of=("self",)).get(pk=pk)
 
 
 # --- Campaigns -------------------------------------------------------------------------------
@@ -140,7 +140,8 @@ def campaign_start_review(*, actor, campaign: Campaign) -> Campaign:
         wanted = {AssignmentKind.CLINICIAN: campaign.clinicians_per_case,
                   AssignmentKind.PATIENT_REP: campaign.patient_reps_per_case}
         ccases = list(
-            CampaignCase.objects.select_for_update().filter(campaign=campaign).select_related("case").order_by("id")
+            CampaignCase.objects.select_for_update(of=("self",)).filter(campaign=campaign)
+            .select_related("case").order_by("id")
         )
         pending: list[tuple[CampaignCase, int, str]] = []
         for cc in ccases:
@@ -209,12 +210,12 @@ def campaign_start_analysis(*, actor, campaign: Campaign) -> Campaign:
             raise TransitionNotAllowed(
                 f"{waiting} case(s) still need adjudication.", extra={"cases_pending": waiting}
             )
-        for cc in campaign.campaign_cases.select_for_update().filter(
+        for cc in campaign.campaign_cases.select_for_update(of=("self",)).filter(
             state__in=[CampaignCaseState.CONCORDANT, CampaignCaseState.ADJUDICATED]
         ):
             apply_transition(cc, "close")
             save_transitioned(cc)
-        for a in Assignment.objects.select_for_update().filter(
+        for a in Assignment.objects.select_for_update(of=("self",)).filter(
             campaign_case__campaign=campaign, state=AssignmentState.CLASSIFIED
         ):
             apply_transition(a, "close")
@@ -239,7 +240,7 @@ def campaign_cancel(*, actor, campaign: Campaign, reason: str = "") -> Campaign:
 # --- Assignments -----------------------------------------------------------------------------
 
 def _assignment_for_reviewer(actor, assignment: Assignment, name: str) -> Assignment:
-    assignment = Assignment.objects.select_for_update().select_related(
+    assignment = Assignment.objects.select_for_update(of=("self",)).select_related(
         "campaign_case__campaign__ai_system").get(pk=assignment.pk)
     ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can do this.")
     apply_transition(assignment, name)
@@ -261,11 +262,18 @@ def _validate_verdict(assignment: Assignment, data: dict[str, Any]) -> dict[str,
         if data.get("label") not in labels:
             errors["label"] = [f"Choose one of: {', '.join(labels)}."]
         confidence = data.get("confidence")
-        if confidence is not None and not (1 <= int(confidence) <= 5):
-            errors["confidence"] = ["Confidence is from 1 to 5."]
+        if confidence not in (None, ""):
+            try:
+                confidence = int(confidence)
+            except (TypeError, ValueError):
+                confidence = 0
+            if not 1 <= confidence <= 5:
+                errors["confidence"] = ["Confidence is from 1 to 5."]
+        else:
+            confidence = None
         if errors:
             raise ValidationFailed("The verdict is not complete.", extra=errors)
-        return {k: data.get(k) for k in ("label", "confidence") } | {"rationale": data.get("rationale") or ""}
+        return {"label": data["label"], "confidence": confidence, "rationale": data.get("rationale") or ""}
     fields = ("patient_informed", "information_understandable", "rights_respected")
     errors = {f: ["Answer yes, no or cannot tell."] for f in fields if data.get(f) not in ("yes", "no", "unknown")}
     if data.get("equity_concern") is None:
@@ -283,16 +291,19 @@ def assignment_submit(*, actor, assignment: Assignment, data: dict[str, Any]) ->
     each other."""
     with transaction.atomic():
         assignment = _assignment_for_reviewer(actor, assignment, "submit")
+        # Lock the case row before the first audit event: the audit chain head is always the
+        # last lock taken, so that no two transactions wait on each other.
+        cc = _locked(CampaignCase, assignment.campaign_case_id)
         clean = _validate_verdict(assignment, data)
         Verdict.objects.create(assignment=assignment, **clean)
         save_transitioned(assignment, "submitted_at", "updated_at")
         audit_record(actor=actor, action="assignment.submit", target=assignment, data={"kind": assignment.kind})
-        _settle_case(actor, assignment.campaign_case_id)
+        _settle_case(actor, cc)
     return assignment
 
 
-def _settle_case(actor, campaign_case_id: int) -> None:
-    cc = _locked(CampaignCase, campaign_case_id)
+def _settle_case(actor, cc: CampaignCase) -> None:
+    """Caller holds the campaign case's row lock."""
     if cc.state != CampaignCaseState.IN_REVIEW:
         return
     states = list(cc.assignments.filter(state__in=ACTIVE_STATES).values_list("kind", "state"))
@@ -369,7 +380,7 @@ def assignment_decline(*, actor, assignment: Assignment, reason: str) -> Assignm
     if not reason.strip():
         raise ValidationFailed("Give a reason for declining.", extra={"reason": ["required"]})
     with transaction.atomic():
-        assignment = Assignment.objects.select_for_update().select_related(
+        assignment = Assignment.objects.select_for_update(of=("self",)).select_related(
             "campaign_case__campaign", "campaign_case__case").get(pk=assignment.pk)
         ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can decline.")
         apply_transition(assignment, "decline", reason.strip())
@@ -381,7 +392,7 @@ def assignment_decline(*, actor, assignment: Assignment, reason: str) -> Assignm
 
 def assignment_expire(*, actor, assignment: Assignment) -> Assignment:
     with transaction.atomic():
-        assignment = Assignment.objects.select_for_update().select_related(
+        assignment = Assignment.objects.select_for_update(of=("self",)).select_related(
             "campaign_case__campaign", "campaign_case__case").get(pk=assignment.pk)
         ensure(perms.can_expire_assignment(actor, assignment))
         apply_transition(assignment, "expire")
@@ -397,7 +408,8 @@ def adjudication_record(*, actor, campaign_case: CampaignCase, label: str, reaso
                         method: str = AdjudicationMethod.CONSENSUS) -> Adjudication:
     """Set the reference label of a case whose clinicians disagreed, with the reasoning."""
     with transaction.atomic():
-        cc = CampaignCase.objects.select_for_update().select_related("campaign__ai_system").get(pk=campaign_case.pk)
+        cc = CampaignCase.objects.select_for_update(of=("self",)).select_related(
+            "campaign__ai_system").get(pk=campaign_case.pk)
         ensure(perms.can_adjudicate(actor, cc), "Only the committee chair can adjudicate.")
         labels = cc.campaign.ai_system.labels
         if label not in labels:

@@ -91,7 +91,7 @@ def database_from_env() -> dict:
             "PASSWORD": env("CGH_DB_PASSWORD", ""),
             "HOST": env("CGH_DB_HOST", "127.0.0.1"),
             "PORT": env("CGH_DB_PORT", "5432"),
-            "CONN_MAX_AGE": 60,
+            "CONN_MAX_AGE": int(env("CGH_DB_CONN_MAX_AGE", "60") or 0),
             "TEST": {"NAME": env("CGH_DB_TEST_NAME", "test_cgh")},
         }
     return {

@@ -18,3 +18,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # No persistent connections in tests: threads and the live server must not keep the test
+    # database open when it is dropped.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

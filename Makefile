@@ -1,0 +1,103 @@
+# Development and test entry points for the Collège de garantie humaine.
+#
+#   make demo                       # SQLite demo on http://127.0.0.1:8000/
+#   make test                       # whole suite on SQLite, then on a throw-away PostgreSQL
+#   make test PYTEST_ARGS="-x -k foo"
+#   make test-sqlite / make test-postgres   # one half only
+#   make lint / make bench / make clean
+#
+# Only python3 is needed from a fresh clone (plus, for `test`, PostgreSQL server binaries
+# and Chromium, which scripts/ensure_browser.sh installs with apt-get when run as root,
+# and gettext's msgfmt once .po files exist).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY := .venv/bin/python
+PYTEST := $(PY) -m pytest
+PYTEST_ARGS ?=
+DEMO_ENV := DJANGO_SETTINGS_MODULE=config.settings.local CGH_DB_ENGINE=sqlite
+DEMO_ADDR := 127.0.0.1:8000
+
+.PHONY: help venv messages demo browser test test-sqlite test-postgres lint bench clean
+
+help:
+	@echo "Targets:"
+	@echo "  venv           create .venv and install the project with its test extras"
+	@echo "  messages       compile the translation catalogues (.po -> .mo)"
+	@echo "  demo           migrate, load the demo data, collect static files, run on http://$(DEMO_ADDR)/"
+	@echo "  test           whole test suite on SQLite, then on a throw-away PostgreSQL (PYTEST_ARGS=...)"
+	@echo "  test-sqlite    SQLite half only"
+	@echo "  test-postgres  PostgreSQL half only"
+	@echo "  lint           ruff check ."
+	@echo "  bench          run bench/run.py"
+	@echo "  clean          stop leftover test servers, remove var/ and .venv"
+
+# ---------------------------------------------------------------- environment
+
+venv: .venv/.installed
+
+$(PY):
+	python3 -m venv .venv
+
+# Re-installs only when pyproject.toml is newer than the stamp.
+.venv/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Compile the project's own catalogues (backend/**/locale); nothing to do until a .po exists.
+messages: venv
+	@if [ -z "$$(find backend -name '*.po' -path '*/locale/*' -not -path '*/.venv/*' -print -quit)" ]; then \
+		echo "messages: no .po file yet, nothing to compile"; \
+	elif ! command -v msgfmt >/dev/null 2>&1; then \
+		echo "messages: msgfmt not found; install GNU gettext (Debian: apt-get install gettext)" >&2; exit 1; \
+	else \
+		cd backend && ../$(PY) manage.py compilemessages --ignore=.venv; \
+	fi
+
+browser:
+	@scripts/ensure_browser.sh
+
+# ---------------------------------------------------------------- demo
+
+demo: venv messages
+	@mkdir -p var
+	$(DEMO_ENV) $(PY) backend/manage.py migrate --noinput
+	$(DEMO_ENV) $(PY) backend/manage.py load_demo
+	$(DEMO_ENV) $(PY) backend/manage.py collectstatic --noinput --verbosity 0
+	@echo
+	@echo "Demo running on http://$(DEMO_ADDR)/  (Ctrl-C to stop)"
+	@echo
+	$(DEMO_ENV) $(PY) backend/manage.py runserver $(DEMO_ADDR)
+
+# ---------------------------------------------------------------- tests
+
+# Both halves always run (unless interrupted with Ctrl-C); fails if either fails.
+test: venv messages browser
+	@trap 'exit 130' INT TERM; sqlite=0; postgres=0; \
+	echo "==> [1/2] whole test suite on SQLite"; \
+	CGH_DB_ENGINE=sqlite $(PYTEST) $(PYTEST_ARGS) || sqlite=$$?; \
+	echo "==> [2/2] whole test suite on PostgreSQL"; \
+	scripts/with_postgres.sh $(PYTEST) $(PYTEST_ARGS) || postgres=$$?; \
+	verdict() { if [ "$$1" = 0 ]; then echo passed; else echo "FAILED (exit $$1)"; fi; }; \
+	echo "==> SQLite: $$(verdict $$sqlite); PostgreSQL: $$(verdict $$postgres)"; \
+	[ "$$sqlite" = 0 ] && [ "$$postgres" = 0 ]
+
+test-sqlite: venv messages browser
+	CGH_DB_ENGINE=sqlite $(PYTEST) $(PYTEST_ARGS)
+
+test-postgres: venv messages browser
+	scripts/with_postgres.sh $(PYTEST) $(PYTEST_ARGS)
+
+# ---------------------------------------------------------------- misc
+
+lint: venv
+	$(PY) -m ruff check .
+
+bench: venv
+	$(PY) bench/run.py
+
+clean:
+	-@scripts/pg_test_server.sh stop --all
+	rm -rf var .venv
