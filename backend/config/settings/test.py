@@ -1,14 +1,12 @@
 """Test settings: same database switch as base (SQLite, or PostgreSQL with CGH_DB_ENGINE=postgres)."""
 
 from .base import *  # noqa: F403
-from .base import PROJECT_DIR, database_from_env
+from .base import database_from_env
 
 SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 DEBUG = False
 DATABASES = {"default": database_from_env()}
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["TEST"] = {"NAME": str(PROJECT_DIR / "var" / "test.sqlite3")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; base keeps Argon2
 PSEUDONYM_KEY = "test-pseudonymization-key"
 PSEUDONYM_KEY_ID = "test1"
