@@ -47,7 +47,8 @@ def save_transitioned(obj: models.Model, *fields: str) -> None:
 
 
 def available_transitions(obj: models.Model, user: Any, permissions: Mapping[str, Predicate]) -> list[str]:
-    """Transitions the state allows *and* the user may fire, in the model's declaration order."""
+    """Transitions the state allows *and* the user may fire, in the order of ``permissions``
+    (written in the model's declaration order; django-fsm itself lists them alphabetically)."""
     getter = getattr(obj, f"get_available_{state_field_name(obj)}_transitions")
-    names = [t.name for t in getter()]
-    return [n for n in names if n in permissions and permissions[n](user, obj)]
+    names = {t.name for t in getter()}
+    return [n for n in permissions if n in names and permissions[n](user, obj)]

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -23,6 +24,7 @@ from committees.models import Committee
 from . import permissions as perms
 from .assignment import reader_pools
 from .enums import ACTIVE_STATES, LOCKED_STATES, AdjudicationMethod, AssignmentKind, AssignmentState, CampaignCaseState
+from .enums import CampaignState
 from .models import Adjudication, Assignment, Campaign, CampaignCase, Classification, Verdict
 from .sampling import draw_simple_random_sample
 
@@ -239,11 +241,23 @@ def campaign_cancel(*, actor, campaign: Campaign, reason: str = "") -> Campaign:
 
 # --- Assignments -----------------------------------------------------------------------------
 
+def _ensure_campaign_in(obj, name: str, campaign: Campaign, states=(CampaignState.IN_REVIEW,)) -> None:
+    """Review work happens while the campaign runs: never in a cancelled (or finished) campaign,
+    where it would write verdicts, reassignments or references nobody will use (409)."""
+    if campaign.state not in states:
+        raise TransitionNotAllowed(
+            f"Cannot {name} this {obj._meta.verbose_name}: its campaign is {campaign.state}.",
+            extra={"campaign_state": campaign.state, "transition": name},
+        )
+
+
 def _assignment_for_reviewer(actor, assignment: Assignment, name: str) -> Assignment:
     assignment = Assignment.objects.select_for_update(of=("self",)).select_related(
         "campaign_case__campaign__ai_system").get(pk=assignment.pk)
     ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can do this.")
     apply_transition(assignment, name)
+    if name in ("open", "submit"):  # unblinding and classifying one's own locked verdict stay open
+        _ensure_campaign_in(assignment, name, assignment.campaign_case.campaign)
     return assignment
 
 
@@ -350,7 +364,8 @@ def assignment_classify(*, actor, assignment: Assignment, discrepancy: str, woul
 
 def _reassign(actor, old: Assignment) -> Assignment | None:
     """Give a declined or expired case to another eligible reader of the same kind; the queue
-    position is random among the new reviewer's open items."""
+    position is random among the new reviewer's items, and the items behind it move down one
+    place, so that each reviewer's queue stays a permutation 1..n (no ties in the list order)."""
     cc = old.campaign_case
     campaign = cc.campaign
     rng = np.random.Generator(np.random.PCG64([campaign.seed or 0, old.pk]))
@@ -366,10 +381,12 @@ def _reassign(actor, old: Assignment) -> Assignment | None:
         audit_record(actor=actor, action="assignment.reassignment_failed", target=old,
                      data={"reason": "no eligible reviewer left"})
         return None
-    queue = Assignment.objects.filter(reviewer_id=chosen[0], campaign_case__campaign=campaign).count()
+    queue = Assignment.objects.filter(reviewer_id=chosen[0], campaign_case__campaign=campaign)
+    position = int(rng.integers(1, queue.count() + 2))
+    queue.filter(display_order__gte=position).update(display_order=F("display_order") + 1)
     new = Assignment.objects.create(
         campaign_case=cc, reviewer_id=chosen[0], kind=old.kind, due_date=campaign.review_deadline,
-        display_order=int(rng.integers(1, queue + 2)), replaces=old,
+        display_order=position, replaces=old,
     )
     audit_record(actor=actor, action="assignment.reassign", target=new, data={"replaces": old.pk})
     return new
@@ -384,6 +401,7 @@ def assignment_decline(*, actor, assignment: Assignment, reason: str) -> Assignm
             "campaign_case__campaign", "campaign_case__case").get(pk=assignment.pk)
         ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can decline.")
         apply_transition(assignment, "decline", reason.strip())
+        _ensure_campaign_in(assignment, "decline", assignment.campaign_case.campaign)
         save_transitioned(assignment, "decline_reason", "updated_at")
         audit_record(actor=actor, action="assignment.decline", target=assignment, data={"reason": reason.strip()})
         _reassign(actor, assignment)
@@ -396,6 +414,7 @@ def assignment_expire(*, actor, assignment: Assignment) -> Assignment:
             "campaign_case__campaign", "campaign_case__case").get(pk=assignment.pk)
         ensure(perms.can_expire_assignment(actor, assignment))
         apply_transition(assignment, "expire")
+        _ensure_campaign_in(assignment, "expire", assignment.campaign_case.campaign)
         save_transitioned(assignment, "updated_at")
         audit_record(actor=actor, action="assignment.expire", target=assignment)
         _reassign(actor, assignment)
@@ -419,6 +438,7 @@ def adjudication_record(*, actor, campaign_case: CampaignCase, label: str, reaso
         if method not in AdjudicationMethod.values:
             raise ValidationFailed("Unknown method.", extra={"method": [f"One of {AdjudicationMethod.values}"]})
         apply_transition(cc, "adjudicate", label)
+        _ensure_campaign_in(cc, "adjudicate", cc.campaign, (CampaignState.IN_REVIEW, CampaignState.ADJUDICATION))
         adjudication = Adjudication.objects.create(
             campaign_case=cc, decided_by=actor, method=method, label=label, reasoning=reasoning.strip())
         save_transitioned(cc, "reference_label")

@@ -33,8 +33,9 @@ from .serializers import (
 )
 
 
-def transition_action(name: str, service, *, input_serializer=None, responses=None):
-    """A ``POST /<things>/{id}/<name>/`` action that fires one service on a visible object."""
+def transition_action(name: str, service, *, input_serializer=None, responses=None, as_data=False):
+    """A ``POST /<things>/{id}/<name>/`` action that fires one service on a visible object.
+    ``as_data``: the service takes the validated input as one ``data`` dict, not as keywords."""
 
     def handler(self, request, pk=None):
         obj = self.get_object()
@@ -42,7 +43,7 @@ def transition_action(name: str, service, *, input_serializer=None, responses=No
         if input_serializer is not None:
             data = input_serializer(data=request.data)
             data.is_valid(raise_exception=True)
-            kwargs = dict(data.validated_data)
+            kwargs = {"data": dict(data.validated_data)} if as_data else dict(data.validated_data)
         service(actor=request.user, **{self.service_object_name: obj}, **kwargs)
         return Response(self.represent(self.get_queryset().get(pk=obj.pk)))
 
@@ -143,7 +144,8 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(self.represent(self.get_object()))
 
     open = transition_action("open", services.assignment_open)
-    submit = transition_action("submit", services.assignment_submit, input_serializer=VerdictInputSerializer)
+    submit = transition_action("submit", services.assignment_submit, input_serializer=VerdictInputSerializer,
+                               as_data=True)
     unblind = transition_action("unblind", services.assignment_unblind)
     classify = transition_action("classify", services.assignment_classify,
                                  input_serializer=ClassificationInputSerializer)

@@ -1,0 +1,162 @@
+"""Every list endpoint answers with a fixed number of queries, whatever the number of items: the
+same exact count with 1 and with 3 items (selectors decide the joins, serializers never load
+lazily)."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from accounts.enums import Role
+from cases.importing import import_cases
+from committees.enums import MemberRole
+from reviews import services
+from reviews.enums import CampaignState
+from reviews.models import Assignment, CampaignCase
+from tests.factories import AISystemFactory, CaseFactory, CommitteeFactory, MemberFactory, UserFactory
+from tests.workflows import build_world, campaign_in, submit_all
+
+User = get_user_model()
+ITEMS = pytest.mark.parametrize("n", [1, 3])
+
+
+def client_for(user) -> APIClient:
+    """The user loaded afresh, as a request would: no per-object permission cache survives."""
+    client = APIClient()
+    client.force_authenticate(User.objects.get(pk=user.pk))
+    return client
+
+
+def get_counted(django_assert_num_queries, user, url: str, queries: int) -> list:
+    client = client_for(user)
+    with django_assert_num_queries(queries):
+        r = client.get(url)
+    assert r.status_code == 200, r.json()
+    return r.json()["results"]
+
+
+def reviewed_campaign(world, n: int):
+    """A campaign of ``n`` cases read by the chair and clin0 (and one patient representative),
+    every verdict locked, the readers split on every case, the first case adjudicated."""
+    campaign = campaign_in(world, CampaignState.IN_REVIEW, sample_size=n)
+    submit_all(campaign, lambda a: "fracture" if a.reviewer_id == world.chair.pk else "no_fracture")
+    campaign = services.campaign_close_review(actor=world.quality, campaign=campaign)
+    first = CampaignCase.objects.filter(campaign=campaign).order_by("pk").first()
+    services.adjudication_record(actor=world.chair, campaign_case=first, label="fracture",
+                                 reasoning="Séance.")
+    return campaign
+
+
+@pytest.fixture
+def campaigns(db, request):
+    """``n`` in-review campaigns of two cases each; the first one fully read."""
+    n = request.param
+    world = build_world(n_cases=2 * n, n_clinicians=1, n_patient_reps=1)
+    made = [campaign_in(world, CampaignState.IN_REVIEW, sample_size=2) for _ in range(n)]
+    submit_all(made[0])
+    return world, made
+
+
+@pytest.mark.parametrize(("campaigns", "who", "queries"), [
+    (n, who, queries) for n in (1, 3)
+    for who, queries in [("quality", 2), ("admin", 2), ("management", 2), ("chair", 3), ("secretary", 3),
+                         ("reviewer", 2)]
+], indirect=["campaigns"])
+def test_campaign_list_query_count(campaigns, django_assert_num_queries, who, queries):
+    world, made = campaigns
+    user = world.clinicians[0] if who == "reviewer" else getattr(world, who)
+
+    rows = get_counted(django_assert_num_queries, user, "/api/campaigns/", queries)
+
+    assert sorted(row["id"] for row in rows) == sorted(c.pk for c in made)
+    if who != "reviewer":
+        assert {row["n_cases"] for row in rows} == {2}
+
+
+@ITEMS
+def test_assignment_list_query_count_as_reviewer(db, django_assert_num_queries, n):
+    world = build_world(n_cases=n, n_clinicians=1, n_patient_reps=1)
+    campaign = campaign_in(world, CampaignState.IN_REVIEW, sample_size=n)
+    mine = list(Assignment.objects.filter(campaign_case__campaign=campaign, reviewer=world.clinicians[0]))
+    services.assignment_submit(actor=world.clinicians[0], assignment=mine[0], data={"label": "fracture"})
+    if n > 1:
+        services.assignment_open(actor=world.clinicians[0], assignment=mine[-1])
+
+    rows = get_counted(django_assert_num_queries, world.clinicians[0], "/api/assignments/", 2)
+
+    assert len(rows) == n
+    assert [row["verdict"]["label"] for row in rows if row["verdict"]] == ["fracture"]
+
+
+@ITEMS
+def test_assignment_list_query_count_as_quality(db, django_assert_num_queries, n):
+    world = build_world(n_cases=n, n_clinicians=1, n_patient_reps=1)
+    campaign = reviewed_campaign(world, n)
+
+    rows = get_counted(django_assert_num_queries, world.quality, "/api/assignments/", 2)
+
+    assert len(rows) == 3 * n
+    assert {row["campaign_case"] for row in rows} == set(
+        CampaignCase.objects.filter(campaign=campaign).values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize(("n", "who", "queries"), [
+    (n, who, q) for n in (1, 3) for who, q in [("quality", 4), ("chair", 5), ("secretary", 5)]
+])
+def test_campaign_case_list_query_count(db, django_assert_num_queries, n, who, queries):
+    world = build_world(n_cases=n, n_clinicians=1, n_patient_reps=1)
+    campaign = reviewed_campaign(world, n)
+
+    rows = get_counted(django_assert_num_queries, getattr(world, who), f"/api/campaigns/{campaign.pk}/cases/",
+                       queries)
+
+    assert len(rows) == n
+    assert [len(row["readers"]) for row in rows] == [3] * n
+    assert [row["adjudication"]["label"] for row in rows if row["adjudication"]] == ["fracture"]
+
+
+@ITEMS
+def test_ai_system_list_query_count(db, django_assert_num_queries, n):
+    quality = UserFactory(role=Role.QUALITY)
+    AISystemFactory.create_batch(n)
+
+    rows = get_counted(django_assert_num_queries, quality, "/api/ai-systems/", 2)
+
+    assert len(rows) == n
+
+
+@ITEMS
+def test_case_list_query_count(db, django_assert_num_queries, n):
+    quality = UserFactory(role=Role.QUALITY)
+    ai = AISystemFactory()
+    CaseFactory.create_batch(n, ai_system=ai)
+
+    rows = get_counted(django_assert_num_queries, quality, "/api/cases/", 2)
+
+    assert len(rows) == n
+
+
+@ITEMS
+def test_import_batch_list_query_count(db, django_assert_num_queries, n):
+    quality = UserFactory(role=Role.QUALITY)
+    ai = AISystemFactory()
+    for i in range(n):
+        raw = f"accession_number;patient_id;exam_date;site;ai_label\nACC{i};IPP{i};01/03/2026;Nord;fracture\n"
+        import_cases(actor=quality, ai_system=ai, raw=raw.encode(), filename=f"lot{i}.csv")
+
+    rows = get_counted(django_assert_num_queries, quality, "/api/import-batches/", 2)
+
+    assert [row["rows_created"] for row in rows] == [1] * n
+
+
+@ITEMS
+def test_committee_list_query_count(db, django_assert_num_queries, n):
+    quality = UserFactory(role=Role.QUALITY)
+    systems = AISystemFactory.create_batch(2)
+    for _ in range(n):
+        committee = CommitteeFactory(ai_systems=systems)
+        MemberFactory(committee=committee, role=MemberRole.CHAIR)
+        MemberFactory.create_batch(2, committee=committee)
+
+    rows = get_counted(django_assert_num_queries, quality, "/api/committees/", 4)
+
+    assert [(len(row["members"]), len(row["ai_systems"])) for row in rows] == [(3, 2)] * n
