@@ -61,7 +61,9 @@ def _agreement(a: Iterable[Any], b: Iterable[Any], labels: list[Any], with_ci: b
     return block
 
 
-def campaign_summary(df: pd.DataFrame, labels: list[Any] | None = None) -> dict[str, Any]:
+def campaign_summary(
+    df: pd.DataFrame, labels: list[Any] | None = None, min_readers: int = 1
+) -> dict[str, Any]:
     """Concordance figures of a campaign, as a JSON-serialisable dict (NaN reported as ``None``).
 
     Input: a DataFrame with one row per case and the columns ``case_id`` (unique),
@@ -70,7 +72,10 @@ def campaign_summary(df: pd.DataFrame, labels: list[Any] | None = None) -> dict[
     which are ignored). An optional ``reference_label`` column holds a reference already
     recorded for the case (an adjudication, or unanimous readers): where present it overrides
     the majority. ``labels`` fixes the label set and its order (e.g. the AI system's labels,
-    positive first); by default it is every label seen, sorted.
+    positive first); by default it is every label seen, sorted. ``min_readers``: a case whose
+    reference is not recorded needs at least that many reader labels before their majority
+    counts (a campaign passes its readers per case, so that a half-read case has no reference
+    yet).
 
     Definitions
     -----------
@@ -110,7 +115,10 @@ def campaign_summary(df: pd.DataFrame, labels: list[Any] | None = None) -> dict[
     final = _scalar_column(df, "final_label")
     readers = [_reader_list(v) for v in df["reader_labels"]]
     recorded = _scalar_column(df, "reference_label") if "reference_label" in df.columns else [None] * len(df)
-    reference = [rec if rec is not None else majority_label(r) for r, rec in zip(readers, recorded, strict=True)]
+    reference = [
+        rec if rec is not None else (majority_label(r) if len(r) >= min_readers else None)
+        for r, rec in zip(readers, recorded, strict=True)
+    ]
     seen = _ordered_labels(ai + final + [label for r in readers for label in r] + [r for r in reference if r])
     labels = list(labels) + [x for x in seen if x not in labels] if labels is not None else seen
 
@@ -120,7 +128,7 @@ def campaign_summary(df: pd.DataFrame, labels: list[Any] | None = None) -> dict[
         "n_cases": len(df),
         "n_with_reference": sum(ref is not None for ref in reference),
         "n_needs_adjudication": sum(
-            len(r) >= 2 and ref is None for r, ref in zip(readers, reference, strict=True)
+            len(r) >= max(2, min_readers) and ref is None for r, ref in zip(readers, reference, strict=True)
         ),
         "ai_vs_reference": _agreement(ai, reference, labels, with_ci=True),
         "readers": _agreement((r[0] for r in two_read), (r[1] for r in two_read), labels),

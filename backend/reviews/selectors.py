@@ -128,4 +128,5 @@ def campaign_results(campaign: Campaign) -> dict:
     return campaign_summary(
         rows[["case_id", "ai_label", "final_label", "reader_labels", "reference_label"]],
         labels=campaign.ai_system.labels,
+        min_readers=campaign.clinicians_per_case,
     )

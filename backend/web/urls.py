@@ -1,9 +1,26 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from .views import campaigns, home, reviews
+
 app_name = "web"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
+    path("", home.home, name="home"),
+    path("login/",
+         auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
+         name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("reviews/", reviews.queue, name="queue"),
+    path("reviews/<int:pk>/", reviews.assignment_detail, name="assignment"),
+    path("reviews/<int:pk>/open/", reviews.assignment_open, name="assignment_open"),
+    path("reviews/<int:pk>/submit/", reviews.assignment_submit, name="assignment_submit"),
+    path("reviews/<int:pk>/unblind/", reviews.assignment_unblind, name="assignment_unblind"),
+    path("reviews/<int:pk>/classify/", reviews.assignment_classify, name="assignment_classify"),
+    path("reviews/<int:pk>/decline/", reviews.assignment_decline, name="assignment_decline"),
+    path("campaigns/", campaigns.campaign_list, name="campaign_list"),
+    path("campaigns/<int:pk>/", campaigns.campaign_detail, name="campaign"),
+    path("campaigns/<int:pk>/progress/", campaigns.campaign_progress, name="campaign_progress"),
+    path("campaigns/<int:pk>/transitions/<slug:name>/", campaigns.campaign_transition,
+         name="campaign_transition"),
 ]

@@ -178,3 +178,20 @@ def test_campaign_summary_recorded_reference_overrides_majority_and_fixes_label_
     assert summary["n_needs_adjudication"] == 0
     assert summary["confusion"] == {"pos": {"pos": 1, "neg": 1}, "neg": {"pos": 0, "neg": 1}}
     assert summary["ai_vs_reference"]["percent_agreement"] == 2 / 3
+
+
+def test_campaign_summary_half_read_case_has_no_reference_yet():
+    df = pd.DataFrame(
+        {
+            "case_id": [1, 2],
+            "ai_label": ["pos", "neg"],
+            "final_label": [None, None],
+            "reader_labels": [["pos"], ["neg", "pos"]],
+        }
+    )
+
+    summary = campaign_summary(df, labels=["pos", "neg"], min_readers=2)
+
+    assert summary["n_with_reference"] == 0
+    assert summary["n_needs_adjudication"] == 1
+    assert summary["ai_vs_reference"]["n"] == 0

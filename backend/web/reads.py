@@ -1,0 +1,291 @@
+"""Reads of the web interface: the template contexts, built from the selectors.
+
+Blinding rule (the same as ``reviews.api.serializers``): a page receives plain dictionaries,
+never model instances, and a blind page's dictionaries are built from the case's blind fields
+only (``BLIND_CASE_FIELDS``). The sealed fields (AI output, score, version, the clinician's final
+decision) and the other reviewers' verdicts are read only for an assignment in
+``UNBLINDED_STATES``, exactly where the API switches to ``AssignmentUnblindedSerializer``. So a
+template cannot leak what its context does not hold.
+"""
+
+from django.http import Http404
+
+from accounts.enums import RESULTS_READER_ROLES
+from cases.enums import Sex
+from common.fsm import available_transitions
+from reviews import permissions as perms
+from reviews import selectors
+from reviews.enums import (
+    ACTIVE_STATES,
+    LOCKED_STATES,
+    UNBLINDED_STATES,
+    AssignmentKind,
+    AssignmentState,
+    CampaignCaseState,
+    CampaignState,
+    Discrepancy,
+    YesNoUnknown,
+)
+from reviews.models import Assignment, Campaign
+
+from .labels import CAMPAIGN_ACTIONS, label_display, state_display
+
+BLIND_CASE_FIELDS = (
+    "exam_date", "site", "service", "sex", "age_band", "clinical_context", "report_text", "image_url",
+)
+"""What a blind reviewer may read of a case: the fields of ``BlindCaseSerializer``."""
+
+SMALL_SAMPLE = 30
+"""Below this many cases the page warns that the sample is too small to conclude."""
+
+
+# --- Assignments -----------------------------------------------------------------------------
+
+def assignment_for(user, pk: int) -> Assignment:
+    """The assignment as the caller may see it (their own; every one for the quality team),
+    else 404: an assignment someone else reads does not exist for the caller."""
+    try:
+        return selectors.assignment_list_for_user(user).get(pk=pk)
+    except Assignment.DoesNotExist:
+        raise Http404 from None
+
+
+def reviewer_queue(user) -> list[dict]:
+    """The caller's own assignments grouped by campaign, in the selector's order (due date,
+    then the shuffled ``display_order``: nothing derived from the case orders the queue).
+    One query whatever the number of assignments; no sealed field is copied."""
+    groups: dict[int, dict] = {}
+    for a in selectors.assignment_list_for_user(user).filter(reviewer=user):
+        campaign = a.campaign_case.campaign
+        group = groups.get(campaign.pk)
+        if group is None:
+            group = groups[campaign.pk] = {
+                "campaign_id": campaign.pk, "name": campaign.name, "ai_system": campaign.ai_system.name,
+                "deadline": campaign.review_deadline, "rows": [], "n_locked": 0, "n_total": 0,
+            }
+        if a.state in ACTIVE_STATES:
+            group["n_total"] += 1
+            group["n_locked"] += a.state in LOCKED_STATES
+        group["rows"].append({
+            "id": a.pk, "position": a.display_order, "kind": AssignmentKind(a.kind).label,
+            "state": a.state, "state_label": state_display(AssignmentState, a.state), "due_date": a.due_date,
+            "needs_action": a.state in (AssignmentState.ASSIGNED, AssignmentState.OPENED,
+                                        AssignmentState.SUBMITTED, AssignmentState.UNBLINDED),
+        })
+    return list(groups.values())
+
+
+def _assignment_summary(a: Assignment) -> dict:
+    campaign = a.campaign_case.campaign
+    return {
+        "id": a.pk, "kind": a.kind, "kind_label": AssignmentKind(a.kind).label, "state": a.state,
+        "state_label": state_display(AssignmentState, a.state), "due_date": a.due_date,
+        "position": a.display_order, "campaign_id": campaign.pk, "campaign_name": campaign.name,
+        "ai_system": campaign.ai_system.name, "decline_reason": a.decline_reason,
+        "is_clinician": a.kind == AssignmentKind.CLINICIAN,
+    }
+
+
+def _safe_url(url: str) -> str:
+    return url if url.startswith(("https://", "http://")) else ""
+
+
+def blind_case(case) -> dict:
+    values = {f: getattr(case, f) for f in BLIND_CASE_FIELDS}
+    values["sex"] = state_display(Sex, values["sex"]) if values["sex"] else ""
+    values["image_url"] = _safe_url(values["image_url"] or "")
+    return values
+
+
+def _sealed_case(case) -> dict:
+    """Only ever called for an unblinded assignment."""
+    return {
+        "ai_label": label_display(case.ai_label), "ai_score": case.ai_score, "ai_version": case.ai_version,
+        "final_label": label_display(case.final_label),
+    }
+
+
+def _yes_no_unknown(value: str) -> str:
+    return state_display(YesNoUnknown, value) if value else ""
+
+
+def _verdict(verdict, kind: str) -> dict:
+    if kind == AssignmentKind.CLINICIAN:
+        return {"locked_at": verdict.locked_at, "label": label_display(verdict.label),
+                "confidence": verdict.confidence, "rationale": verdict.rationale}
+    return {
+        "locked_at": verdict.locked_at,
+        "patient_informed": _yes_no_unknown(verdict.patient_informed),
+        "information_understandable": _yes_no_unknown(verdict.information_understandable),
+        "rights_respected": _yes_no_unknown(verdict.rights_respected),
+        "equity_concern": verdict.equity_concern, "comments": verdict.comments,
+    }
+
+
+def _other_verdicts(a: Assignment) -> list[dict]:
+    """The fields of ``OtherVerdictSerializer``, no more (no rationale, no comment)."""
+    return [
+        {"kind": v.assignment.kind, "kind_label": AssignmentKind(v.assignment.kind).label,
+         "label": label_display(v.label), "confidence": v.confidence, "equity_concern": v.equity_concern}
+        for v in selectors.other_verdicts_for(a)
+    ]
+
+
+def _classification(c) -> dict:
+    return {"created_at": c.created_at, "discrepancy": state_display(Discrepancy, c.discrepancy),
+            "would_have_changed": c.would_have_changed, "possible_adverse_event": c.possible_adverse_event,
+            "comment": c.comment}
+
+
+def assignment_page(a: Assignment) -> dict:
+    """The context of a reviewer's case page, by state. ``step`` tells the template which part
+    to show: ``start`` (nothing of the case yet), ``verdict`` (blind case and form), ``locked``
+    (blind case and own verdict), ``unblinded`` (everything, for this reviewer), ``closed_out``
+    (declined or expired)."""
+    ctx: dict = {"assignment": _assignment_summary(a)}
+    case = a.campaign_case.case
+    if a.state == AssignmentState.ASSIGNED:
+        ctx["step"] = "start"
+    elif a.state == AssignmentState.OPENED:
+        ctx |= {"step": "verdict", "case": blind_case(case)}
+    elif a.state == AssignmentState.SUBMITTED:
+        ctx |= {"step": "locked", "case": blind_case(case), "verdict": _verdict(a.verdict, a.kind)}
+    elif a.state in UNBLINDED_STATES:
+        classification = getattr(a, "classification", None)
+        ctx |= {
+            "step": "unblinded", "case": blind_case(case), "verdict": _verdict(a.verdict, a.kind),
+            "sealed": _sealed_case(case), "other_verdicts": _other_verdicts(a),
+            "classification": _classification(classification) if classification else None,
+        }
+    else:
+        ctx["step"] = "closed_out"
+    return ctx
+
+
+def assignment_staff_page(a: Assignment) -> dict:
+    """What the quality team sees of one assignment: progress, no case and no verdict content
+    (the fields of ``AssignmentStaffSerializer``)."""
+    return {"assignment": _assignment_summary(a) | {
+        "reviewer": a.reviewer.username, "campaign_case": a.campaign_case_id,
+        "opened_at": a.opened_at, "submitted_at": a.submitted_at, "unblinded_at": a.unblinded_at,
+    }}
+
+
+# --- Campaigns -------------------------------------------------------------------------------
+
+def sees_campaign_details(user) -> bool:
+    """The audience of the API's full ``CampaignSerializer`` (seed, population, protocol);
+    everyone else gets ``CampaignReviewerSerializer``'s fields."""
+    return perms.is_campaign_manager(user) or user.role in RESULTS_READER_ROLES
+
+
+def campaign_for(user, pk: int) -> Campaign:
+    try:
+        return selectors.campaign_get_for_user(user, pk)
+    except Campaign.DoesNotExist:
+        raise Http404 from None
+
+
+def campaign_rows(user) -> list[dict]:
+    return [
+        {"id": c.pk, "name": c.name, "state_label": state_display(CampaignState, c.state),
+         "ai_system": c.ai_system.name, "committee": c.committee.name, "period_start": c.period_start,
+         "period_end": c.period_end, "review_deadline": c.review_deadline, "sample_size": c.sample_size,
+         "n_cases": c.n_cases}
+        for c in selectors.campaign_list_for_user(user)
+    ]
+
+
+def can_see_progress(user, campaign: Campaign) -> bool:
+    """As the API's ``progress`` action: case states say whether readers agreed, so they are
+    results-like and hidden from anyone who still reads blind in the campaign."""
+    return perms.can_manage_campaign(user, campaign) or perms.can_view_campaign_results(user, campaign)
+
+
+def progress_view(campaign: Campaign) -> dict:
+    progress = selectors.campaign_progress(campaign)
+    cases, assignments = progress["cases"], progress["assignments"]
+    return {
+        "campaign_id": campaign.pk,
+        "cases": [(state_display(CampaignCaseState, s), cases[s])
+                  for s in CampaignCaseState.values if cases.get(s)],
+        "assignments": [(state_display(AssignmentState, s), assignments[s])
+                        for s in AssignmentState.values if assignments.get(s)],
+        "n_cases": sum(cases.values()),
+        "n_locked": sum(n for s, n in assignments.items() if s in LOCKED_STATES),
+        "n_active": sum(n for s, n in assignments.items() if s in ACTIVE_STATES),
+    }
+
+
+def _percent(fraction):
+    return None if fraction is None else fraction * 100
+
+
+def _agreement(block: dict, *, one_label_reason: str) -> dict:
+    kappa = block.get("kappa")
+    reason = ""
+    if kappa is None:
+        reason = "no_case" if not block.get("n") else one_label_reason
+    return {
+        "n": block.get("n") or 0, "percent": _percent(block.get("percent_agreement")), "kappa": kappa,
+        "ci_low": block.get("kappa_ci_low"), "ci_high": block.get("kappa_ci_high"), "kappa_reason": reason,
+    }
+
+
+def results_view(results: dict) -> dict:
+    """``selectors.campaign_results`` shaped for a page: percentages, the reason a kappa is not
+    computable, and the confusion matrix as rows of display labels."""
+    labels = results["labels"]
+    confusion = results["confusion"]
+    column_totals = [sum(confusion[row][col] for row in labels) for col in labels]
+    return {
+        "n_cases": results["n_cases"], "n_with_reference": results["n_with_reference"],
+        "n_needs_adjudication": results["n_needs_adjudication"],
+        "small_sample": results["n_cases"] < SMALL_SAMPLE, "small_sample_threshold": SMALL_SAMPLE,
+        "ai_vs_reference": _agreement(results["ai_vs_reference"], one_label_reason="one_label"),
+        "readers": _agreement(results["readers"], one_label_reason="one_label"),
+        "ai_vs_final": _agreement(results["ai_vs_final"], one_label_reason="one_label"),
+        "labels": [label_display(x) for x in labels],
+        "confusion": [
+            {"label": label_display(row), "counts": [confusion[row][col] for col in labels],
+             "total": sum(confusion[row].values())}
+            for row in labels
+        ],
+        "column_totals": column_totals, "grand_total": sum(column_totals),
+    }
+
+
+def campaign_page(user, campaign: Campaign) -> dict:
+    """A campaign's summary. Reviewers get the fields of ``CampaignReviewerSerializer`` (name,
+    state, AI system, deadline); progress and results follow the API's gates."""
+    details = sees_campaign_details(user)
+    ai = campaign.ai_system
+    ctx = {
+        "campaign": {
+            "id": campaign.pk, "name": campaign.name, "state": campaign.state,
+            "state_label": state_display(CampaignState, campaign.state),
+            "ai_system": ai.name, "review_deadline": campaign.review_deadline,
+        },
+        "details": details,
+        "progress": progress_view(campaign) if can_see_progress(user, campaign) else None,
+        "results": None,
+        "results_hidden": False,
+        "transitions": [
+            {"name": name, "label": CAMPAIGN_ACTIONS[name]}
+            for name in available_transitions(campaign, user, perms.CAMPAIGN_TRANSITIONS)
+        ],
+    }
+    if details:
+        ctx["campaign"] |= {
+            "ai_version": ai.version, "committee": campaign.committee.name,
+            "period_start": campaign.period_start, "period_end": campaign.period_end,
+            "sites": campaign.sites, "sample_size": campaign.sample_size,
+            "population_size": campaign.population_size, "seed": campaign.seed,
+            "population_hash": campaign.population_hash, "clinicians_per_case": campaign.clinicians_per_case,
+            "patient_reps_per_case": campaign.patient_reps_per_case, "n_cases": campaign.n_cases,
+        }
+        if perms.can_view_campaign_results(user, campaign):
+            ctx["results"] = results_view(selectors.campaign_results(campaign))
+        else:
+            ctx["results_hidden"] = "blind" if perms.has_blind_reviews_in(user, campaign) else "role"
+    return ctx
