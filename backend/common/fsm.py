@@ -24,7 +24,7 @@ def state_field_name(obj: models.Model) -> str:
 def apply_transition(obj: models.Model, name: str, *args: Any, **kwargs: Any) -> Any:
     method = getattr(obj, name)
     state = getattr(obj, state_field_name(obj))
-    label = obj._meta.verbose_name
+    label = obj._meta.verbose_name_raw
     if not can_proceed(method):
         raise TransitionNotAllowed(
             f"Cannot {name.replace('_', ' ')} this {label}: it is {state}.",
@@ -42,7 +42,7 @@ def save_transitioned(obj: models.Model, *fields: str) -> None:
         obj.save(update_fields=[state_field_name(obj), *fields])
     except ConcurrentTransition as exc:
         raise ConcurrentUpdate(
-            f"This {obj._meta.verbose_name} was changed by someone else meanwhile; reload and try again."
+            f"This {obj._meta.verbose_name_raw} was changed by someone else meanwhile; reload and try again."
         ) from exc
 
 

@@ -224,11 +224,11 @@ class LockedRecord(models.Model):
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise ValueError(f"A {self._meta.verbose_name} is locked once written.")
+            raise ValueError(f"A {self._meta.verbose_name_raw} is locked once written.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise ValueError(f"A {self._meta.verbose_name} is locked once written.")
+        raise ValueError(f"A {self._meta.verbose_name_raw} is locked once written.")
 
 
 class Verdict(LockedRecord):

@@ -29,6 +29,9 @@ from .models import Adjudication, Assignment, Campaign, CampaignCase, Classifica
 from .sampling import draw_simple_random_sample
 
 
+READER_NOUNS = {AssignmentKind.CLINICIAN: "clinician reviewers", AssignmentKind.PATIENT_REP: "patient representatives"}
+
+
 def _locked(model, pk: int):
     return model.objects.select_for_update(of=("self",)).get(pk=pk)
 
@@ -154,7 +157,7 @@ def campaign_start_review(*, actor, campaign: Campaign) -> Campaign:
                                           signer=cc.case.clinician_pseudonym, k=k, exclude=set())
                 if not chosen:
                     raise TransitionNotAllowed(
-                        f"Not enough eligible {AssignmentKind(kind).label.lower()}s for sampled case {cc.case_id}: "
+                        f"Not enough eligible {READER_NOUNS[kind]} for sampled case {cc.case_id}: "
                         f"{k} needed after conflict-of-interest rules. Add members to the committee.",
                         extra={"case": cc.case_id, "kind": kind},
                     )
@@ -246,7 +249,7 @@ def _ensure_campaign_in(obj, name: str, campaign: Campaign, states=(CampaignStat
     where it would write verdicts, reassignments or references nobody will use (409)."""
     if campaign.state not in states:
         raise TransitionNotAllowed(
-            f"Cannot {name} this {obj._meta.verbose_name}: its campaign is {campaign.state}.",
+            f"Cannot {name} this {obj._meta.verbose_name_raw}: its campaign is {campaign.state}.",
             extra={"campaign_state": campaign.state, "transition": name},
         )
 

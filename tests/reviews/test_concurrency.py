@@ -120,7 +120,7 @@ def test_stale_copy_of_a_campaign_cannot_be_saved_over_a_transition():
     assert response.status_code == 409
     assert response.data == {
         "code": "concurrent_update",
-        "detail": f"This {Campaign._meta.verbose_name} was changed by someone else meanwhile; "
+        "detail": "This campaign was changed by someone else meanwhile; "
                   "reload and try again.",
         "extra": {},
     }

@@ -287,7 +287,7 @@ def test_not_enough_eligible_reviewers_is_409_naming_the_case_and_writes_nothing
     assert r.status_code == 409
     assert r.json() == {
         "code": "transition_not_allowed",
-        "detail": f"Not enough eligible {AssignmentKind.CLINICIAN.label.lower()}s for sampled case "
+        "detail": "Not enough eligible clinician reviewers for sampled case "
                   f"{short.pk}: 3 needed after conflict-of-interest rules. Add members to the committee.",
         "extra": {"case": short.pk, "kind": "clinician"},
     }

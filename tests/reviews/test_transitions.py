@@ -57,7 +57,7 @@ def last_event_id() -> int:
 def not_allowed(name: str, obj, state: str) -> dict:
     return {
         "code": "transition_not_allowed",
-        "detail": f"Cannot {name.replace('_', ' ')} this {obj._meta.verbose_name}: it is {state}.",
+        "detail": f"Cannot {name.replace('_', ' ')} this {obj._meta.verbose_name_raw}: it is {state}.",
         "extra": {"state": state, "transition": name},
     }
 
@@ -853,7 +853,7 @@ def test_no_review_work_in_a_cancelled_campaign(world, api, name, body, who):
     assert r.status_code == 409
     assert r.json() == {
         "code": "transition_not_allowed",
-        "detail": f"Cannot {name} this {a._meta.verbose_name}: its campaign is cancelled.",
+        "detail": f"Cannot {name} this assignment: its campaign is cancelled.",
         "extra": {"campaign_state": "cancelled", "transition": name},
     }
     assert snapshot() == before
@@ -869,7 +869,7 @@ def test_no_adjudication_in_a_cancelled_campaign(world, api, split):
     assert r.status_code == 409
     assert r.json() == {
         "code": "transition_not_allowed",
-        "detail": f"Cannot adjudicate this {cc._meta.verbose_name}: its campaign is cancelled.",
+        "detail": "Cannot adjudicate this campaign case: its campaign is cancelled.",
         "extra": {"campaign_state": "cancelled", "transition": "adjudicate"},
     }
     assert snapshot() == before
