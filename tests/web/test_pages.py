@@ -574,3 +574,18 @@ def test_french_by_default_english_on_request(review):
     body = html(client.get("/reviews/"))
     assert "My reviews" in body and "Mes relectures" not in body
     assert '<html lang="en">' in body
+
+
+def test_interface_is_french_whatever_the_browser_language(client, db):
+    response = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+
+    assert response.status_code == 200
+    assert response["Content-Language"] == "fr"
+
+
+def test_interface_follows_the_language_the_user_chose(client, db):
+    client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+
+    response = client.get("/login/", HTTP_ACCEPT_LANGUAGE="fr-FR")
+
+    assert response["Content-Language"] == "en"
