@@ -75,8 +75,7 @@ def main() -> None:
     from accounts.enums import Role
     from accounts.models import User
     from cases.enums import OutputType
-    from cases.importing import build_case, read_rows
-    from cases.importing import import_cases
+    from cases.importing import build_case, import_cases, read_rows
     from cases.models import AISystem, Case
     from cases.pseudonymization import current_key
     from committees.models import Committee

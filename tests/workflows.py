@@ -66,9 +66,8 @@ def campaign_in(world: World, state: str, *, sample_size: int = 4, seed: int = 2
         period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 6, 30), sample_size=sample_size,
         review_deadline=dt.date(2026, 12, 31), seed=seed,
     )
-    steps = [("scheduled", services.campaign_schedule), ("sampled", services.campaign_draw_sample),
-             ("in_review", services.campaign_start_review)]
-    for target, step in steps:
+    steps = [services.campaign_schedule, services.campaign_draw_sample, services.campaign_start_review]
+    for step in steps:
         if campaign.state == state:
             break
         campaign = step(actor=q, campaign=campaign)

@@ -1,10 +1,11 @@
 """Choosing reviewers for sampled cases.
 
-Rules, in order: the reviewer sits on the campaign's committee in a reading seat for the kind
-of review; never a case they signed (clinician pseudonym); never a case from their own service
-when the campaign says so; never twice the same case. Among those eligible, the least loaded in
-this campaign is chosen, ties broken by the campaign's seeded generator, so that a re-run with
-the same seed gives the same assignment.
+Rules, in order: the reviewer holds a role that may read blind (``REVIEWER_ROLES``) and sits on
+the campaign's committee in a reading seat for the kind of review; never a case they signed
+(clinician pseudonym); never a case from their own service when the campaign says so; never
+twice the same case. Among those eligible, the least loaded in this campaign is chosen, ties
+broken by the campaign's seeded generator, so that a re-run with the same seed gives the same
+assignment.
 """
 
 from collections import defaultdict
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.utils import timezone
 
+from accounts.enums import REVIEWER_ROLES
 from committees.enums import READER_SEATS, MemberRole
 from committees.models import Member
 
@@ -58,7 +60,8 @@ def reader_pools(campaign: Campaign, *, rng: np.random.Generator) -> dict[str, P
     today = timezone.localdate()
     members = (
         Member.objects.active_on(today)
-        .filter(committee_id=campaign.committee_id, user__is_active=True)
+        # Only roles that may read blind: a quality or admin account sees every case's AI output.
+        .filter(committee_id=campaign.committee_id, user__is_active=True, user__role__in=REVIEWER_ROLES)
         .select_related("user")
         .order_by("user_id")
     )

@@ -125,6 +125,9 @@ class CampaignCase(ConcurrentTransitionMixin, models.Model):
             models.CheckConstraint(condition=Q(state__in=C.values), name="campaigncase_state_valid"),
         ]
 
+    def __str__(self) -> str:
+        return f"Case {self.case_id} in campaign {self.campaign_id}"
+
     @transition(field=state, source=C.SAMPLED, target=C.IN_REVIEW)
     def start_review(self):
         pass
@@ -178,6 +181,9 @@ class Assignment(ConcurrentTransitionMixin, TimeStampedModel):
             models.CheckConstraint(condition=Q(state__in=A.values), name="assignment_state_valid"),
             models.CheckConstraint(condition=Q(kind__in=AssignmentKind.values), name="assignment_kind_valid"),
         ]
+
+    def __str__(self) -> str:
+        return f"Assignment {self.pk} ({self.kind}, {self.state})"
 
     @property
     def is_blinded(self) -> bool:
@@ -258,6 +264,9 @@ class Verdict(LockedRecord):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"Verdict on assignment {self.assignment_id}"
+
 
 class Classification(LockedRecord):
     """After unblinding: the reviewer's view of the discordance. Measures automation bias
@@ -274,6 +283,9 @@ class Classification(LockedRecord):
         verbose_name = _("classification")
         verbose_name_plural = _("classifications")
 
+    def __str__(self) -> str:
+        return f"Classification of assignment {self.assignment_id}"
+
 
 class Adjudication(LockedRecord):
     campaign_case = models.OneToOneField(CampaignCase, on_delete=models.PROTECT, related_name="adjudication")
@@ -286,3 +298,6 @@ class Adjudication(LockedRecord):
     class Meta:
         verbose_name = _("adjudication")
         verbose_name_plural = _("adjudications")
+
+    def __str__(self) -> str:
+        return f"Adjudication of campaign case {self.campaign_case_id}"

@@ -114,7 +114,9 @@ def campaign_results(campaign: Campaign) -> dict:
         Verdict.objects.filter(
             assignment__campaign_case__campaign=campaign, assignment__kind=AssignmentKind.CLINICIAN,
             assignment__state__in=LOCKED_STATES,
-        ).order_by("assignment__campaign_case_id", "assignment_id").values_list("assignment__campaign_case_id", "label"),
+        )
+        .order_by("assignment__campaign_case_id", "assignment_id")
+        .values_list("assignment__campaign_case_id", "label"),
         columns=["case_id", "label"],
     )
     readers = verdicts.groupby("case_id")["label"].agg(list) if len(verdicts) else pd.Series(dtype=object)

@@ -13,21 +13,26 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
 from audit.services import audit_record
 from cases.models import AISystem
+from committees.models import Committee
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 from common.fsm import apply_transition, save_transitioned
-from committees.models import Committee
 
 from . import permissions as perms
 from .assignment import reader_pools
-from .enums import ACTIVE_STATES, LOCKED_STATES, AdjudicationMethod, AssignmentKind, AssignmentState, CampaignCaseState
-from .enums import CampaignState
+from .enums import (
+    ACTIVE_STATES,
+    LOCKED_STATES,
+    AdjudicationMethod,
+    AssignmentKind,
+    AssignmentState,
+    CampaignCaseState,
+    CampaignState,
+)
 from .models import Adjudication, Assignment, Campaign, CampaignCase, Classification, Verdict
 from .sampling import draw_simple_random_sample
-
 
 READER_NOUNS = {AssignmentKind.CLINICIAN: "clinician reviewers", AssignmentKind.PATIENT_REP: "patient representatives"}
 

@@ -8,6 +8,9 @@ import re
 
 import numpy as np
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
 from accounts.enums import Role
 from audit.models import AuditEvent
 from audit.services import audit_verify
@@ -15,12 +18,9 @@ from cases.importing import FORBIDDEN
 from cases.models import AISystem, Case
 from committees.enums import MemberRole
 from committees.models import Member
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from fixtures import demo, demo_people, demo_text
 from reviews.enums import BLIND_STATES, CampaignState
 from reviews.models import Assignment, Campaign, Classification, Verdict
-
-from fixtures import demo, demo_people, demo_text
 
 PHONE = re.compile(r"(?:\+33|\b0)\s*[1-9](?:[\s.-]*\d{2}){4}\b")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")

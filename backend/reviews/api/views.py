@@ -9,8 +9,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cases.models import AISystem
-from common.exceptions import Forbidden, ensure
 from committees.models import Committee
+from common.exceptions import Forbidden, ensure
 
 from .. import permissions as perms
 from .. import selectors, services

@@ -19,12 +19,6 @@ from importlib import import_module
 from pathlib import Path
 
 import numpy as np
-from audit.services import audit_record
-from cases.importing import import_cases
-from cases.models import AISystem, Case
-from cases.pseudonymization import current_key, pseudonymize
-from cases.services import ai_system_create
-from committees.services import committee_create, member_add
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -33,6 +27,13 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+
+from audit.services import audit_record
+from cases.importing import import_cases
+from cases.models import AISystem, Case
+from cases.pseudonymization import current_key, pseudonymize
+from cases.services import ai_system_create
+from committees.services import committee_create, member_add
 from reviews import services as reviews
 from reviews.enums import AdjudicationMethod, AssignmentKind, AssignmentState, CampaignCaseState
 from reviews.models import Assignment, Campaign
