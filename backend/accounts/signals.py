@@ -1,0 +1,38 @@
+"""Authentication events go to the audit trail: who logged in or out, and failed attempts
+(the username tried, never the password). Django only reports these through its auth
+signals, so receivers are the one place to catch them."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
+from django.dispatch import receiver
+
+from audit.services import audit_record
+
+
+def _client(request) -> dict:
+    if request is None:
+        return {}
+    return {"ip": request.META.get("REMOTE_ADDR", ""), "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200]}
+
+
+@receiver(user_logged_in, dispatch_uid="audit_login")
+def audit_login(sender, request, user, **kwargs):
+    with transaction.atomic():
+        audit_record(actor=user, action="auth.login", target=user, data=_client(request))
+
+
+@receiver(user_logged_out, dispatch_uid="audit_logout")
+def audit_logout(sender, request, user, **kwargs):
+    if user is not None:
+        with transaction.atomic():
+            audit_record(actor=user, action="auth.logout", target=user, data=_client(request))
+
+
+@receiver(user_login_failed, dispatch_uid="audit_login_failed")
+def audit_login_failed(sender, credentials, request=None, **kwargs):
+    username = str(credentials.get("username", ""))[:150]
+    known = get_user_model().objects.filter(username=username).first()
+    with transaction.atomic():
+        audit_record(actor=None, action="auth.login_failed", object_type="accounts.user",
+                     object_id=str(known.pk) if known else "", data={"username": username, **_client(request)})
