@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -60,7 +61,13 @@ def decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    try:
         return raw.decode("cp1252")
+    except UnicodeDecodeError as exc:  # not text at all (a spreadsheet, a PDF): the user's error, not a 500
+        raise ValidationFailed(
+            "The file is neither UTF-8 nor Windows-1252 text: export it as CSV or JSON and import again."
+        ) from exc
 
 
 def read_rows(raw: bytes, fmt: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
@@ -78,9 +85,12 @@ def read_rows(raw: bytes, fmt: str) -> tuple[list[str], list[tuple[int, dict[str
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
-    return header, [(reader.line_num, row) for row in reader]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        reader.fieldnames = header
+        return header, [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        raise ValidationFailed(f"The CSV file cannot be read: {exc} (line {reader.line_num}).") from exc
 
 
 def parse_date(value: str) -> date:
@@ -94,7 +104,21 @@ def parse_date(value: str) -> date:
 
 
 def parse_float(value: str) -> float:
-    return float(str(value).strip().replace(",", "."))
+    try:
+        number = float(str(value).strip().replace(",", "."))
+    except ValueError:
+        raise ValueError("expected a number (decimal comma or point)") from None
+    if not math.isfinite(number):  # NaN or infinity: no score, and no valid JSON either
+        raise ValueError("expected a finite number")
+    return number
+
+
+def parse_age(value: str) -> str:
+    try:
+        age = int(str(value).strip())
+    except ValueError:
+        raise ValueError("expected an age in whole years") from None
+    return age_band_of(age)
 
 
 def age_band_of(age: int) -> str:
@@ -135,7 +159,7 @@ def build_case(ai: AISystem, line: int, row: dict[str, Any], key) -> tuple[dict[
     parse("exam_date", parse_date)
     parse("ai_score", parse_float)
     parse("patient_informed", parse_bool)
-    parse("age", lambda v: age_band_of(int(v)), target="age_band")
+    parse("age", parse_age, target="age_band")
     if get("age_band") and "age_band" not in values:
         if get("age_band") in AgeBand.values:
             values["age_band"] = get("age_band")

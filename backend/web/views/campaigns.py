@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from common.exceptions import Forbidden, ValidationFailed
 from reviews import services
@@ -28,7 +28,7 @@ CAMPAIGN_SERVICES = {
 
 
 @login_required
-@require_GET
+@require_safe
 def campaign_list(request):
     return render(request, "web/campaign_list.html", {
         "campaigns": reads.campaign_rows(request.user), "details": reads.sees_campaign_details(request.user),
@@ -36,7 +36,7 @@ def campaign_list(request):
 
 
 @login_required
-@require_GET
+@require_safe
 @web_errors("campaign")
 def campaign_detail(request, pk: int):
     campaign = reads.campaign_for(request.user, pk)
@@ -46,7 +46,7 @@ def campaign_detail(request, pk: int):
 
 
 @login_required
-@require_GET
+@require_safe
 @web_errors("campaign")
 def campaign_progress(request, pk: int):
     """The progress block alone, refreshed in place by htmx on the campaign page."""

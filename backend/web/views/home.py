@@ -1,13 +1,13 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from accounts.enums import Role
 from reviews import selectors
 
 
 @login_required
-@require_GET
+@require_safe
 def home(request):
     """Reviewers land on their queue, everyone else on the campaigns. A chair is usually also a
     clinician reader: the queue when they have assignments, the campaigns otherwise."""

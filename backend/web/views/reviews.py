@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_fsm import can_proceed
 
 from common.exceptions import Forbidden, TransitionNotAllowed
@@ -25,7 +25,7 @@ from ..forms import ClassificationForm, DeclineForm, verdict_form_class
 
 
 @login_required
-@require_GET
+@require_safe
 def queue(request):
     return render(request, "web/queue.html", {"groups": reads.reviewer_queue(request.user)})
 
@@ -47,7 +47,7 @@ def _render_assignment(request, a: Assignment, *, verdict_form=None, decline_for
 
 
 @login_required
-@require_GET
+@require_safe
 @web_errors("assignment")
 def assignment_detail(request, pk: int):
     return _render_assignment(request, reads.assignment_for(request.user, pk))
