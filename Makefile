@@ -74,7 +74,7 @@ demo: venv messages
 # ---------------------------------------------------------------- tests
 
 # Both halves always run (unless interrupted with Ctrl-C); fails if either fails.
-test: venv messages browser
+test: venv messages browser lint
 	@trap 'exit 130' INT TERM; sqlite=0; postgres=0; \
 	echo "==> [1/2] whole test suite on SQLite"; \
 	CGH_DB_ENGINE=sqlite $(PYTEST) $(PYTEST_ARGS) || sqlite=$$?; \
