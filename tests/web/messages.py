@@ -14,12 +14,12 @@ from pathlib import Path
 
 from asgiref.local import Local
 
-LOCALE_DIR = Path(__file__).resolve().parents[2] / "backend" / "locale"
+BACKEND_DIR = Path(__file__).resolve().parents[2] / "backend"
 
 
 def ensure_messages_compiled() -> None:
     stale = []
-    for po in LOCALE_DIR.glob("*/LC_MESSAGES/*.po"):
+    for po in BACKEND_DIR.glob("**/locale/*/LC_MESSAGES/*.po"):
         mo = po.with_suffix(".mo")
         if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
             stale.append((po, mo))
