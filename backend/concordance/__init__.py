@@ -13,10 +13,16 @@ Conventions, stated once (each function's docstring gives its formula and source
 * proportions: Wilson score interval by default, Clopper-Pearson on request; ``n = 0`` gives a
   NaN estimate and the interval (0, 1);
 * McNemar: exact binomial below 25 discordant pairs unless told otherwise, else chi-square
-  without continuity correction unless ``correction=True``.
+  without continuity correction unless ``correction=True``;
+* rating tables for Krippendorff's alpha and Gwet's AC1 are units x raters with missing cells;
+  AC1 intervals use Student's t with n - 1 degrees of freedom, truncated to [-1, 1] (irrCAC);
+* design-weighted proportions: Hajek estimator, stratified linearization variance,
+  Korn-Graubard interval (Clopper-Pearson with the effective sample size);
+* equity: pooled two-proportion z test of each group against the rest, Holm-adjusted;
+* drift: p-chart with 3-sigma per-point limits; threshold alerts from Wilson intervals.
 """
 
-from .accuracy import McNemarResult, diagnostic_accuracy, mcnemar
+from .accuracy import McNemarResult, diagnostic_accuracy, diagnostic_summary, mcnemar
 from .agreement import (
     KappaResult,
     cohen_kappa,
@@ -25,10 +31,37 @@ from .agreement import (
     majority_label,
     percent_agreement,
 )
+from .design import WeightedProportion, design_weighted_proportion
+from .drift import metric_series, p_chart, threshold_alerts
+from .equity import equity_by_group, two_proportion_z_test
+from .indicators import METRICS, metric_indicators
+from .patient import patient_representative_findings
 from .proportions import Proportion, clopper_pearson_interval, proportion, wilson_interval
+from .reliability import AC1Result, AlphaResult, gwet_ac1, gwet_ac1_two_raters, krippendorff_alpha
 from .summary import campaign_summary
+from .threeway import THREE_WAY_CATEGORIES, automation_bias, three_way_category, three_way_concordance
 
 __all__ = [
+    "AC1Result",
+    "AlphaResult",
+    "METRICS",
+    "THREE_WAY_CATEGORIES",
+    "WeightedProportion",
+    "automation_bias",
+    "design_weighted_proportion",
+    "diagnostic_summary",
+    "equity_by_group",
+    "gwet_ac1",
+    "gwet_ac1_two_raters",
+    "krippendorff_alpha",
+    "metric_indicators",
+    "metric_series",
+    "p_chart",
+    "patient_representative_findings",
+    "three_way_category",
+    "three_way_concordance",
+    "threshold_alerts",
+    "two_proportion_z_test",
     "KappaResult",
     "McNemarResult",
     "Proportion",

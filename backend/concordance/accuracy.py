@@ -5,10 +5,10 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .agreement import _complete_pairs, _native
+from .agreement import _complete_pairs, _is_missing, _native, confusion_matrix
 from .proportions import IntervalMethod, Proportion, _as_count, _binomial_cdf_half, proportion
 
-__all__ = ["EXACT_BELOW_DISCORDANT", "McNemarResult", "diagnostic_accuracy", "mcnemar"]
+__all__ = ["EXACT_BELOW_DISCORDANT", "McNemarResult", "diagnostic_accuracy", "diagnostic_summary", "mcnemar"]
 
 #: With ``exact=None``, :func:`mcnemar` uses the exact binomial test below this many discordant pairs.
 EXACT_BELOW_DISCORDANT = 25
@@ -115,3 +115,115 @@ def mcnemar(b: int, c: int, exact: bool | None = None, correction: bool = False)
     difference = max(abs(b - c) - (1 if correction else 0), 0)
     statistic = difference * difference / discordant
     return McNemarResult(statistic=statistic, p_value=math.erfc(math.sqrt(statistic / 2.0)), method=method)
+
+
+def _paired_correctness(
+    first: list[Any], second: list[Any], reference: list[Any], keep: list[bool]
+) -> tuple[int, int, int, int]:
+    """Counts of (both right, first only right, second only right, both wrong) on the kept cases."""
+    both = first_only = second_only = neither = 0
+    for f, s, r, k in zip(first, second, reference, keep, strict=True):
+        if not k:
+            continue
+        f_ok, s_ok = f == r, s == r
+        if f_ok and s_ok:
+            both += 1
+        elif f_ok:
+            first_only += 1
+        elif s_ok:
+            second_only += 1
+        else:
+            neither += 1
+    return both, first_only, second_only, neither
+
+
+def diagnostic_summary(
+    test: Iterable[Any],
+    reference: Iterable[Any],
+    positive: Hashable,
+    comparator: Iterable[Any] | None = None,
+    labels: Iterable[Hashable] | None = None,
+    alpha: float = 0.05,
+    method: IntervalMethod = "wilson",
+    exact: bool | None = None,
+    correction: bool = False,
+) -> dict[str, Any]:
+    """Confusion matrix, accuracy figures and (optionally) McNemar against a comparator, in one dict.
+
+    ``test`` is typically the AI output, ``reference`` the college's blind reference and
+    ``comparator`` the clinician's final decision, all paired by position.
+
+    Returns a JSON-friendly dict:
+
+    * ``labels`` and ``confusion`` (``{test_label: {reference_label: count}}``, complete pairs,
+      :func:`~concordance.agreement.confusion_matrix`), ``n`` complete pairs;
+    * ``accuracy``: share of complete pairs with ``test == reference`` (exact label match, so
+      multi-class), and ``sensitivity``, ``specificity``, ``ppv``, ``npv`` for ``positive``
+      one-versus-rest (:func:`diagnostic_accuracy`), each a ``Proportion.to_dict()`` with a
+      Wilson interval unless ``method="clopper-pearson"``; the counts ``tp fp fn tn``;
+    * with ``comparator``, ``paired``: on the cases where test, comparator and reference are all
+      present, McNemar's test (:func:`mcnemar`, ``exact``/``correction`` as there; the method
+      run is stated in ``method``) for three paired comparisons of correctness against the
+      reference: ``accuracy`` (all cases), ``sensitivity`` (reference positive) and
+      ``specificity`` (reference negative). Each block gives ``test_only_right`` (b),
+      ``comparator_only_right`` (c), ``both_right``, ``both_wrong``, ``n``, ``statistic``,
+      ``p_value`` and ``method``; NaN statistics are ``None``. Correctness is ``label ==
+      reference`` for accuracy, and the positive/negative call for sensitivity/specificity.
+    """
+    test_list, reference_list = list(test), list(reference)
+    table = confusion_matrix(test_list, reference_list, labels)
+    label_list = list(table.index)
+    figures = diagnostic_accuracy(test_list, reference_list, positive, alpha, method)
+    kept_test, kept_reference = _complete_pairs(test_list, reference_list)
+    n_right = sum(t == r for t, r in zip(kept_test, kept_reference, strict=True))
+    summary: dict[str, Any] = {
+        "labels": label_list,
+        "confusion": {
+            row: {col: int(count) for col, count in zip(label_list, counts, strict=True)}
+            for row, counts in zip(label_list, table.to_numpy(), strict=True)
+        },
+        "n": len(kept_test),
+        "accuracy": proportion(n_right, len(kept_test), alpha, method).to_dict(),
+        "positive": _native(positive),
+    }
+    for key in ("sensitivity", "specificity", "ppv", "npv"):
+        summary[key] = figures[key].to_dict()
+    for key in ("tp", "fp", "fn", "tn"):
+        summary[key] = figures[key]
+    if comparator is None:
+        return summary
+
+    comparator_list = list(comparator)
+    if not len(comparator_list) == len(test_list) == len(reference_list):
+        raise ValueError("test, reference and comparator must have the same length")
+    test_n = [_native(v) for v in test_list]
+    comp_n = [_native(v) for v in comparator_list]
+    ref_n = [_native(v) for v in reference_list]
+    complete = [
+        not (_is_missing(t) or _is_missing(c) or _is_missing(r)) for t, c, r in zip(test_n, comp_n, ref_n, strict=True)
+    ]
+    positive = _native(positive)
+    test_pos = [t == positive for t in test_n]
+    comp_pos = [c == positive for c in comp_n]
+    truth = [r == positive for r in ref_n]
+    domains = {
+        "accuracy": (test_n, comp_n, ref_n, complete),
+        "sensitivity": (test_pos, comp_pos, truth, [k and t for k, t in zip(complete, truth, strict=True)]),
+        "specificity": (test_pos, comp_pos, truth, [k and not t for k, t in zip(complete, truth, strict=True)]),
+    }
+    paired = {}
+    for name, (first, second, ref, keep) in domains.items():
+        both, first_only, second_only, neither = _paired_correctness(first, second, ref, keep)
+        result = mcnemar(first_only, second_only, exact=exact, correction=correction)
+        paired[name] = {
+            "test_only_right": first_only,
+            "comparator_only_right": second_only,
+            "both_right": both,
+            "both_wrong": neither,
+            "n": both + first_only + second_only + neither,
+            "statistic": None if math.isnan(result.statistic) else result.statistic,
+            "p_value": None if math.isnan(result.p_value) else result.p_value,
+            "method": result.method,
+        }
+    summary["paired"] = paired
+    return summary

@@ -21,6 +21,7 @@ beta quantile needed by Clopper-Pearson from a continued-fraction evaluation of 
 incomplete beta function, inverted by bisection.
 """
 
+import functools
 import math
 import numbers
 from dataclasses import asdict, dataclass
@@ -140,6 +141,29 @@ def _beta_ppf(q: float, a: float, b: float) -> float:
         if mid <= lo or mid >= hi:
             return mid
         if _betainc(a, b, mid) < q:
+            lo = mid
+        else:
+            hi = mid
+
+
+def _student_t_cdf(t: float, df: float) -> float:
+    """``P(T <= t)`` for Student's t with ``df`` degrees of freedom, via ``I_{df/(df+t^2)}(df/2, 1/2)``."""
+    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t >= 0 else tail
+
+
+@functools.lru_cache(maxsize=256)
+def _two_sided_t(alpha: float, df: float) -> float:
+    """Student t quantile ``t_{1 - alpha/2, df}`` (bisection on the CDF; 12.706... for df = 1)."""
+    target = 1.0 - _check_alpha(alpha) / 2.0
+    lo, hi = 0.0, 1.0
+    while _student_t_cdf(hi, df) < target:
+        hi *= 2.0
+    while True:
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:
+            return mid
+        if _student_t_cdf(mid, df) < target:
             lo = mid
         else:
             hi = mid
