@@ -26,8 +26,24 @@ class AgeBand(models.TextChoices):
 class ImportFormat(models.TextChoices):
     CSV = "csv", "CSV"
     JSON = "json", "JSON"
+    JSONL = "jsonl", "JSON Lines"
+    FHIR = "fhir", "FHIR R4 Bundle"
 
 
 class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
     COMPLETED = "completed", _("Completed")
+    VALIDATED = "validated", _("Validated (dry run, nothing written)")
     REJECTED = "rejected", _("Rejected")
+    FAILED = "failed", _("Failed (nothing written)")
+
+
+class IdentifierPolicy(models.TextChoices):
+    REJECT = "reject", _("Reject the row")
+    REDACT = "redact", _("Redact the identifier")
+
+
+class DatePrecision(models.TextChoices):
+    DAY = "day", _("Day")
+    MONTH = "month", _("Month (stored as the first day of the month)")

@@ -1,51 +1,67 @@
-"""Importing AI-assisted cases from CSV or JSON, pseudonymizing on the way in.
+"""Importing AI-assisted cases, pseudonymizing on the way in (DESIGN §3 "Import batch").
 
-Rules: a file that carries a direct-identifier column is refused whole; every other row is
-validated on its own and a rejected row is reported with its line, field and reason; accepted
-rows are written in one transaction (all or nothing); re-importing the same rows adds nothing
-(idempotent on the pseudonymized accession number), a corrected row updates its case unless the
-case was already drawn into a campaign.
+Rules: a file that carries a direct-identifier column is refused whole (unless a profile declares
+it as an identifier column, read only to find names in the text, or maps it to ``birth_date``,
+turned into an age band); every other row is validated on its own and a rejected row is reported
+with its line, field and reason; accepted rows are written in one transaction (all or nothing: a
+crash or a killed process leaves nothing); re-importing the same rows adds nothing (idempotent on
+the pseudonymized accession number); a corrected row updates its case unless the case was already
+drawn into a campaign; a dry run computes the same report and writes no case.
+
+How it stays fast and flat in memory: the file is streamed (``readers``), rows are prepared in
+chunks (in a process pool for large files: parsing, HMAC, encryption and text scanning are CPU
+work), staged into a temporary table (PostgreSQL ``COPY``, SQLite ``executemany``), then
+duplicates, creations, updates and frozen cases are decided in SQL, inside the batch transaction.
 """
 
-import csv
-import hashlib
-import io
-import json
-import math
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from audit.services import audit_record
 from common.exceptions import Forbidden, ValidationFailed
 
-from .enums import AgeBand, ImportFormat, ImportStatus, OutputType, Sex
-from .models import AISystem, Case, ImportBatch
-from .pseudonymization import current_key, pseudonymize
-
-REQUIRED = ("accession_number", "patient_id", "exam_date", "site")
-OPTIONAL = (
-    "service", "sex", "age", "age_band", "clinical_context", "report_text", "image_url", "ai_label", "ai_score",
-    "ai_version", "final_label", "clinician_id", "patient_informed",
+from . import readers
+from .enums import DatePrecision, IdentifierPolicy, ImportFormat, ImportStatus
+from .models import AISystem, Case, ImportBatch, ImportProfile
+from .pseudonymization import current_key
+from .rows import (  # noqa: F401 - re-exported for callers and the benchmark
+    OPTIONAL,
+    PROFILE_ONLY,
+    REQUIRED,
+    STAGED,
+    UPDATABLE,
+    RowContext,
+    RowError,
+    age_band_of,
+    build_values,
+    init_worker,
+    parse_age,
+    parse_bool,
+    parse_date,
+    parse_float,
+    prepare_chunk,
 )
+from .source_reference import current_source_key
+
 # Columns that would carry a direct identifier: a file with one of them is refused whole.
 FORBIDDEN = {
     "name", "nom", "prenom", "prénom", "first_name", "last_name", "patient_name", "nir", "ssn",
     "numero_secu", "address", "adresse", "phone", "telephone", "téléphone", "email", "mail",
     "birth_date", "date_naissance", "ddn", "dob",
 }
-UPDATABLE = ("exam_date", "site", "service", "sex", "age_band", "clinical_context", "report_text", "image_url",
-             "ai_label", "ai_score", "ai_version", "final_label", "clinician_pseudonym", "patient_informed")
-BATCH = 1000
+CHUNK = 5000
+POOL_THRESHOLD = 50_000  # rows: below, a process pool costs more than it saves
+STAGE = "cgh_import_stage"
 
-
-@dataclass
-class RowError:
-    line: int
-    field: str
-    reason: str
+Progress = Callable[[int, int | None], None]
 
 
 @dataclass
@@ -54,228 +70,327 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    redacted: int = 0
     errors: list[RowError] = field(default_factory=list)
-
-
-def decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252")
-    except UnicodeDecodeError as exc:  # not text at all (a spreadsheet, a PDF): the user's error, not a 500
-        raise ValidationFailed(
-            "The file is neither UTF-8 nor Windows-1252 text: export it as CSV or JSON and import again."
-        ) from exc
+    warnings: list[dict] = field(default_factory=list)
 
 
 def read_rows(raw: bytes, fmt: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
-    """Header and (line number, row) pairs. Line numbers are the file's own (header is line 1)."""
-    text = decode(raw)
-    if fmt == ImportFormat.JSON:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationFailed(f"The JSON file is not valid: {exc.msg} at line {exc.lineno}.") from exc
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise ValidationFailed("The JSON file must be a list of objects, one per case.")
-        header = sorted({k for r in data for k in r})
-        return header, [(i + 1, r) for i, r in enumerate(data)]
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    try:
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        reader.fieldnames = header
-        return header, [(reader.line_num, row) for row in reader]
-    except csv.Error as exc:  # e.g. a field over the csv module's size limit
-        raise ValidationFailed(f"The CSV file cannot be read: {exc} (line {reader.line_num}).") from exc
-
-
-def parse_date(value: str) -> date:
-    value = value.strip()
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError("expected a date as dd/mm/yyyy or yyyy-mm-dd")
-
-
-def parse_float(value: str) -> float:
-    try:
-        number = float(str(value).strip().replace(",", "."))
-    except ValueError:
-        raise ValueError("expected a number (decimal comma or point)") from None
-    if not math.isfinite(number):  # NaN or infinity: no score, and no valid JSON either
-        raise ValueError("expected a finite number")
-    return number
-
-
-def parse_age(value: str) -> str:
-    try:
-        age = int(str(value).strip())
-    except ValueError:
-        raise ValueError("expected an age in whole years") from None
-    return age_band_of(age)
-
-
-def age_band_of(age: int) -> str:
-    if age < 0 or age > 130:
-        raise ValueError("age out of range")
-    for limit, band in ((18, AgeBand.UNDER_18), (40, AgeBand.A18_39), (60, AgeBand.A40_59), (80, AgeBand.A60_79)):
-        if age < limit:
-            return band
-    return AgeBand.OVER_80
-
-
-def parse_bool(value: str) -> bool | None:
-    v = str(value).strip().lower()
-    if v in ("", "unknown", "inconnu"):
-        return None
-    if v in ("1", "true", "yes", "oui", "o", "y"):
-        return True
-    if v in ("0", "false", "no", "non", "n"):
-        return False
-    raise ValueError("expected yes/no (oui/non)")
+    """Header and (line, record) pairs of a small file, all in memory (tests, benchmarks)."""
+    stream = readers.io.BytesIO(raw)
+    info = readers.inspect(stream)
+    header, records = readers.read_records(stream, info, fmt)
+    rows = list(records)
+    if header is not None and rows and isinstance(rows[0][1], list):
+        rows = [(line, dict(zip(header, values, strict=False))) for line, values in rows]
+    return header or sorted({k for _, r in rows for k in r}), rows
 
 
 def build_case(ai: AISystem, line: int, row: dict[str, Any], key) -> tuple[dict[str, Any] | None, list[RowError]]:
+    """The stored values of one record with canonical keys (no profile), or its errors."""
+    values, errors, _ = build_values(RowContext.for_system(ai, key, current_source_key()), line, row)
+    if values:
+        values.pop("_redacted")
+    return values, errors
+
+
+# --- Mapping -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Mapping:
+    """Source column (lower case) → canonical field, and the identifier columns kept for scanning."""
+
+    to_canonical: dict[str, str]
+    identifier_columns: set[str]
+
+    @classmethod
+    def of(cls, profile: ImportProfile | None) -> "Mapping":
+        columns = (profile.columns if profile else {}) or {}
+        to_canonical = {str(src).strip().lower(): canon for canon, src in columns.items() if src}
+        identifiers = {str(c).strip().lower() for c in ((profile.identifier_columns if profile else []) or [])}
+        return cls(to_canonical, identifiers)
+
+    def canonical(self, column: str) -> str:
+        col = column.strip().lower()
+        return self.to_canonical.get(col, col)
+
+    def check_columns(self, columns) -> None:
+        lowered = {str(c).strip().lower() for c in columns if not str(c).startswith("_")}
+        allowed = self.identifier_columns | {s for s, c in self.to_canonical.items() if c in PROFILE_ONLY}
+        forbidden = sorted((lowered - allowed) & FORBIDDEN)
+        if forbidden:
+            raise ValidationFailed(
+                f"The file carries direct identifiers ({', '.join(forbidden)}): remove these columns and import "
+                "again.", extra={"columns": forbidden})
+
+    def canonical_record(self, record: dict) -> dict:
+        out: dict[str, Any] = {}
+        names = list(record.pop("_names", []) or [])
+        for k, v in record.items():
+            key = str(k).strip().lower()
+            if key in self.identifier_columns:
+                names.append(v)
+            elif key == "_birth_date":
+                out["birth_date"] = v
+            else:
+                out[self.canonical(key)] = v
+        out["_names"] = names
+        return out
+
+
+# --- Staging table -----------------------------------------------------------------------------
+
+
+def _stage_create(cursor) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+    types = {"exam_date": "date", "ai_score": "double precision", "patient_informed": "boolean"}
+    cols = ", ".join(f"{c} {types.get(c, 'text')}" for c in STAGED)
+    cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} (line integer NOT NULL, {cols}, case_id bigint, "
+                   "first_diff text, frozen boolean)")
+
+
+def _stage_write(cursor, rows: list[tuple]) -> None:
+    if not rows:
+        return
+    cols = ", ".join(("line", *STAGED))
+    if connection.vendor == "postgresql":
+        with cursor.cursor.copy(f"COPY {STAGE} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join(["%s"] * (len(STAGED) + 1))
+        cursor.executemany(f"INSERT INTO {STAGE} ({cols}) VALUES ({marks})", rows)
+
+
+def _decide(cursor, ai_system_id: int) -> tuple[list[RowError], dict[str, int]]:
+    """In SQL: duplicates within the file, existing cases, first changed field, frozen cases."""
+    pg = connection.vendor == "postgresql"
+    case_table = Case._meta.db_table
+    campaign_case_table = Case._meta.get_field("campaign_cases").related_model._meta.db_table
+    cursor.execute(f"CREATE INDEX {STAGE}_key ON {STAGE} (source_key, line)")
+    if pg:
+        cursor.execute(f"ANALYZE {STAGE}")
     errors: list[RowError] = []
-    get = lambda name: str(row.get(name) if row.get(name) is not None else "").strip()  # noqa: E731
-    for name in REQUIRED:
-        if not get(name):
-            errors.append(RowError(line, name, "required value is missing"))
-    values: dict[str, Any] = {}
-
-    def parse(name, fn, target=None):
-        if get(name):
-            try:
-                values[target or name] = fn(get(name))
-            except ValueError as exc:
-                errors.append(RowError(line, name, f"{exc}: {get(name)!r}"))
-
-    parse("exam_date", parse_date)
-    parse("ai_score", parse_float)
-    parse("patient_informed", parse_bool)
-    parse("age", parse_age, target="age_band")
-    if get("age_band") and "age_band" not in values:
-        if get("age_band") in AgeBand.values:
-            values["age_band"] = get("age_band")
-        else:
-            errors.append(RowError(line, "age_band", f"unknown age band {get('age_band')!r}"))
-    sex = get("sex").upper()[:1] or Sex.OTHER
-    if sex not in Sex.values:
-        sex = {"H": Sex.MALE}.get(sex, None)
-        if sex is None:
-            errors.append(RowError(line, "sex", f"expected F, M or X, got {get('sex')!r}"))
-    ai_label = get("ai_label")
-    if not ai_label and ai.output_type == OutputType.SCORE and "ai_score" in values:
-        ai_label = ai.labels[0] if values["ai_score"] >= ai.score_threshold else ai.labels[-1]
-    if not ai_label:
-        errors.append(RowError(line, "ai_label", "the AI output is missing"))
-    elif ai_label not in ai.labels:
-        errors.append(RowError(line, "ai_label", f"{ai_label!r} is not one of {ai.labels}"))
-    final = get("final_label")
-    if final and final not in ai.labels:
-        errors.append(RowError(line, "final_label", f"{final!r} is not one of {ai.labels}"))
-    if errors:
-        return None, errors
-    return {
-        "source_key": pseudonymize(get("accession_number"), namespace="case", key=key),
-        "patient_pseudonym": pseudonymize(get("patient_id"), namespace="patient", key=key),
-        "clinician_pseudonym": pseudonymize(get("clinician_id"), namespace="clinician", key=key)
-        if get("clinician_id") else "",
-        "key_id": key.key_id,
-        "exam_date": values["exam_date"],
-        "site": get("site"),
-        "service": get("service"),
-        "sex": sex,
-        "age_band": values.get("age_band", ""),
-        "clinical_context": get("clinical_context"),
-        "report_text": get("report_text"),
-        "image_url": get("image_url"),
-        "ai_label": ai_label,
-        "ai_score": values.get("ai_score"),
-        "ai_version": get("ai_version") or ai.version,
-        "final_label": final,
-        "patient_informed": values.get("patient_informed"),
-    }, []
+    cursor.execute(f"SELECT s.line FROM {STAGE} s WHERE EXISTS (SELECT 1 FROM {STAGE} t "
+                   "WHERE t.source_key = s.source_key AND t.line < s.line)")
+    duplicates = [r[0] for r in cursor.fetchall()]
+    errors += [RowError(line, "accession_number", "the same accession number appears twice") for line in duplicates]
+    if duplicates:
+        cursor.execute(f"DELETE FROM {STAGE} WHERE line IN (SELECT s.line FROM {STAGE} s WHERE EXISTS ("
+                       f"SELECT 1 FROM {STAGE} t WHERE t.source_key = s.source_key AND t.line < s.line))")
+    distinct = "IS DISTINCT FROM"
+    diff = " ".join(f"WHEN c.{f} {distinct} s.{f} THEN '{f}'" for f in UPDATABLE)
+    cursor.execute(
+        f"UPDATE {STAGE} SET case_id = m.id, first_diff = m.first_diff, frozen = m.frozen FROM ("
+        f"SELECT s.line AS line, c.id AS id, CASE {diff} END AS first_diff, "
+        f"EXISTS (SELECT 1 FROM {campaign_case_table} cc WHERE cc.case_id = c.id) AS frozen "
+        f"FROM {STAGE} s JOIN {case_table} c ON c.ai_system_id = %s AND c.source_key = s.source_key) m "
+        f"WHERE {STAGE}.line = m.line", [ai_system_id])
+    cursor.execute(f"SELECT line, first_diff FROM {STAGE} WHERE first_diff IS NOT NULL AND frozen ORDER BY line")
+    errors += [RowError(line, f, "the case is already in a campaign: it cannot change") for line, f in cursor]
+    cursor.execute(
+        f"SELECT SUM(CASE WHEN case_id IS NULL THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN case_id IS NOT NULL AND first_diff IS NULL THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN first_diff IS NOT NULL AND NOT frozen THEN 1 ELSE 0 END) FROM {STAGE}")
+    created, unchanged, updated = (int(v or 0) for v in cursor.fetchone())
+    return errors, {"created": created, "unchanged": unchanged, "updated": updated}
 
 
-def import_cases(*, actor, ai_system: AISystem, raw: bytes, filename: str, fmt: str = ImportFormat.CSV) -> ImportResult:
-    """Import one file for one AI system. Side effects: one ``ImportBatch`` row (also when every
-    row is rejected, so the report can be downloaded), the accepted cases, one audit event."""
+def _apply_inserts(cursor, *, ai_system_id: int, batch_id: int) -> None:
+    pg = connection.vendor == "postgresql"
+    case_table = Case._meta.db_table
+    optout_table = Case._meta.get_field("ai_system").model._meta.apps.get_model("cases", "OptOut")._meta.db_table
+    cols = [c for c in STAGED]
+    select = [f"s.{c}" if c != "blinding_flags" else ("s.blinding_flags::jsonb" if pg else "s.blinding_flags")
+              for c in cols]
+    now = timezone.now()
+    cursor.execute(
+        f"INSERT INTO {case_table} (ai_system_id, import_batch_id, created_at, updated_at, is_opted_out, "
+        f"{', '.join(cols)}) SELECT %s, %s, %s, %s, EXISTS (SELECT 1 FROM {optout_table} o "
+        f"WHERE o.patient_pseudonym = s.patient_pseudonym), {', '.join(select)} "
+        f"FROM {STAGE} s WHERE s.case_id IS NULL ORDER BY s.line",
+        [ai_system_id, batch_id, now, now])
+
+
+def _apply_updates(cursor) -> None:
+    pg = connection.vendor == "postgresql"
+    case_table = Case._meta.db_table
+    sets = [f"{f} = s.{f}" for f in UPDATABLE]
+    sets.append("blinding_flags = s.blinding_flags::jsonb" if pg else "blinding_flags = s.blinding_flags")
+    cursor.execute(
+        f"UPDATE {case_table} SET {', '.join(sets)}, updated_at = %s FROM {STAGE} s "
+        f"WHERE {case_table}.id = s.case_id AND s.first_diff IS NOT NULL AND NOT s.frozen", [timezone.now()])
+
+
+# --- Chunking and the pool ---------------------------------------------------------------------
+
+
+def _chunks(records: Iterator, size: int, mapping: Mapping, is_csv: bool) -> Iterator[list]:
+    chunk: list = []
+    for line, record in records:
+        if not is_csv:
+            mapping.check_columns(record.keys())
+            record = mapping.canonical_record(record)
+        chunk.append((line, record))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _prepared(chunks: Iterator[list], ctx: RowContext, workers: int) -> Iterator:
+    """Prepared chunks in file order. With workers > 1, at most 2 × workers chunks are in flight, so
+    memory stays bounded whatever the file size."""
+    if workers <= 1:
+        for chunk in chunks:
+            yield len(chunk), prepare_chunk(chunk, ctx)
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=init_worker, initargs=(ctx,))
+    try:
+        pending = []
+        for chunk in chunks:
+            pending.append((len(chunk), pool.submit(prepare_chunk, chunk)))
+            if len(pending) >= 2 * workers:
+                n, future = pending.pop(0)
+                yield n, future.result()
+        for n, future in pending:
+            yield n, future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- The service -------------------------------------------------------------------------------
+
+
+def import_cases(*, actor, ai_system: AISystem, raw: bytes | None = None, path: str | None = None,
+                 filename: str, fmt: str | None = None, profile: ImportProfile | None = None,
+                 dry_run: bool = False, batch: ImportBatch | None = None, progress: Progress | None = None,
+                 workers: int | None = None) -> ImportResult:
+    """Import one file (``raw`` bytes or a ``path``) for one AI system.
+
+    Side effects, all in one transaction: one ``ImportBatch`` (created, or ``batch`` when the web
+    page queued one; also written when every row is rejected or for a dry run, so that the report
+    can be downloaded), the accepted cases (none for a dry run), one audit event
+    (``import.completed`` or ``import.validated``) with the file hash, the row counts and the user.
+    ``progress(rows_done, rows_expected)`` is called after each chunk (rows_expected is None when
+    unknown). ``workers``: processes preparing rows (default: the machine's cores, for large files).
+    """
     from .permissions import can_import_cases
 
     if not can_import_cases(actor):
         raise Forbidden("Only the quality team can import cases.")
-    header, rows = read_rows(raw, fmt)
-    lowered = {h.lower() for h in header}
-    forbidden = sorted(lowered & FORBIDDEN)
-    if forbidden:
-        raise ValidationFailed(
-            f"The file carries direct identifiers ({', '.join(forbidden)}): remove these columns and import again.",
-            extra={"columns": forbidden},
-        )
-    missing = [c for c in REQUIRED if c not in lowered]
-    if missing:
-        raise ValidationFailed(f"Required columns are missing: {', '.join(missing)}.", extra={"columns": missing})
+    if profile is not None and profile.ai_system_id != ai_system.pk:
+        raise ValidationFailed("This import profile belongs to another AI system.")
+    fmt = fmt or (profile.format if profile else None) or readers.guess_format(filename)
+    if fmt not in ImportFormat.values:
+        raise ValidationFailed(f"Unknown format {fmt!r}.")
+    mapping = Mapping.of(profile)
     key = current_key()
-    result = ImportResult(batch=None)
-    accepted: dict[str, dict[str, Any]] = {}
-    for line, row in rows:
-        row = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
-        values, errors = build_case(ai_system, line, row, key)
-        if errors:
-            result.errors.extend(errors)
-        elif values["source_key"] in accepted:
-            result.errors.append(RowError(line, "accession_number", "the same accession number appears twice"))
-        else:
-            values["_line"] = line
-            accepted[values["source_key"]] = values
-    with transaction.atomic():
-        existing = {}
-        keys = list(accepted)
-        for i in range(0, len(keys), BATCH):
-            for case in Case.objects.filter(ai_system=ai_system, source_key__in=keys[i:i + BATCH]).prefetch_related(
-                    "campaign_cases"):
-                existing[case.source_key] = case
-        batch = ImportBatch.objects.create(
-            ai_system=ai_system, created_by=actor, filename=filename[:255],
-            file_sha256=hashlib.sha256(raw).hexdigest(), format=fmt, status=ImportStatus.COMPLETED,
-            key_id=key.key_id, rows_total=len(rows),
-        )
-        new, changed = [], []
-        for source_key, values in accepted.items():
-            line = values.pop("_line")
-            case = existing.get(source_key)
-            if case is None:
-                new.append(Case(ai_system=ai_system, import_batch=batch, **values))
-                continue
-            diff = [f for f in UPDATABLE if getattr(case, f) != values[f]]
-            if not diff:
-                result.unchanged += 1
-            elif case.campaign_cases.all():
-                result.errors.append(RowError(line, diff[0], "the case is already in a campaign: it cannot change"))
-            else:
-                for f in diff:
-                    setattr(case, f, values[f])
-                changed.append(case)
-        Case.objects.bulk_create(new, batch_size=BATCH)
-        Case.objects.bulk_update(changed, UPDATABLE, batch_size=BATCH)
-        result.created, result.updated = len(new), len(changed)
-        result.errors.sort(key=lambda e: e.line)
-        batch.rows_created, batch.rows_updated, batch.rows_unchanged = result.created, result.updated, result.unchanged
-        batch.rows_rejected = len({e.line for e in result.errors})
-        batch.errors = [e.__dict__ for e in result.errors]
-        if not accepted and rows:
-            batch.status = ImportStatus.REJECTED
-        batch.save()
-        audit_record(actor=actor, action="import.completed", target=batch, data={
-            "file_sha256": batch.file_sha256, "rows": len(rows), "created": result.created,
-            "updated": result.updated, "unchanged": result.unchanged, "rejected": batch.rows_rejected,
-        })
+    ctx = RowContext.for_system(
+        ai_system, key, current_source_key(),
+        policy=profile.identifier_policy if profile else IdentifierPolicy.REJECT,
+        date_precision=profile.date_precision if profile else DatePrecision.DAY,
+    )
+    with readers.open_binary(raw=raw, path=path) as stream:
+        info = readers.inspect(stream)
+        header, records = readers.read_records(stream, info, fmt)
+        is_csv = fmt == ImportFormat.CSV
+        if header is not None:
+            mapping.check_columns(header)
+            canonical = [mapping.canonical(h) for h in header]
+            missing = [c for c in REQUIRED if c not in canonical]
+            if missing:
+                raise ValidationFailed(f"Required columns are missing: {', '.join(missing)}.",
+                                       extra={"columns": missing})
+            ctx.index = {c: i for i, c in enumerate(canonical) if c in (*REQUIRED, *OPTIONAL, *PROFILE_ONLY)}
+            ctx.name_index = [i for i, h in enumerate(header) if h.strip().lower() in mapping.identifier_columns]
+        expected = max(info.lines - (1 if is_csv else 0), 0) if fmt in (ImportFormat.CSV, ImportFormat.JSONL) \
+            else None
+        if workers is None:
+            workers = min(2, os.cpu_count() or 1) if (expected or 0) >= POOL_THRESHOLD else 1
+        result = ImportResult(batch=None)
+        with transaction.atomic():
+            batch = _open_batch(batch, actor=actor, ai_system=ai_system, profile=profile, filename=filename,
+                                info=info, fmt=fmt, key_id=key.key_id, dry_run=dry_run, policy=ctx.policy)
+            total = 0
+            with connection.cursor() as cursor:
+                _stage_create(cursor)
+                for n, (staged, errors, warnings, redacted) in _prepared(
+                        _chunks(records, CHUNK, mapping, is_csv), ctx, workers):
+                    _stage_write(cursor, staged)
+                    total += n
+                    result.errors += errors
+                    result.warnings += warnings
+                    result.redacted += redacted
+                    if progress is not None:
+                        progress(total, expected)
+                decided_errors, counts = _decide(cursor, ai_system.pk)
+                result.errors += decided_errors
+                if not dry_run:
+                    _apply_inserts(cursor, ai_system_id=ai_system.pk, batch_id=batch.pk)
+                    _apply_updates(cursor)
+                cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+            result.created, result.updated, result.unchanged = counts["created"], counts["updated"], counts["unchanged"]
+            result.errors.sort(key=lambda e: e.line)
+            result.warnings.sort(key=lambda w: w["line"])
+            _close_batch(batch, result, total=total, dry_run=dry_run)
+            audit_record(actor=actor, action="import.validated" if dry_run else "import.completed", target=batch,
+                         data={"file_sha256": batch.file_sha256, "rows": total, "created": result.created,
+                               "updated": result.updated, "unchanged": result.unchanged,
+                               "rejected": batch.rows_rejected, "redacted": batch.rows_redacted,
+                               "format": fmt, "dry_run": dry_run})
     result.batch = batch
     return result
+
+
+def _open_batch(batch, *, actor, ai_system, profile, filename, info, fmt, key_id, dry_run, policy) -> ImportBatch:
+    fields = dict(ai_system=ai_system, created_by=actor, profile=profile, filename=filename[:255],
+                  file_sha256=info.sha256, format=fmt, status=ImportStatus.RUNNING, key_id=key_id,
+                  is_dry_run=dry_run, identifier_policy=policy)
+    if batch is None:
+        return ImportBatch.objects.create(**fields)
+    for name, value in fields.items():
+        setattr(batch, name, value)
+    batch.save()
+    return batch
+
+
+def _close_batch(batch: ImportBatch, result: ImportResult, *, total: int, dry_run: bool) -> None:
+    batch.rows_total = total
+    batch.rows_created, batch.rows_updated, batch.rows_unchanged = result.created, result.updated, result.unchanged
+    batch.rows_rejected = len({e.line for e in result.errors})
+    batch.rows_redacted = result.redacted
+    batch.errors = [e.__dict__ for e in result.errors]
+    batch.warnings = result.warnings
+    accepted = result.created + result.updated + result.unchanged
+    if dry_run:
+        batch.status = ImportStatus.VALIDATED
+    elif total and not accepted:
+        batch.status = ImportStatus.REJECTED
+    else:
+        batch.status = ImportStatus.COMPLETED
+    batch.save()
+
+
+class ProgressPrinter:
+    """rows/s and ETA for a terminal, at most once a second."""
+
+    def __init__(self, write: Callable[[str], None]):
+        self.write, self.start, self.last = write, time.monotonic(), 0.0
+
+    def __call__(self, done: int, expected: int | None) -> None:
+        now = time.monotonic()
+        if now - self.last < 1 and (expected is None or done < expected):
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-6)
+        if expected:
+            share = min(done / expected, 1)
+            bar = "#" * int(30 * share)
+            eta = (expected - done) / rate if rate else 0
+            self.write(f"\r[{bar:<30}] {done:,}/{expected:,} rows  {rate:,.0f} rows/s  ETA {eta:,.0f} s")
+        else:
+            self.write(f"\r{done:,} rows  {rate:,.0f} rows/s")

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.models import TimeStampedModel
 
-from .enums import AgeBand, ImportFormat, ImportStatus, OutputType, Sex
+from .enums import AgeBand, DatePrecision, IdentifierPolicy, ImportFormat, ImportStatus, OutputType, Sex
 
 
 class AISystem(TimeStampedModel):
@@ -38,8 +38,45 @@ class AISystem(TimeStampedModel):
         return f"{self.name} {self.version}"
 
 
+class ImportProfile(TimeStampedModel):
+    """A saved column mapping for one source (one hospital system's export), so that a monthly
+    import is one action. ``columns`` maps a canonical field of the import schema to the source's
+    column name (``{"ai_label": "Résultat IA", "site": "UF"}``); unmapped fields keep their canonical
+    name. ``identifier_columns`` are columns that carry a direct identifier (patient names): they are
+    read only to find those names in the free text of the same row, then dropped, never stored."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    ai_system = models.ForeignKey(AISystem, on_delete=models.PROTECT, related_name="import_profiles")
+    source = models.CharField(_("source system"), max_length=120, blank=True)
+    format = models.CharField(_("format"), max_length=10, choices=ImportFormat.choices, default=ImportFormat.CSV)
+    columns = models.JSONField(_("column mapping"), default=dict, blank=True)
+    identifier_columns = models.JSONField(_("identifier columns (names, read to scan the text)"), default=list,
+                                          blank=True)
+    identifier_policy = models.CharField(_("when free text carries an identifier"), max_length=10,
+                                         choices=IdentifierPolicy.choices, default=IdentifierPolicy.REJECT)
+    date_precision = models.CharField(_("date precision kept"), max_length=10, choices=DatePrecision.choices,
+                                      default=DatePrecision.DAY)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("import profile")
+        verbose_name_plural = _("import profiles")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(identifier_policy__in=IdentifierPolicy.values),
+                                   name="importprofile_identifier_policy"),
+            models.CheckConstraint(condition=models.Q(date_precision__in=DatePrecision.values),
+                                   name="importprofile_date_precision"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ImportBatch(TimeStampedModel):
     ai_system = models.ForeignKey(AISystem, on_delete=models.PROTECT, related_name="import_batches")
+    profile = models.ForeignKey(ImportProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     filename = models.CharField(max_length=255)
     file_sha256 = models.CharField(max_length=64, db_index=True)
@@ -51,8 +88,15 @@ class ImportBatch(TimeStampedModel):
     rows_updated = models.PositiveIntegerField(default=0)
     rows_unchanged = models.PositiveIntegerField(default=0)
     rows_rejected = models.PositiveIntegerField(default=0)
+    rows_redacted = models.PositiveIntegerField(default=0)
+    is_dry_run = models.BooleanField(default=False)
+    identifier_policy = models.CharField(max_length=10, choices=IdentifierPolicy.choices,
+                                         default=IdentifierPolicy.REJECT)
     # [{"line": 12, "field": "exam_date", "reason": "..."}]
     errors = models.JSONField(default=list, blank=True)
+    # Rows accepted with a remark: identifiers redacted, text that would unblind a reviewer.
+    warnings = models.JSONField(default=list, blank=True)
+    failure = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -65,6 +109,8 @@ class OptOut(TimeStampedModel):
 
     patient_pseudonym = models.CharField(max_length=64, unique=True)
     key_id = models.CharField(max_length=20)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
 
     class Meta:
         verbose_name = _("opt-out")
@@ -94,6 +140,12 @@ class Case(TimeStampedModel):
     clinician_pseudonym = models.CharField(max_length=64, blank=True)
     patient_informed = models.BooleanField(_("patient informed of AI use"), null=True, blank=True)
     is_opted_out = models.BooleanField(default=False)
+    # Fernet ciphertext of the accession number, for a recall only (see cases.source_reference).
+    # Never in any serializer; the key is outside the database and apart from the pseudonym key.
+    source_reference = models.TextField(blank=True)
+    source_reference_key_id = models.CharField(max_length=20, blank=True)
+    # Reviewer-visible text that names the AI, its vendor or its output: [{"field", "mention"}].
+    blinding_flags = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -20,3 +20,10 @@ def can_view_ai_systems(user) -> bool:
 def can_view_cases(user) -> bool:
     """Case-level data outside campaigns: the quality team only (management sees aggregates)."""
     return _active(user) and user.role in CAMPAIGN_MANAGER_ROLES
+
+
+def can_register_optouts(user) -> bool:
+    """The opt-out register: the quality team and the data-protection officer."""
+    from accounts.enums import Role
+
+    return _active(user) and (user.role in CAMPAIGN_MANAGER_ROLES or user.role == Role.DPO)

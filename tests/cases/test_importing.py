@@ -184,6 +184,9 @@ def test_importing_the_same_file_twice_adds_nothing(world):
         "updated": 0,
         "unchanged": 3,
         "rejected": 0,
+        "redacted": 0,
+        "format": "csv",
+        "dry_run": False,
     }
 
 
@@ -325,7 +328,7 @@ def test_importing_is_atomic_when_the_update_fails_after_the_inserts(world):
     corrected[0][7] = "Corrigé."  # an update, after ACC-3's insert
     before = counts()
     with (
-        mock.patch.object(Case.objects, "bulk_update", side_effect=RuntimeError("disk full")),
+        mock.patch("cases.importing._apply_updates", side_effect=RuntimeError("disk full")),
         pytest.raises(RuntimeError, match="disk full"),
     ):
         run(world, csv_bytes(corrected))

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
-from ..enums import ImportFormat, OutputType
-from ..models import AISystem, Case, ImportBatch
+from ..enums import DatePrecision, IdentifierPolicy, ImportFormat, OutputType
+from ..models import AISystem, Case, ImportBatch, ImportProfile
 
 
 class AISystemSerializer(serializers.ModelSerializer):
@@ -37,7 +37,7 @@ class CaseSerializer(serializers.ModelSerializer):
         model = Case
         fields = ["id", "ai_system", "exam_date", "site", "service", "sex", "age_band", "clinical_context",
                   "report_text", "image_url", "ai_label", "ai_score", "ai_version", "final_label",
-                  "patient_informed", "is_opted_out", "key_id", "import_batch", "created_at"]
+                  "patient_informed", "is_opted_out", "blinding_flags", "key_id", "import_batch", "created_at"]
         read_only_fields = fields
 
 
@@ -49,7 +49,52 @@ class ImportBatchSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ImportBatchDetailSerializer(ImportBatchSerializer):
+    """The same with the profile, the dry-run flag, redactions and warnings (identifiers redacted,
+    text that would unblind a reviewer)."""
+
+    class Meta(ImportBatchSerializer.Meta):
+        fields = [*ImportBatchSerializer.Meta.fields, "profile", "is_dry_run", "identifier_policy",
+                  "rows_redacted", "warnings", "failure"]
+        read_only_fields = fields
+
+
 class ImportUploadSerializer(serializers.Serializer):
     ai_system = serializers.PrimaryKeyRelatedField(queryset=AISystem.objects.all())
     file = serializers.FileField()
     format = serializers.ChoiceField(ImportFormat.choices, required=False, allow_null=True, default=None)
+    profile = serializers.PrimaryKeyRelatedField(queryset=ImportProfile.objects.all(), required=False,
+                                                 allow_null=True, default=None)
+    dry_run = serializers.BooleanField(required=False, default=False)
+
+
+class ImportProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportProfile
+        fields = ["id", "name", "ai_system", "source", "format", "columns", "identifier_columns",
+                  "identifier_policy", "date_precision", "created_at"]
+        read_only_fields = fields
+
+
+class ImportProfileCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    ai_system = serializers.PrimaryKeyRelatedField(queryset=AISystem.objects.all())
+    source = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    format = serializers.ChoiceField(ImportFormat.choices, required=False, default=ImportFormat.CSV)
+    columns = serializers.DictField(child=serializers.CharField(max_length=120), required=False, default=dict)
+    identifier_columns = serializers.ListField(child=serializers.CharField(max_length=120), required=False,
+                                               default=list)
+    identifier_policy = serializers.ChoiceField(IdentifierPolicy.choices, required=False,
+                                                default=IdentifierPolicy.REJECT)
+    date_precision = serializers.ChoiceField(DatePrecision.choices, required=False, default=DatePrecision.DAY)
+
+
+class OptOutInputSerializer(serializers.Serializer):
+    patient_ids = serializers.ListField(child=serializers.CharField(max_length=120), min_length=1,
+                                        max_length=100_000)
+
+
+class OptOutResultSerializer(serializers.Serializer):
+    added = serializers.IntegerField()
+    already = serializers.IntegerField()
+    cases_flagged = serializers.IntegerField()

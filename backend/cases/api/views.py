@@ -1,22 +1,44 @@
-from drf_spectacular.utils import extend_schema
+import csv
+import io
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from common.exceptions import ensure
 
 from .. import permissions as perms
-from ..enums import ImportFormat
 from ..importing import import_cases
-from ..models import AISystem, Case, ImportBatch
-from ..services import ai_system_create
+from ..models import AISystem, Case, ImportBatch, ImportProfile
+from ..readers import guess_format
+from ..services import ai_system_create, import_profile_create, optout_register
 from .serializers import (
     AISystemCreateSerializer,
     AISystemSerializer,
     CaseSerializer,
+    ImportBatchDetailSerializer,
     ImportBatchSerializer,
+    ImportProfileCreateSerializer,
+    ImportProfileSerializer,
     ImportUploadSerializer,
+    OptOutInputSerializer,
+    OptOutResultSerializer,
 )
+
+
+def errors_csv(batch: ImportBatch) -> str:
+    """The rejected rows (line, field, reason) then the warnings, as CSV for a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(["line", "field", "reason", "kind"])
+    for e in batch.errors:
+        writer.writerow([e["line"], e["field"], e["reason"], "rejected"])
+    for w in batch.warnings:
+        writer.writerow([w["line"], w["field"], w["reason"], w.get("kind", "warning")])
+    return out.getvalue()
 
 
 class AISystemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -54,10 +76,25 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         ensure(perms.can_view_cases(request.user), "Case-level data is for the quality team.")
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(request=OptOutInputSerializer, responses={200: OptOutResultSerializer})
+    @action(detail=False, methods=["post"], url_path="opt-outs", parser_classes=[JSONParser])
+    def opt_outs(self, request):
+        """Register patients who objected (source identifiers, pseudonymized at once, never stored):
+        their cases are flagged and excluded from every future sample."""
+        ensure(perms.can_register_optouts(request.user),
+               "Only the quality team or the data-protection officer can do this.")
+        data = OptOutInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = optout_register(actor=request.user, patient_ids=data.validated_data["patient_ids"])
+        return Response(OptOutResultSerializer(result).data)
+
 
 class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ImportBatchSerializer
     parser_classes = [MultiPartParser, FormParser]
+
+    def get_serializer_class(self):
+        return ImportBatchDetailSerializer if self.action == "retrieve" else ImportBatchSerializer
 
     def get_queryset(self):
         if not perms.can_import_cases(self.request.user):
@@ -75,8 +112,32 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data = ImportUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        fmt = data.validated_data["format"] or (
-            ImportFormat.JSON if upload.name.lower().endswith(".json") else ImportFormat.CSV)
+        profile = data.validated_data["profile"]
+        fmt = data.validated_data["format"] or (profile.format if profile else None) or guess_format(upload.name)
         result = import_cases(actor=request.user, ai_system=data.validated_data["ai_system"], raw=upload.read(),
-                              filename=upload.name, fmt=fmt)
-        return Response(ImportBatchSerializer(result.batch).data, status=status.HTTP_201_CREATED)
+                              filename=upload.name, fmt=fmt, profile=profile,
+                              dry_run=data.validated_data["dry_run"])
+        serializer = ImportBatchDetailSerializer if data.validated_data["dry_run"] else ImportBatchSerializer
+        return Response(serializer(result.batch).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(description="line;field;reason;kind")})
+    @action(detail=True, methods=["get"], url_path="errors-csv")
+    def errors_csv(self, request, pk=None):
+        """Every rejected row with its line, field and reason, then the warnings, as CSV."""
+        batch = self.get_object()
+        response = HttpResponse(errors_csv(batch), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="import-{batch.pk}-errors.csv"'
+        return response
+
+    @extend_schema(request=ImportProfileCreateSerializer, responses={200: ImportProfileSerializer(many=True),
+                                                                      201: ImportProfileSerializer})
+    @action(detail=False, methods=["get", "post"], url_path="profiles", parser_classes=[JSONParser])
+    def profiles(self, request):
+        """Saved column-mapping profiles, one per source (GET lists, POST creates)."""
+        ensure(perms.can_import_cases(request.user), "Imports are for the quality team.")
+        if request.method == "GET":
+            return Response(ImportProfileSerializer(ImportProfile.objects.order_by("name"), many=True).data)
+        data = ImportProfileCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        profile = import_profile_create(actor=request.user, **data.validated_data)
+        return Response(ImportProfileSerializer(profile).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,112 @@
+"""FHIR R4 Bundles → import records, validated with ``fhir.resources`` (its R4B package, which
+reads R4 DiagnosticReport, Observation, Device, Patient, ServiceRequest, Practitioner and
+Organization resources unchanged).
+
+One DiagnosticReport is one case:
+
+| record field | FHIR element |
+|---|---|
+| accession_number | DiagnosticReport.identifier[0].value |
+| patient_id | Patient.identifier[0].value (the report's subject) |
+| sex, age | Patient.gender; age at the exam from Patient.birthDate (the birth date itself is dropped) |
+| names (scan only) | Patient.name (to find the patient's name in the text; never stored) |
+| exam_date | DiagnosticReport.effectiveDateTime (else issued) |
+| site | Organization.name of the performer (else performer.display) |
+| service | DiagnosticReport.category[0].text |
+| clinical_context | ServiceRequest.reasonCode[0].text (basedOn) |
+| report_text | DiagnosticReport.conclusion |
+| final_label | DiagnosticReport.conclusionCode[0].coding[0].code |
+| clinician_id | Practitioner.identifier[0].value (resultsInterpreter) |
+| ai_label | the result Observation whose ``device`` is a Device: valueCodeableConcept.coding[0].code |
+| ai_score | that Observation's valueQuantity (or a component's valueQuantity) |
+| ai_version | Device.version[0].value |
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import ValidationError
+
+from common.exceptions import ValidationFailed
+
+
+def _first(items):
+    return items[0] if items else None
+
+
+def _ident(resource) -> str:
+    ident = _first(getattr(resource, "identifier", None) or [])
+    return (ident.value or "") if ident else ""
+
+
+def bundle_records(data: Any) -> Iterator[tuple[int, dict]]:
+    from fhir.resources.R4B.bundle import Bundle
+
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        raise ValidationFailed("The FHIR file must be a Bundle resource.")
+    try:
+        bundle = Bundle.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValidationFailed(f"The FHIR Bundle is not valid R4: {where}: {first['msg']}.",
+                               extra={"errors": len(exc.errors())}) from exc
+    resources = {}
+    for entry in bundle.entry or []:
+        res = entry.resource
+        if res is None:
+            continue
+        resources[f"{res.get_resource_type()}/{res.id}"] = res
+        if entry.fullUrl:
+            resources[entry.fullUrl] = res
+
+    def ref(reference):
+        return resources.get(reference.reference) if reference is not None and reference.reference else None
+
+    number = 0
+    for entry in bundle.entry or []:
+        report = entry.resource
+        if report is None or report.get_resource_type() != "DiagnosticReport":
+            continue
+        number += 1
+        record: dict[str, Any] = {"accession_number": _ident(report)}
+        patient = ref(report.subject)
+        if patient is not None:
+            record["patient_id"] = _ident(patient)
+            record["sex"] = {"female": "F", "male": "M"}.get(patient.gender or "", "X")
+            if patient.birthDate:
+                record["_birth_date"] = patient.birthDate.isoformat()
+            record["_names"] = [" ".join([*(n.given or []), n.family or ""]) for n in patient.name or []]
+        elif report.subject is not None and report.subject.identifier is not None:
+            record["patient_id"] = report.subject.identifier.value or ""
+        when = report.effectiveDateTime or report.issued
+        record["exam_date"] = str(when)[:10] if when else ""
+        performer = _first(report.performer or [])
+        org = ref(performer)
+        record["site"] = (getattr(org, "name", None) or (performer.display if performer else None) or "")
+        category = _first(report.category or [])
+        record["service"] = (category.text or "") if category else ""
+        request = ref(_first(report.basedOn or []))
+        reason = _first(getattr(request, "reasonCode", None) or [])
+        record["clinical_context"] = (reason.text or "") if reason else ""
+        record["report_text"] = report.conclusion or ""
+        code = _first(report.conclusionCode or [])
+        record["final_label"] = (_first(code.coding or []).code or "") if code and code.coding else ""
+        interpreter = ref(_first(report.resultsInterpreter or []))
+        if interpreter is not None:
+            record["clinician_id"] = _ident(interpreter)
+        for result in report.result or []:
+            obs = ref(result)
+            device = ref(obs.device) if obs is not None else None
+            if device is None:
+                continue
+            version = _first(device.version or [])
+            record["ai_version"] = (version.value or "") if version else ""
+            if obs.valueCodeableConcept and obs.valueCodeableConcept.coding:
+                record["ai_label"] = obs.valueCodeableConcept.coding[0].code or ""
+            quantity = obs.valueQuantity or next(
+                (c.valueQuantity for c in obs.component or [] if c.valueQuantity is not None), None)
+            if quantity is not None and quantity.value is not None:
+                record["ai_score"] = str(quantity.value)
+            break
+        yield number, record

@@ -1,0 +1,271 @@
+"""One import record → one case's stored values, or the reasons it is rejected.
+
+Runs in the importing process or in a pool worker (``prepare_chunk``): no database access, only
+the ``RowContext`` built once per import (the AI system's labels, the keys, the profile's rules).
+Direct identifiers never leave this function: the patient and accession numbers become keyed
+pseudonyms, the accession number is also encrypted for a later recall, the birth date becomes an
+age band at the exam date, names read from identifier columns are used to scan the text and
+dropped, and free text is scanned (the row is rejected or the identifiers redacted, per profile).
+Error reasons never quote a value that could be an identifier.
+"""
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from .enums import AgeBand, DatePrecision, IdentifierPolicy, OutputType, Sex
+from .identifiers import TAGS, blinding_mentions, blinding_pattern, redact, scan_text
+from .pseudonymization import PseudonymKey, hmac_sha256_hex, normalise_identifier
+from .source_reference import SourceKey, encrypt_source_reference
+
+REQUIRED = ("accession_number", "patient_id", "exam_date", "site")
+OPTIONAL = (
+    "service", "sex", "age", "age_band", "clinical_context", "report_text", "image_url", "ai_label", "ai_score",
+    "ai_version", "final_label", "clinician_id", "patient_informed",
+)
+# Canonical fields that only a profile mapping can bring in: read, turned into a band, dropped.
+PROFILE_ONLY = ("birth_date",)
+FREE_TEXT = ("clinical_context", "report_text")
+# Order matters: the first differing field names a frozen case's rejection.
+STAGED = (
+    "source_key", "patient_pseudonym", "key_id", "exam_date", "site", "service", "sex", "age_band",
+    "clinical_context", "report_text", "image_url", "ai_label", "ai_score", "ai_version", "final_label",
+    "clinician_pseudonym", "patient_informed", "source_reference", "source_reference_key_id", "blinding_flags",
+)
+UPDATABLE = ("exam_date", "site", "service", "sex", "age_band", "clinical_context", "report_text", "image_url",
+             "ai_label", "ai_score", "ai_version", "final_label", "clinician_pseudonym", "patient_informed")
+KIND_LABELS = {"nir": "a NIR (social security number)", "phone": "a phone number", "email": "an e-mail address",
+               "address": "a postal address", "name": "the patient's name"}
+
+
+@dataclass
+class RowError:
+    line: int
+    field: str
+    reason: str
+
+
+@dataclass
+class RowContext:
+    labels: list[str]
+    output_type: str
+    score_threshold: float | None
+    default_version: str
+    key: PseudonymKey
+    source_key: SourceKey | None
+    policy: str = IdentifierPolicy.REJECT
+    date_precision: str = DatePrecision.DAY
+    blinding: re.Pattern | None = None
+    # CSV: canonical field → column index; identifier columns (names) → indexes.
+    index: dict[str, int] = field(default_factory=dict)
+    name_index: list[int] = field(default_factory=list)
+
+    @classmethod
+    def for_system(cls, ai, key, source_key=None, **kwargs) -> "RowContext":
+        return cls(labels=list(ai.labels), output_type=ai.output_type, score_threshold=ai.score_threshold,
+                   default_version=ai.version, key=key, source_key=source_key,
+                   blinding=blinding_pattern(name=ai.name, vendor=ai.vendor, labels=ai.labels), **kwargs)
+
+
+def parse_date(value: str) -> date:
+    value = value.strip()
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value[:10] if fmt == "%Y-%m-%d" else value, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError("expected a date as dd/mm/yyyy or yyyy-mm-dd")
+
+
+def parse_float(value: str) -> float:
+    try:
+        number = float(str(value).strip().replace(",", "."))
+    except ValueError:
+        raise ValueError("expected a number (decimal comma or point)") from None
+    if not math.isfinite(number):  # NaN or infinity: no score, and no valid JSON either
+        raise ValueError("expected a finite number")
+    return number
+
+
+def parse_age(value: str) -> str:
+    try:
+        age = int(str(value).strip())
+    except ValueError:
+        raise ValueError("expected an age in whole years") from None
+    return age_band_of(age)
+
+
+def age_band_of(age: int) -> str:
+    if age < 0 or age > 130:
+        raise ValueError("age out of range")
+    for limit, band in ((18, AgeBand.UNDER_18), (40, AgeBand.A18_39), (60, AgeBand.A40_59), (80, AgeBand.A60_79)):
+        if age < limit:
+            return band
+    return AgeBand.OVER_80
+
+
+def age_at(birth: date, when: date) -> int:
+    return when.year - birth.year - ((when.month, when.day) < (birth.month, birth.day))
+
+
+def parse_bool(value: str) -> bool | None:
+    v = str(value).strip().lower()
+    if v in ("", "unknown", "inconnu"):
+        return None
+    if v in ("1", "true", "yes", "oui", "o", "y"):
+        return True
+    if v in ("0", "false", "no", "non", "n"):
+        return False
+    raise ValueError("expected yes/no (oui/non)")
+
+
+def _pseudo(key: PseudonymKey, namespace: str, value: str) -> str:
+    return hmac_sha256_hex(key.secret, f"{namespace}:{normalise_identifier(value)}".encode())
+
+
+def build_values(ctx: RowContext, line: int, row: dict[str, Any], names=()) -> tuple[
+        dict[str, Any] | None, list[RowError], list[dict]]:
+    """(values, errors, warnings) for one record whose keys are canonical field names."""
+    errors: list[RowError] = []
+    warnings: list[dict] = []
+
+    def get(name):
+        v = row.get(name)
+        return "" if v is None else str(v).strip()
+
+    for name in REQUIRED:
+        if not get(name):
+            errors.append(RowError(line, name, "required value is missing"))
+    values: dict[str, Any] = {}
+
+    def parse(name, fn, target=None, quote=True):
+        if get(name):
+            try:
+                values[target or name] = fn(get(name))
+            except ValueError as exc:
+                errors.append(RowError(line, name, f"{exc}: {get(name)!r}" if quote else str(exc)))
+
+    parse("exam_date", parse_date)
+    parse("ai_score", parse_float)
+    parse("patient_informed", parse_bool)
+    parse("age", parse_age, target="age_band")
+    if get("age_band") and "age_band" not in values:
+        if get("age_band") in AgeBand.values:
+            values["age_band"] = get("age_band")
+        else:
+            errors.append(RowError(line, "age_band", f"unknown age band {get('age_band')!r}"))
+    if get("birth_date") and "age_band" not in values:
+        try:
+            birth = parse_date(get("birth_date"))
+        except ValueError as exc:
+            errors.append(RowError(line, "birth_date", str(exc)))  # never quote a birth date
+        else:
+            if "exam_date" in values:
+                try:
+                    values["age_band"] = age_band_of(age_at(birth, values["exam_date"]))
+                except ValueError as exc:
+                    errors.append(RowError(line, "birth_date", str(exc)))
+    sex = get("sex").upper()[:1] or Sex.OTHER
+    if sex not in Sex.values:
+        sex = {"H": Sex.MALE}.get(sex, None)
+        if sex is None:
+            errors.append(RowError(line, "sex", f"expected F, M or X, got {get('sex')!r}"))
+    ai_label = get("ai_label")
+    if not ai_label and ctx.output_type == OutputType.SCORE and "ai_score" in values:
+        ai_label = ctx.labels[0] if values["ai_score"] >= ctx.score_threshold else ctx.labels[-1]
+    if not ai_label:
+        errors.append(RowError(line, "ai_label", "the AI output is missing"))
+    elif ai_label not in ctx.labels:
+        errors.append(RowError(line, "ai_label", f"{ai_label!r} is not one of {ctx.labels}"))
+    final = get("final_label")
+    if final and final not in ctx.labels:
+        errors.append(RowError(line, "final_label", f"{final!r} is not one of {ctx.labels}"))
+    texts = {}
+    redacted = False
+    for name in FREE_TEXT:
+        text = get(name)
+        findings = scan_text(text, names=names)
+        if findings:
+            kinds = sorted({f.kind for f in findings})
+            described = ", ".join(KIND_LABELS[k] for k in kinds)
+            if ctx.policy == IdentifierPolicy.REDACT:
+                text = redact(text, findings)
+                redacted = True
+                warnings.append({"line": line, "field": name, "reason": f"redacted: {described}",
+                                 "kind": "redacted"})
+            else:
+                errors.append(RowError(line, name, f"the text carries {described}: the row is rejected"))
+        texts[name] = text
+    if errors:
+        return None, errors, []
+    if ctx.date_precision == DatePrecision.MONTH:
+        values["exam_date"] = values["exam_date"].replace(day=1)
+    flags = []
+    if ctx.blinding is not None:
+        for name in FREE_TEXT:
+            for mention in blinding_mentions(texts[name], ctx.blinding):
+                if mention not in TAGS.values():
+                    flags.append({"field": name, "mention": mention})
+        for flag in flags:
+            warnings.append({"line": line, "field": flag["field"], "kind": "blinding",
+                             "reason": f"names the AI or its output ({flag['mention']!r}): it would unblind "
+                                       "the reviewer; correct the text"})
+    accession = get("accession_number")
+    return {
+        "source_key": _pseudo(ctx.key, "case", accession),
+        "patient_pseudonym": _pseudo(ctx.key, "patient", get("patient_id")),
+        "key_id": ctx.key.key_id,
+        "exam_date": values["exam_date"],
+        "site": get("site"),
+        "service": get("service"),
+        "sex": sex,
+        "age_band": values.get("age_band", ""),
+        "clinical_context": texts["clinical_context"],
+        "report_text": texts["report_text"],
+        "image_url": get("image_url"),
+        "ai_label": ai_label,
+        "ai_score": values.get("ai_score"),
+        "ai_version": get("ai_version") or ctx.default_version,
+        "final_label": final,
+        "clinician_pseudonym": _pseudo(ctx.key, "clinician", get("clinician_id")) if get("clinician_id") else "",
+        "patient_informed": values.get("patient_informed"),
+        "source_reference": encrypt_source_reference(accession, ctx.source_key) if ctx.source_key else "",
+        "source_reference_key_id": ctx.source_key.key_id if ctx.source_key else "",
+        "blinding_flags": json.dumps(flags, ensure_ascii=False),
+        "_redacted": redacted,
+    }, [], warnings
+
+
+# --- Chunks, in this process or in a pool worker -----------------------------------------------
+
+_CTX: RowContext | None = None
+
+
+def init_worker(ctx: RowContext) -> None:
+    global _CTX
+    _CTX = ctx
+
+
+def prepare_chunk(chunk: list[tuple[int, Any]], ctx: RowContext | None = None):
+    """(staged tuples, errors, warnings, redacted count) for a chunk of (line, record) pairs, where a
+    record is a CSV value list (mapped through ``ctx.index``) or a dict with canonical keys."""
+    ctx = ctx or _CTX
+    staged, errors, warnings, redacted = [], [], [], 0
+    for line, record in chunk:
+        if isinstance(record, list):
+            row = {name: record[i] if i < len(record) else "" for name, i in ctx.index.items()}
+            names = [record[i] for i in ctx.name_index if i < len(record)]
+        else:
+            row = record
+            names = row.pop("_names", ())
+        values, row_errors, row_warnings = build_values(ctx, line, row, names)
+        if row_errors:
+            errors.extend(row_errors)
+            continue
+        warnings.extend(row_warnings)
+        redacted += values.pop("_redacted")
+        staged.append((line, *(values[f] for f in STAGED)))
+    return staged, errors, warnings, redacted
