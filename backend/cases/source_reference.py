@@ -7,7 +7,6 @@ this key, and no reviewer serializer has a field for the ciphertext. Decryption 
 the re-identification workflow (DESIGN §3), through :func:`decrypt_source_reference`.
 """
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,14 +35,12 @@ def _fernet(secret: str) -> Fernet:
 
 def current_source_key() -> SourceKey | None:
     """The encryption key, or None when none is configured (the source reference is then not kept)."""
-    # Settings first (tests override them), then the environment, so that no settings edit is needed.
-    secret = getattr(settings, "SOURCE_KEY", None) or os.environ.get("CGH_SOURCE_KEY")
-    path = getattr(settings, "SOURCE_KEY_FILE", None) or os.environ.get("CGH_SOURCE_KEY_FILE")
-    if not secret and path:
-        secret = Path(path).read_text(encoding="utf-8").strip()
+    secret = settings.SOURCE_KEY
+    if not secret and settings.SOURCE_KEY_FILE:
+        secret = Path(settings.SOURCE_KEY_FILE).read_text(encoding="utf-8").strip()
     if not secret:
         return None
-    key_id = getattr(settings, "SOURCE_KEY_ID", None) or os.environ.get("CGH_SOURCE_KEY_ID", "s1")
+    key_id = settings.SOURCE_KEY_ID
     return SourceKey(key_id=key_id, fernet=_fernet(secret))
 
 

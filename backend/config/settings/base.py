@@ -172,6 +172,8 @@ SPECTACULAR_SETTINGS = {
         "CampaignCaseStateEnum": "reviews.enums.CampaignCaseState",
         "AssignmentStateEnum": "reviews.enums.AssignmentState",
         "YesNoUnknownEnum": "reviews.enums.YesNoUnknown",
+        "AssignmentKindEnum": "reviews.enums.AssignmentKind",
+        "ConflictKindEnum": "committees.enums.ConflictKind",
     },
 }
 
@@ -185,6 +187,11 @@ DEFAULT_FROM_EMAIL = env("CGH_FROM_EMAIL", "college-garantie-humaine@localhost")
 PSEUDONYM_KEY = env("CGH_PSEUDONYM_KEY")
 PSEUDONYM_KEY_FILE = env("CGH_PSEUDONYM_KEY_FILE")
 PSEUDONYM_KEY_ID = env("CGH_PSEUDONYM_KEY_ID", "k1")
+# The source references (accession numbers) needed for a recall are encrypted with a second,
+# separate key (a Fernet key), which the reviewers' side never holds.
+SOURCE_KEY = env("CGH_SOURCE_KEY")
+SOURCE_KEY_FILE = env("CGH_SOURCE_KEY_FILE")
+SOURCE_KEY_ID = env("CGH_SOURCE_KEY_ID", "s1")
 
 LOGGING = {
     "version": 1,

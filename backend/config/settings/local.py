@@ -8,6 +8,7 @@ SECRET_KEY = env("CGH_SECRET_KEY", "local-demo-secret-key-not-for-production-use
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 # Demo keys only: a deployment sets CGH_PSEUDONYM_KEY (or a key file) outside the database.
 PSEUDONYM_KEY = env("CGH_PSEUDONYM_KEY", "demo-pseudonymization-key-change-me")
+SOURCE_KEY = env("CGH_SOURCE_KEY", "fV48jzE6VgaYty3HaZAZOoQFEzPMEBhORSSRPG3Ru3s=")  # demo only
 # Serve static files straight from the apps and packages (plotly.js, API docs assets) without
 # needing collectstatic first; production serves the collected, hashed files.
 WHITENOISE_USE_FINDERS = True

@@ -10,6 +10,8 @@ DATABASES = {"default": database_from_env()}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; base keeps Argon2
 PSEUDONYM_KEY = "test-pseudonymization-key"
 PSEUDONYM_KEY_ID = "test1"
+SOURCE_KEY = "pLZp31PspAf1UKnCTNvPita6t3Fgiiht7Ob-oZ1RwBY="
+SOURCE_KEY_ID = "stest1"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 STORAGES = {
