@@ -97,6 +97,8 @@ lint: venv
 
 bench: venv
 	$(PY) bench/run.py
+	$(PY) bench/sampling_bench.py
+	$(PY) bench/import_bench.py
 
 clean:
 	-@scripts/pg_test_server.sh stop --all

@@ -12,3 +12,12 @@ class MemberRole(models.TextChoices):
 
 READER_SEATS = frozenset({MemberRole.CLINICIAN, MemberRole.CHAIR})
 """Seats whose holders re-read cases as clinicians."""
+
+
+class ConflictKind(models.TextChoices):
+    """What a declared conflict of interest is about."""
+
+    AI_SYSTEM = "ai_system", _("An AI system (e.g. took part in its validation)")
+    VENDOR = "vendor", _("A vendor (e.g. consultancy, shares)")
+    SERVICE = "service", _("A hospital service")
+    SITE = "site", _("A hospital site")

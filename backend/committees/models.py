@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.models import TimeStampedModel
 
-from .enums import MemberRole
+from .enums import ConflictKind, MemberRole
 
 
 class Committee(TimeStampedModel):
@@ -62,3 +62,40 @@ class Member(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()}, {self.committee})"
+
+
+class DeclaredConflict(TimeStampedModel):
+    """A conflict of interest declared for a seat, structured so that assignment can apply it:
+    an AI system or a vendor keeps the member off every campaign of that system (or of that
+    vendor's systems); a service or a site keeps them off the cases from it. Withdrawing keeps
+    the row (``withdrawn_at``): declarations are part of the record."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="conflicts")
+    kind = models.CharField(_("about"), max_length=20, choices=ConflictKind.choices)
+    ai_system = models.ForeignKey("cases.AISystem", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    value = models.CharField(_("vendor, service or site"), max_length=120, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["member", "kind", "id"]
+        verbose_name = _("declared conflict of interest")
+        verbose_name_plural = _("declared conflicts of interest")
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ConflictKind.values), name="conflict_kind_valid"),
+            models.CheckConstraint(
+                condition=(Q(kind=ConflictKind.AI_SYSTEM, ai_system__isnull=False)
+                           | (~Q(kind=ConflictKind.AI_SYSTEM) & Q(ai_system__isnull=True) & ~Q(value=""))),
+                name="conflict_target_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.ai_system_id or self.value}"
+
+    def applies_to_campaign(self, ai_system) -> bool:
+        """Keeps the member off the whole campaign of ``ai_system``."""
+        if self.kind == ConflictKind.AI_SYSTEM:
+            return self.ai_system_id == ai_system.pk
+        return self.kind == ConflictKind.VENDOR and self.value.casefold() == ai_system.vendor.casefold()

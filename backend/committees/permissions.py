@@ -11,3 +11,7 @@ def can_manage_committees(user) -> bool:
 
 def can_view_committees(user) -> bool:
     return _active(user) and user.role in RESULTS_READER_ROLES
+
+
+def can_declare_conflict(user, member) -> bool:
+    return _active(user) and (member.user_id == user.pk or can_manage_committees(user))

@@ -7,8 +7,9 @@ from django.db import IntegrityError, transaction
 from audit.services import audit_record
 from common.exceptions import ValidationFailed, ensure
 
-from .models import Committee, Member
-from .permissions import can_manage_committees
+from .enums import ConflictKind
+from .models import Committee, DeclaredConflict, Member
+from .permissions import can_declare_conflict, can_manage_committees
 
 
 def committee_create(*, actor, name: str, hospital_group: str, description: str = "",
@@ -53,3 +54,24 @@ def member_end_term(*, actor, member: Member, term_end: date) -> Member:
         member.save(update_fields=["term_end", "updated_at"])
         audit_record(actor=actor, action="member.end_term", target=member, data={"term_end": term_end})
     return member
+
+
+def conflict_declare(*, actor, member: Member, kind: str, ai_system=None, value: str = "",
+                     description: str = "") -> DeclaredConflict:
+    """Declare a conflict of interest for a seat: the member themself or the committee's
+    managers. Applied by assignment from the next draw or reassignment on (an assignment
+    already made is declined by the reviewer, or reassigned by the quality team)."""
+    ensure(can_declare_conflict(actor, member), "Only the member or the committee's managers can declare this.")
+    value = value.strip()
+    if kind not in ConflictKind.values:
+        raise ValidationFailed("Unknown kind of conflict.", extra={"kind": [f"One of {ConflictKind.values}"]})
+    if (kind == ConflictKind.AI_SYSTEM) != (ai_system is not None) or (kind != ConflictKind.AI_SYSTEM and not value):
+        field = "ai_system" if kind == ConflictKind.AI_SYSTEM else "value"
+        raise ValidationFailed("Say what the conflict is about.", extra={field: ["required for this kind"]})
+    with transaction.atomic():
+        conflict = DeclaredConflict.objects.create(
+            member=member, kind=kind, ai_system=ai_system if kind == ConflictKind.AI_SYSTEM else None,
+            value="" if kind == ConflictKind.AI_SYSTEM else value, description=description.strip())
+        audit_record(actor=actor, action="member.declare_conflict", target=member, data={
+            "conflict": conflict.pk, "kind": kind, "ai_system": conflict.ai_system_id, "value": conflict.value})
+    return conflict

@@ -1,9 +1,11 @@
 """Choosing reviewers for sampled cases.
 
 Rules, in order: the reviewer holds a role that may read blind (``REVIEWER_ROLES``) and sits on
-the campaign's committee in a reading seat for the kind of review; never a case they signed
-(clinician pseudonym); never a case from their own service when the campaign says so; never
-twice the same case. Among those eligible, the least loaded in this campaign is chosen, ties
+the campaign's committee in a reading seat for the kind of review; clinicians hold the
+campaign's required specialty, if any; nobody with a declared conflict on the AI system or its
+vendor; never a case they signed (clinician pseudonym); never a case from their own service
+(resp. site) when the campaign says so; never a case from a service or site they declared a
+conflict with; never twice the same case. Among those eligible, the least loaded in this campaign is chosen, ties
 broken by the campaign's seeded generator, so that a re-run with the same seed gives the same
 assignment.
 """
@@ -12,11 +14,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from accounts.enums import REVIEWER_ROLES
-from committees.enums import READER_SEATS, MemberRole
-from committees.models import Member
+from committees.enums import READER_SEATS, ConflictKind, MemberRole
+from committees.models import DeclaredConflict, Member
 
 from .enums import AssignmentKind
 from .models import Campaign
@@ -27,7 +30,19 @@ class Reader:
     user_id: int
     service: str
     clinician_pseudonym: str
+    site: str = ""
     load: int = 0
+    conflict_services: set[str] = field(default_factory=set)
+    conflict_sites: set[str] = field(default_factory=set)
+
+    def may_read(self, *, service: str, site: str, signer: str, own_service: bool, own_site: bool) -> bool:
+        return not (
+            (signer and self.clinician_pseudonym == signer)
+            or (own_service and service and self.service == service)
+            or (own_site and site and self.site == site)
+            or (service and service.casefold() in self.conflict_services)
+            or (site and site.casefold() in self.conflict_sites)
+        )
 
 
 @dataclass
@@ -35,15 +50,19 @@ class Pool:
     readers: list[Reader]
     rng: np.random.Generator
     exclude_own_service: bool
+    exclude_own_site: bool = False
     seen: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
-    def pick(self, *, case_id: int, service: str, signer: str, k: int, exclude: set[int]) -> list[int]:
+    def pick(self, *, case_id: int, service: str, signer: str, k: int, exclude: set[int], site: str = "",
+             only: int | None = None) -> list[int]:
+        """``k`` eligible readers for the case, least loaded first (``only``: that reader or none)."""
         eligible = [
             r for r in self.readers
             if r.user_id not in exclude
+            and (only is None or r.user_id == only)
             and r.user_id not in self.seen[case_id]
-            and not (signer and r.clinician_pseudonym == signer)
-            and not (self.exclude_own_service and service and r.service == service)
+            and r.may_read(service=service, site=site, signer=signer, own_service=self.exclude_own_service,
+                           own_site=self.exclude_own_site)
         ]
         if len(eligible) < k:
             return []
@@ -63,8 +82,13 @@ def reader_pools(campaign: Campaign, *, rng: np.random.Generator) -> dict[str, P
         # Only roles that may read blind: a quality or admin account sees every case's AI output.
         .filter(committee_id=campaign.committee_id, user__is_active=True, user__role__in=REVIEWER_ROLES)
         .select_related("user")
+        .prefetch_related(Prefetch("conflicts", queryset=DeclaredConflict.objects.filter(withdrawn_at__isnull=True),
+                                   to_attr="open_conflicts"))
         .order_by("user_id")
     )
+    ai = campaign.ai_system
+    required = campaign.required_specialty.strip().casefold()
+    barred = {m.user_id for m in members if any(c.applies_to_campaign(ai) for c in m.open_conflicts)}
     by_kind: dict[str, dict[int, Reader]] = {AssignmentKind.CLINICIAN: {}, AssignmentKind.PATIENT_REP: {}}
     for m in members:
         if m.role in READER_SEATS:
@@ -73,10 +97,20 @@ def reader_pools(campaign: Campaign, *, rng: np.random.Generator) -> dict[str, P
             kind = AssignmentKind.PATIENT_REP
         else:
             continue
-        by_kind[kind].setdefault(
-            m.user_id, Reader(m.user_id, m.service or m.user.service, m.user.clinician_pseudonym)
+        if m.user_id in barred:
+            continue
+        if kind == AssignmentKind.CLINICIAN and required and (m.specialty or m.user.specialty).casefold() != required:
+            continue
+        reader = by_kind[kind].setdefault(
+            m.user_id, Reader(m.user_id, m.service or m.user.service, m.user.clinician_pseudonym,
+                              site=m.site or m.user.site)
         )
+        for c in m.open_conflicts:
+            if c.kind == ConflictKind.SERVICE:
+                reader.conflict_services.add(c.value.casefold())
+            elif c.kind == ConflictKind.SITE:
+                reader.conflict_sites.add(c.value.casefold())
     return {
-        kind: Pool(list(readers.values()), rng, campaign.exclude_own_service)
+        kind: Pool(list(readers.values()), rng, campaign.exclude_own_service, campaign.exclude_own_site)
         for kind, readers in by_kind.items()
     }

@@ -33,6 +33,7 @@ class AssignmentState(models.TextChoices):
     CLOSED = "closed", _("Closed")
     DECLINED = "declined", _("Declined")
     EXPIRED = "expired", _("Expired")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the quality team")
 
 
 BLIND_STATES = frozenset({AssignmentState.ASSIGNED, AssignmentState.OPENED})
@@ -71,3 +72,9 @@ class YesNoUnknown(models.TextChoices):
 class AdjudicationMethod(models.TextChoices):
     THIRD_READER = "third_reader", _("Third reader")
     CONSENSUS = "consensus", _("Session consensus")
+
+
+class ReminderOutcome(models.TextChoices):
+    PENDING = "pending", _("Queued")
+    SENT = "sent", _("Sent")
+    SKIPPED = "skipped", _("Not needed any more")

@@ -15,6 +15,7 @@ from .enums import (
     CampaignCaseState,
     CampaignState,
     Discrepancy,
+    ReminderOutcome,
     YesNoUnknown,
 )
 
@@ -41,6 +42,14 @@ class Campaign(ConcurrentTransitionMixin, TimeStampedModel):
     clinicians_per_case = models.PositiveSmallIntegerField(_("clinician reviewers per case"), default=2)
     patient_reps_per_case = models.PositiveSmallIntegerField(_("patient representatives per case"), default=1)
     exclude_own_service = models.BooleanField(_("exclude cases from the reviewer's own service"), default=True)
+    exclude_own_site = models.BooleanField(_("exclude cases from the reviewer's own site"), default=False)
+    required_specialty = models.CharField(
+        _("required reviewer specialty"), max_length=80, blank=True,
+        help_text=_("Clinician reviewers must hold this specialty; empty means any."))
+    # {"type": "simple_random"} or {"type": "stratified", "strata_by": [...], "allocation": ...}:
+    # see reviews.sampling.Design. May name strata built on the AI output: staff only.
+    design = models.JSONField(_("sampling design"), default=dict, blank=True)
+    reminder_days = models.JSONField(_("reminders, days before the deadline"), default=list, blank=True)
     review_deadline = models.DateField(_("review deadline"))
     seed = models.BigIntegerField(_("random seed"), null=True, blank=True)
     population_size = models.PositiveIntegerField(null=True, blank=True)
@@ -109,7 +118,7 @@ class CampaignCase(ConcurrentTransitionMixin, models.Model):
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="campaign_cases")
     state = FSMField(default=C.SAMPLED, choices=C.choices, protected=True, db_index=True)
     inclusion_probability = models.FloatField()
-    stratum = models.CharField(max_length=80, blank=True)
+    stratum = models.CharField(max_length=200, blank=True)
     reference_label = models.CharField(_("reference label"), max_length=40, blank=True)
 
     class Meta:
@@ -221,6 +230,33 @@ class Assignment(ConcurrentTransitionMixin, TimeStampedModel):
     def expire(self):
         pass
 
+    @transition(field=state, source=[A.ASSIGNED, A.OPENED], target=A.WITHDRAWN)
+    def reassign(self, reason: str):
+        self.decline_reason = reason
+
+
+class ReminderSent(models.Model):
+    """One deadline reminder of one assignment: the unique constraint is what makes the periodic
+    command idempotent (a reminder is recorded before it is queued, and sent at most once)."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="reminders")
+    days_before = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=10, choices=ReminderOutcome.choices, default=ReminderOutcome.PENDING)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "days_before"], name="reminder_once"),
+            models.CheckConstraint(condition=Q(outcome__in=ReminderOutcome.values), name="reminder_outcome_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder J-{self.days_before} of assignment {self.assignment_id}"
+
 
 class LockedRecord(models.Model):
     """A row that can be written once and never changed or deleted."""
@@ -301,3 +337,24 @@ class Adjudication(LockedRecord):
 
     def __str__(self) -> str:
         return f"Adjudication of campaign case {self.campaign_case_id}"
+
+
+class ProtocolDeviation(LockedRecord):
+    """A change to a campaign after its protocol was frozen (at ``schedule``), with its reason:
+    append-only, so that campaigns stay comparable and every departure is explained."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="deviations")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    campaign_state = models.CharField(max_length=20)
+    item = models.CharField(_("protocol item"), max_length=80)
+    description = models.TextField(_("what changed"))
+    reason = models.TextField(_("reason"))
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("protocol deviation")
+        verbose_name_plural = _("protocol deviations")
+
+    def __str__(self) -> str:
+        return f"Deviation {self.pk} of campaign {self.campaign_id}"

@@ -88,6 +88,18 @@ def can_expire_assignment(user, assignment: Assignment) -> bool:
     return is_campaign_manager(user)
 
 
+def can_reassign_assignment(user, assignment: Assignment) -> bool:
+    return is_campaign_manager(user)
+
+
+def can_view_deviations(user, campaign: Campaign) -> bool:
+    """Deviations may name strata built on the AI output: case-level knowledge, so the quality
+    team and the committee's officers with no blind review pending in the campaign (never
+    management, who read campaign figures only)."""
+    return is_campaign_manager(user) or (
+        _active(user) and user.role in (Role.CHAIR, Role.SECRETARY) and can_view_campaign_results(user, campaign))
+
+
 CAMPAIGN_TRANSITIONS = {
     "schedule": can_manage_campaign,
     "draw_sample": can_manage_campaign,
@@ -106,4 +118,5 @@ ASSIGNMENT_TRANSITIONS = {
     "classify": is_assignee,
     "decline": is_assignee,
     "expire": can_expire_assignment,
+    "reassign": can_reassign_assignment,
 }

@@ -1,61 +1,292 @@
-"""Drawing a reproducible simple random sample of a campaign's population.
+"""Drawing a reproducible sample of a campaign's population, inside the database.
 
-The population is ordered by ``source_key`` (an HMAC, so the order is stable across databases and
-says nothing about the cases) and hashed, then ``numpy.random.Generator(PCG64(seed))`` picks
-positions without replacement: the same seed on the same population gives the same sample on
-SQLite and on PostgreSQL.
+Rank. Every case has a ``source_key`` (an HMAC, so uniformly distributed and unrelated to the
+case). Its first 8 hex digits are an integer ``k`` in [0, 2^32); for a seed the database ranks
+each case by ``(k * a + b) mod P`` (``P`` the largest prime below 2^32, ``a`` and ``b`` derived
+from the seed with SHA-256, ``a < 2^30`` so that the product never leaves 63 bits), ties broken
+by ``source_key``. The first ``n`` by rank (in each stratum) are the sample. SQLite and
+PostgreSQL evaluate the same integer arithmetic, so the same seed on the same population gives
+the same sample on both, and ``reference_rank`` lets an auditor recompute it from the key list.
+Nothing of the population is loaded into Python: one grouped count, one ranked query (a window
+function per stratum for stratified designs) and one aggregate for the population hash.
+
+Population hash: SHA-256 over the population's source keys sorted bytewise, one per line;
+computed by PostgreSQL itself (``sha256(string_agg(...))``), streamed in chunks on SQLite.
+
+Strata may be built on the AI output: they are stored on ``CampaignCase.stratum`` and never
+shown to reviewers.
 """
 
+from __future__ import annotations
+
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import numpy as np
-from django.db.models import QuerySet
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Case, CharField, Count, F, Func, QuerySet, Value, When, Window
+from django.db.models.functions import Concat, RowNumber
 
-from cases.models import Case, OptOut
+from cases.models import Case as CaseModel
+from cases.models import OptOut
 
+from . import planner
 from .enums import CampaignState
 from .models import Campaign, CampaignCase
+
+PRIME = 4_294_967_291  # largest prime below 2**32
+DIMENSIONS = ("ai_label", "score_band", "site", "override")
+DESIGN_TYPES = ("simple_random", "stratified")
+DEFAULT_SCORE_BANDS = (0.5, 0.8)
+
+
+# --- Rank ---------------------------------------------------------------------------------------
+
+def seed_coefficients(seed: int) -> tuple[int, int]:
+    digest = hashlib.sha256(f"cgh-sampling:{int(seed)}".encode()).digest()
+    a = 1 + int.from_bytes(digest[:8], "big") % (2**30 - 1)
+    b = int.from_bytes(digest[8:16], "big") % PRIME
+    return a, b
+
+
+def reference_rank(source_key: str, seed: int) -> tuple[int, str]:
+    """The rank the database computes for a case, in Python (for audits and tests)."""
+    a, b = seed_coefficients(seed)
+    return ((int(source_key[:8], 16) * a + b) % PRIME, source_key)
+
+
+class KeyPrefixInt(Func):
+    """``int(source_key[:8], 16)`` evaluated by the database."""
+
+    output_field = BigIntegerField()
+    arity = 1
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(('x' || substr({sql}, 1, 8))::bit(32)::bigint)", params
+
+    def as_sql(self, compiler, connection, **extra):  # SQLite, and any database with instr/substr
+        sql, params = compiler.compile(self.source_expressions[0])
+        terms = [f"((instr('0123456789abcdef', lower(substr({sql}, {i + 1}, 1))) - 1) * {16 ** (7 - i)})"
+                 for i in range(8)]
+        return "(" + " + ".join(terms) + ")", list(params) * 8
+
+
+class SeededRank(Func):
+    """``(k * a + b) mod P`` with ``k`` the key prefix: integer arithmetic both databases share."""
+
+    output_field = BigIntegerField()
+
+    def __init__(self, expression, seed: int):
+        super().__init__(KeyPrefixInt(expression))
+        self.a, self.b = seed_coefficients(seed)
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(({sql} * {self.a} + {self.b}) %% {PRIME})", params
+
+
+# --- Design -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Design:
+    type: str = "simple_random"
+    strata_by: tuple[str, ...] = ()
+    allocation: str = "proportional"
+    sizes: dict[str, int] = field(default_factory=dict)
+    oversample: dict[str, float] = field(default_factory=dict)
+    score_bands: tuple[float, ...] = DEFAULT_SCORE_BANDS
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> Design:
+        """Validate a design as given by a caller; raises ``ValueError`` with a readable message."""
+        data = dict(data or {})
+        kind = data.pop("type", "simple_random")
+        if kind not in DESIGN_TYPES:
+            raise ValueError(f"Unknown design {kind!r}: one of {', '.join(DESIGN_TYPES)}.")
+        strata_by = tuple(data.pop("strata_by", ()) or ())
+        allocation = data.pop("allocation", "proportional")
+        sizes = {str(k): int(v) for k, v in (data.pop("sizes", None) or {}).items()}
+        oversample = {str(k): float(v) for k, v in (data.pop("oversample", None) or {}).items()}
+        bands = tuple(float(x) for x in (data.pop("score_bands", None) or DEFAULT_SCORE_BANDS))
+        if data:
+            raise ValueError(f"Unknown design fields: {', '.join(sorted(data))}.")
+        if kind == "simple_random":
+            if strata_by or sizes or oversample:
+                raise ValueError("A simple random design has no strata.")
+            return cls()
+        if not strata_by or any(d not in DIMENSIONS for d in strata_by) or len(set(strata_by)) != len(strata_by):
+            raise ValueError(f"Stratify by one or more of: {', '.join(DIMENSIONS)}.")
+        if allocation not in planner.ALLOCATIONS:
+            raise ValueError(f"Unknown allocation {allocation!r}: one of {', '.join(planner.ALLOCATIONS)}.")
+        if allocation == "set" and (not sizes or any(v < 0 for v in sizes.values())):
+            raise ValueError("A set allocation needs a non-negative size per stratum.")
+        if any(v <= 0 for v in oversample.values()):
+            raise ValueError("Over-sampling weights must be positive.")
+        if list(bands) != sorted(set(bands)) or any(not 0 < x < 1 for x in bands):
+            raise ValueError("Score bands are increasing cut points between 0 and 1.")
+        return cls(kind, strata_by, allocation, sizes, oversample, bands)
+
+    def as_dict(self) -> dict:
+        if self.type == "simple_random":
+            return {"type": "simple_random"}
+        out = {"type": self.type, "strata_by": list(self.strata_by), "allocation": self.allocation}
+        if self.sizes:
+            out["sizes"] = dict(sorted(self.sizes.items()))
+        if self.oversample:
+            out["oversample"] = dict(sorted(self.oversample.items()))
+        if "score_band" in self.strata_by:
+            out["score_bands"] = list(self.score_bands)
+        return out
+
+
+def _band_labels(bands: tuple[float, ...]) -> list[tuple[float | None, str]]:
+    edges = [0.0, *bands]
+    labels = [(hi, f"{lo:g}-{hi:g}") for lo, hi in zip(edges, bands, strict=False)]
+    return [*labels, (None, f">={bands[-1]:g}")]
+
+
+def _dimension(name: str, design: Design):
+    if name == "ai_label":
+        return F("ai_label")
+    if name == "site":
+        return F("site")
+    if name == "override":
+        return Case(When(final_label="", then=Value("unknown")), When(final_label=F("ai_label"), then=Value("no")),
+                    default=Value("yes"), output_field=CharField())
+    whens = [When(ai_score__isnull=True, then=Value("none"))]
+    whens += [When(ai_score__lt=hi, then=Value(label)) for hi, label in _band_labels(design.score_bands)[:-1]]
+    return Case(*whens, default=Value(_band_labels(design.score_bands)[-1][1]), output_field=CharField())
+
+
+def stratum_expression(design: Design):
+    """``"ai_label=fracture|site=Nord"``: the stratum of each case, computed in SQL."""
+    if design.type == "simple_random":
+        return Value("", output_field=CharField())
+    parts = []
+    for i, name in enumerate(design.strata_by):
+        parts += [Value(("|" if i else "") + f"{name}="), _dimension(name, design)]
+    return Concat(*parts, output_field=CharField())
+
+
+# --- Population ---------------------------------------------------------------------------------
+
+def population_for(*, ai_system_id: int, period_start, period_end, sites: list[str] | None,
+                   exclude_campaign_id: int | None = None) -> QuerySet[CaseModel]:
+    """The AI system's cases in the period and scope, minus opted-out patients (flag or register)
+    and minus cases already drawn into another (non-cancelled) campaign of the same AI system."""
+    qs = CaseModel.objects.filter(
+        ai_system_id=ai_system_id, exam_date__gte=period_start, exam_date__lte=period_end, is_opted_out=False,
+    ).exclude(patient_pseudonym__in=OptOut.objects.values("patient_pseudonym"))
+    if sites:
+        qs = qs.filter(site__in=sites)
+    already = CampaignCase.objects.filter(campaign__ai_system_id=ai_system_id).exclude(
+        campaign__state=CampaignState.CANCELLED)
+    if exclude_campaign_id is not None:
+        already = already.exclude(campaign_id=exclude_campaign_id)
+    return qs.exclude(pk__in=already.values("case_id"))
+
+
+def campaign_population(campaign: Campaign) -> QuerySet[CaseModel]:
+    return population_for(ai_system_id=campaign.ai_system_id, period_start=campaign.period_start,
+                          period_end=campaign.period_end, sites=campaign.sites, exclude_campaign_id=campaign.pk)
+
+
+def population_fingerprint(population: QuerySet[CaseModel]) -> tuple[int, str]:
+    """(size, SHA-256 of the sorted source keys, one per line), without loading the population."""
+    keys = population.order_by().values_list("source_key")
+    if connection.vendor == "postgresql":
+        sql, params = keys.query.sql_with_params()
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The ordered aggregate sorts the keys: in memory rather than on disk (this transaction only).
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute(
+                "SELECT COUNT(*), encode(sha256(convert_to(COALESCE(string_agg(t.source_key || chr(10), '' "
+                f"ORDER BY t.source_key COLLATE \"C\"), ''), 'UTF8')), 'hex') FROM ({sql}) t", params)
+            size, digest = cursor.fetchone()
+        return int(size), digest
+    digest = hashlib.sha256()
+    size = 0
+    for key in keys.order_by("source_key").values_list("source_key", flat=True).iterator(chunk_size=5000):
+        digest.update(key.encode())
+        digest.update(b"\n")
+        size += 1
+    return size, digest.hexdigest()
+
+
+def stratum_counts(population: QuerySet[CaseModel], design: Design) -> dict[str, int]:
+    if design.type == "simple_random":
+        return {"": population.count()}
+    rows = (population.order_by().annotate(stratum=stratum_expression(design)).values("stratum")
+            .annotate(n=Count("id")).values_list("stratum", "n"))
+    return dict(sorted(rows))
+
+
+def allocation_for(design: Design, sample_size: int, counts: dict[str, int]) -> dict[str, int]:
+    if design.type == "simple_random":
+        return {"": min(sample_size, counts.get("", 0))}
+    return planner.allocate(sample_size, counts, method=design.allocation, sizes=design.sizes,
+                            weights=design.oversample)
+
+
+# --- Draw ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SampledUnit:
+    case_id: int
+    stratum: str
+    inclusion_probability: float
 
 
 @dataclass(frozen=True)
 class Sample:
-    case_ids: list[int]
+    units: list[SampledUnit]
     population_size: int
     population_hash: str
-    inclusion_probability: float
+    strata: dict[str, tuple[int, int]]  # stratum -> (population, sample)
+
+    @property
+    def case_ids(self) -> list[int]:
+        return [u.case_id for u in self.units]
 
 
-def campaign_population(campaign: Campaign) -> QuerySet[Case]:
-    """The AI system's cases in the period and scope, minus opted-out patients and minus cases
-    already drawn into another (non-cancelled) campaign of the same AI system."""
-    qs = Case.objects.filter(
-        ai_system_id=campaign.ai_system_id,
-        exam_date__gte=campaign.period_start,
-        exam_date__lte=campaign.period_end,
-        is_opted_out=False,
-    ).exclude(patient_pseudonym__in=OptOut.objects.values("patient_pseudonym"))
-    if campaign.sites:
-        qs = qs.filter(site__in=campaign.sites)
-    already = CampaignCase.objects.filter(campaign__ai_system_id=campaign.ai_system_id).exclude(
-        campaign__state=CampaignState.CANCELLED
-    ).exclude(campaign_id=campaign.pk)
-    return qs.exclude(pk__in=already.values("case_id"))
+def draw_sample(population: QuerySet[CaseModel], *, seed: int, sample_size: int, design: Design) -> Sample:
+    """Draw ``sample_size`` cases of ``population`` under ``design`` with ``seed``; each unit
+    carries its stratum and inclusion probability n_h / N_h. Pure function of (population, seed,
+    design, size): no write."""
+    size, digest = population_fingerprint(population)
+    counts = stratum_counts(population, design) if size else {}
+    quotas = allocation_for(design, sample_size, counts) if size else {}
+    rank = SeededRank("source_key", seed)
+    stratum = stratum_expression(design)
+    base = population.order_by()
+    if design.type == "simple_random":
+        n = quotas.get("", 0)
+        rows = [(cid, "", key) for cid, key in
+                base.annotate(r=rank).order_by("r", "source_key").values_list("id", "source_key")[:n]]
+    elif any(quotas.values()):
+        quota = Case(*[When(stratum_key=s, then=Value(q)) for s, q in quotas.items() if q],
+                     default=Value(0), output_field=BigIntegerField())
+        rows = list(
+            base.annotate(stratum_key=stratum)
+            .annotate(r=rank, quota=quota,
+                      pos=Window(RowNumber(), partition_by=[F("stratum_key")], order_by=[F("r"), F("source_key")]))
+            .filter(pos__lte=F("quota"))
+            .order_by("stratum_key", "r", "source_key")
+            .values_list("id", "stratum_key", "source_key")
+        )
+    else:
+        rows = []
+    # Units in source-key order: the rows' ids (and so the assignment order) say nothing of the rank.
+    units = [SampledUnit(cid, s, quotas[s] / counts[s]) for cid, s, _ in sorted(rows, key=lambda r: r[2])]
+    return Sample(units=units, population_size=size, population_hash=digest,
+                  strata={s: (counts[s], quotas.get(s, 0)) for s in counts})
+
+
+def draw_campaign_sample(campaign: Campaign, *, seed: int) -> Sample:
+    return draw_sample(campaign_population(campaign), seed=seed, sample_size=campaign.sample_size,
+                       design=Design.from_dict(campaign.design))
 
 
 def draw_simple_random_sample(campaign: Campaign, *, seed: int) -> Sample:
-    rows = list(campaign_population(campaign).order_by("source_key").values_list("id", "source_key"))
-    digest = hashlib.sha256()
-    for _, key in rows:
-        digest.update(key.encode())
-        digest.update(b"\n")
-    population = len(rows)
-    n = min(campaign.sample_size, population)
-    rng = np.random.Generator(np.random.PCG64(seed))
-    positions = np.sort(rng.choice(population, size=n, replace=False)) if n else np.array([], dtype=int)
-    return Sample(
-        case_ids=[rows[int(i)][0] for i in positions],
-        population_size=population,
-        population_hash=digest.hexdigest(),
-        inclusion_probability=(n / population) if population else 0.0,
-    )
+    """The campaign's population drawn without strata (kept for audits and tests)."""
+    return draw_sample(campaign_population(campaign), seed=seed, sample_size=campaign.sample_size, design=Design())

@@ -9,11 +9,14 @@ import pandas as pd
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.enums import Role
+from cases.models import AISystem
 from concordance import campaign_summary
 
 from . import permissions as perms
+from . import planner
 from .enums import BLIND_STATES, LOCKED_STATES, AssignmentKind
-from .models import Assignment, Campaign, CampaignCase, Verdict
+from .models import Assignment, Campaign, CampaignCase, ProtocolDeviation, Verdict
+from .sampling import Design, allocation_for, population_for, stratum_counts
 
 
 def campaign_list_for_user(user) -> QuerySet[Campaign]:
@@ -132,3 +135,52 @@ def campaign_results(campaign: Campaign) -> dict:
         labels=campaign.ai_system.labels,
         min_readers=campaign.clinicians_per_case,
     )
+
+
+def protocol_deviation_list(campaign: Campaign) -> QuerySet[ProtocolDeviation]:
+    return campaign.deviations.select_related("recorded_by").order_by("created_at", "id")
+
+
+def campaign_plan(*, target: str = "agreement", expected: float | None = None, half_width: float = 0.05,
+                  confidence: float = 0.95, prevalence: float | None = None, sample_size: int | None = None,
+                  ai_system: AISystem | None = None, period_start=None, period_end=None,
+                  sites: list[str] | None = None, design: dict | None = None) -> dict:
+    """Preview for the campaign wizard: the sample size a precision target needs (finite
+    population correction when the population is given), and, for a population, its size and
+    the allocation of the sample to the strata of ``design`` with each stratum's inclusion
+    probability. Counts only, computed in the database; strata may be built on the AI output:
+    callers are campaign managers. Raises ``ValueError`` for an invalid design."""
+    checked = Design.from_dict(design)
+    population = None
+    if ai_system is not None:
+        qs = population_for(ai_system_id=ai_system.pk, period_start=period_start, period_end=period_end,
+                            sites=sites or [])
+        counts = stratum_counts(qs, checked)
+        population = sum(counts.values())
+    out: dict = {"target": target, "confidence": confidence, "half_width": half_width,
+                 "population_size": population}
+    if target == "sensitivity":
+        se = 0.9 if expected is None else expected
+        infinite = planner.n_for_sensitivity(se, half_width, prevalence, confidence)
+        plan = planner.n_for_sensitivity(se, half_width, prevalence, confidence, population)
+        out |= {"expected": se, "prevalence": prevalence, "diseased_needed": infinite.diseased,
+                "required_without_fpc": infinite.total, "required": plan.total}
+    else:
+        p = 0.5 if expected is None else expected
+        out |= {"expected": p, "required_without_fpc": planner.n_for_proportion(p, half_width, confidence),
+                "required": planner.n_for_proportion(p, half_width, confidence, population)}
+    out["design"] = checked.as_dict()
+    n = sample_size or out["required"]
+    if checked.type == "stratified" and checked.allocation == "set":
+        n = sum(checked.sizes.values())
+    out["sample_size"] = n
+    out["strata"] = None
+    if population is not None:
+        quotas = allocation_for(checked, n, counts)
+        out["sample_size"] = sum(quotas.values())
+        out["strata"] = [
+            {"stratum": s, "population": counts[s], "sample": quotas.get(s, 0),
+             "inclusion_probability": (quotas.get(s, 0) / counts[s]) if counts[s] else 0.0}
+            for s in counts
+        ]
+    return out

@@ -31,8 +31,8 @@ from .enums import (
     CampaignCaseState,
     CampaignState,
 )
-from .models import Adjudication, Assignment, Campaign, CampaignCase, Classification, Verdict
-from .sampling import draw_simple_random_sample
+from .models import Adjudication, Assignment, Campaign, CampaignCase, Classification, ProtocolDeviation, Verdict
+from .sampling import Design, draw_campaign_sample
 
 READER_NOUNS = {AssignmentKind.CLINICIAN: "clinician reviewers", AssignmentKind.PATIENT_REP: "patient representatives"}
 
@@ -47,11 +47,25 @@ def campaign_create(
     *, actor, ai_system: AISystem, committee: Committee, name: str, period_start: date, period_end: date,
     sample_size: int, review_deadline: date, sites: list[str] | None = None, clinicians_per_case: int = 2,
     patient_reps_per_case: int = 1, exclude_own_service: bool = True, seed: int | None = None,
+    design: dict | None = None, exclude_own_site: bool = False, required_specialty: str = "",
+    reminder_days: list[int] | None = None,
 ) -> Campaign:
-    """Create a draft campaign. The AI system must be one the committee oversees."""
+    """Create a draft campaign. The AI system must be one the committee oversees. ``design`` is
+    validated (``reviews.sampling.Design``); with a set allocation the sample size is the sum of
+    the sizes set per stratum."""
     ensure(perms.can_create_campaign(actor), "Only the quality team can create campaigns.")
     if period_end < period_start:
         raise ValidationFailed("The period ends before it starts.", extra={"period_end": ["before period_start"]})
+    try:
+        checked = Design.from_dict(design)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"The sampling design is not valid: {exc}", extra={"design": [str(exc)]}) from exc
+    if checked.allocation == "set" and checked.type == "stratified":
+        sample_size = sum(checked.sizes.values())
+    reminder_days = sorted({int(d) for d in (reminder_days if reminder_days is not None else [7, 1])}, reverse=True)
+    if any(d < 1 or d > 60 for d in reminder_days):
+        raise ValidationFailed("Reminders are sent 1 to 60 days before the deadline.",
+                               extra={"reminder_days": ["between 1 and 60"]})
     if not committee.ai_systems.filter(pk=ai_system.pk).exists():
         raise ValidationFailed(
             f"The committee '{committee}' does not oversee the AI system '{ai_system.name}'.",
@@ -63,7 +77,9 @@ def campaign_create(
             period_start=period_start, period_end=period_end, sites=sorted(sites or []),
             sample_size=sample_size, review_deadline=review_deadline,
             clinicians_per_case=clinicians_per_case, patient_reps_per_case=patient_reps_per_case,
-            exclude_own_service=exclude_own_service, seed=seed,
+            exclude_own_service=exclude_own_service, seed=seed, design=checked.as_dict(),
+            exclude_own_site=exclude_own_site, required_specialty=required_specialty.strip(),
+            reminder_days=reminder_days,
         )
         audit_record(actor=actor, action="campaign.create", target=campaign, data={"name": name})
     return campaign
@@ -95,14 +111,17 @@ def campaign_schedule(*, actor, campaign: Campaign) -> Campaign:
             campaign.seed = secrets.randbits(48)
         ai = campaign.ai_system
         campaign.protocol = {
-            "design": "simple_random",
+            "design": Design.from_dict(campaign.design).as_dict(),
             "sample_size": campaign.sample_size,
             "period": [campaign.period_start.isoformat(), campaign.period_end.isoformat()],
             "sites": campaign.sites,
             "clinicians_per_case": campaign.clinicians_per_case,
             "patient_reps_per_case": campaign.patient_reps_per_case,
             "exclude_own_service": campaign.exclude_own_service,
+            "exclude_own_site": campaign.exclude_own_site,
+            "required_specialty": campaign.required_specialty,
             "review_deadline": campaign.review_deadline.isoformat(),
+            "reminder_days": campaign.reminder_days,
             "seed": campaign.seed,
             "ai_system": {"id": ai.pk, "name": ai.name, "version": ai.version, "labels": ai.labels},
             "acceptance_thresholds": ai.acceptance_thresholds,
@@ -113,28 +132,31 @@ def campaign_schedule(*, actor, campaign: Campaign) -> Campaign:
 
 
 def campaign_draw_sample(*, actor, campaign: Campaign) -> Campaign:
-    """Draw the simple random sample and record the seed, population size and population hash.
-    Writes one ``CampaignCase`` per drawn case with its inclusion probability."""
+    """Draw the sample under the frozen design (in the database: see ``reviews.sampling``) and
+    record the seed, population size and population hash. Writes one ``CampaignCase`` per drawn
+    case with its stratum and inclusion probability."""
     with transaction.atomic():
         campaign = _locked(Campaign, campaign.pk)
         ensure(perms.can_manage_campaign(actor, campaign))
         apply_transition(campaign, "draw_sample")
-        sample = draw_simple_random_sample(campaign, seed=campaign.seed)
+        sample = draw_campaign_sample(campaign, seed=campaign.seed)
         if not sample.case_ids:
             raise TransitionNotAllowed(
                 "The population is empty: no case of this AI system in the period and scope can be sampled."
             )
         CampaignCase.objects.bulk_create(
-            CampaignCase(campaign=campaign, case_id=cid, inclusion_probability=sample.inclusion_probability)
-            for cid in sample.case_ids
+            (CampaignCase(campaign=campaign, case_id=u.case_id, stratum=u.stratum,
+                          inclusion_probability=u.inclusion_probability) for u in sample.units),
+            batch_size=1000,
         )
         campaign.population_size = sample.population_size
         campaign.population_hash = sample.population_hash
         save_transitioned(campaign, "population_size", "population_hash", "updated_at")
-        audit_record(actor=actor, action="campaign.draw_sample", target=campaign, data={
-            "seed": campaign.seed, "population_size": sample.population_size,
-            "population_hash": sample.population_hash, "sample_size": len(sample.case_ids),
-        })
+        data = {"seed": campaign.seed, "population_size": sample.population_size,
+                "population_hash": sample.population_hash, "sample_size": len(sample.units)}
+        if len(sample.strata) > 1 or "" not in sample.strata:
+            data["strata"] = {s: list(v) for s, v in sample.strata.items()}
+        audit_record(actor=actor, action="campaign.draw_sample", target=campaign, data=data)
     return campaign
 
 
@@ -158,7 +180,7 @@ def campaign_start_review(*, actor, campaign: Campaign) -> Campaign:
             for kind, k in wanted.items():
                 if not k:
                     continue
-                chosen = pools[kind].pick(case_id=cc.case_id, service=cc.case.service,
+                chosen = pools[kind].pick(case_id=cc.case_id, service=cc.case.service, site=cc.case.site,
                                           signer=cc.case.clinician_pseudonym, k=k, exclude=set())
                 if not chosen:
                     raise TransitionNotAllowed(
@@ -370,7 +392,7 @@ def assignment_classify(*, actor, assignment: Assignment, discrepancy: str, woul
     return assignment
 
 
-def _reassign(actor, old: Assignment) -> Assignment | None:
+def _reassign(actor, old: Assignment, *, only: int | None = None) -> Assignment | None:
     """Give a declined or expired case to another eligible reader of the same kind; the queue
     position is random among the new reviewer's items, and the items behind it move down one
     place, so that each reviewer's queue stays a permutation 1..n (no ties in the list order)."""
@@ -383,8 +405,8 @@ def _reassign(actor, old: Assignment) -> Assignment | None:
     for reader in pool.readers:
         reader.load = loads.get(reader.user_id, 0)
     tried = set(cc.assignments.values_list("reviewer_id", flat=True))
-    chosen = pool.pick(case_id=cc.case_id, service=cc.case.service, signer=cc.case.clinician_pseudonym,
-                       k=1, exclude=tried)
+    chosen = pool.pick(case_id=cc.case_id, service=cc.case.service, site=cc.case.site,
+                       signer=cc.case.clinician_pseudonym, k=1, exclude=tried, only=only)
     if not chosen:
         audit_record(actor=actor, action="assignment.reassignment_failed", target=old,
                      data={"reason": "no eligible reviewer left"})
@@ -416,17 +438,72 @@ def assignment_decline(*, actor, assignment: Assignment, reason: str) -> Assignm
     return assignment
 
 
-def assignment_expire(*, actor, assignment: Assignment) -> Assignment:
+def assignment_expire(*, actor, assignment: Assignment, by_system: bool = False) -> Assignment:
+    """Expire a review left unanswered and reassign it within the rules. ``by_system``: the
+    periodic deadline job (``send_review_reminders``), which acts without a user."""
     with transaction.atomic():
         assignment = Assignment.objects.select_for_update(of=("self",)).select_related(
             "campaign_case__campaign", "campaign_case__case").get(pk=assignment.pk)
-        ensure(perms.can_expire_assignment(actor, assignment))
+        ensure(by_system or perms.can_expire_assignment(actor, assignment))
         apply_transition(assignment, "expire")
         _ensure_campaign_in(assignment, "expire", assignment.campaign_case.campaign)
         save_transitioned(assignment, "updated_at")
         audit_record(actor=actor, action="assignment.expire", target=assignment)
         _reassign(actor, assignment)
     return assignment
+
+
+def assignment_reassign(*, actor, assignment: Assignment, reason: str, reviewer_id: int | None = None) -> Assignment:
+    """The quality team withdraws a pending review and gives the case to another reader within
+    the rules (``reviewer_id``: that reader, who must be eligible). Refused with 409, changing
+    nothing, when no eligible reader is left or the chosen one is not eligible."""
+    if not reason.strip():
+        raise ValidationFailed("Give a reason for the reassignment.", extra={"reason": ["required"]})
+    with transaction.atomic():
+        assignment = Assignment.objects.select_for_update(of=("self",)).select_related(
+            "campaign_case__campaign", "campaign_case__case").get(pk=assignment.pk)
+        ensure(perms.can_reassign_assignment(actor, assignment), "Only the quality team can reassign reviews.")
+        apply_transition(assignment, "reassign", reason.strip())
+        _ensure_campaign_in(assignment, "reassign", assignment.campaign_case.campaign)
+        save_transitioned(assignment, "decline_reason", "updated_at")
+        audit_record(actor=actor, action="assignment.withdraw", target=assignment,
+                     data={"reason": reason.strip(), "requested_reviewer": reviewer_id})
+        if _reassign(actor, assignment, only=reviewer_id) is None:
+            who = "the chosen reviewer is not eligible" if reviewer_id else "no eligible reviewer is left"
+            raise TransitionNotAllowed(f"Cannot reassign this assignment: {who} under the campaign's rules.",
+                                       extra={"reviewer": reviewer_id})
+    return assignment
+
+
+# --- Protocol deviations -----------------------------------------------------------------------
+
+DEVIATION_STATES = (CampaignState.SCHEDULED, CampaignState.SAMPLED, CampaignState.IN_REVIEW,
+                    CampaignState.ADJUDICATION, CampaignState.ANALYSIS)
+
+
+def protocol_deviation_record(*, actor, campaign: Campaign, item: str, description: str,
+                              reason: str) -> ProtocolDeviation:
+    """Record a departure from the frozen protocol with its reason. Only once the protocol is
+    frozen (scheduled) and before publication: a draft is still edited, a published campaign is
+    corrected by a new report version (409). Locks the campaign row."""
+    errors = {k: ["required"] for k, v in (("item", item), ("description", description), ("reason", reason))
+              if not v.strip()}
+    if errors:
+        raise ValidationFailed("A deviation needs the protocol item, what changed and why.", extra=errors)
+    with transaction.atomic():
+        campaign = _locked(Campaign, campaign.pk)
+        ensure(perms.can_manage_campaign(actor, campaign), "Only the quality team records protocol deviations.")
+        if campaign.state not in DEVIATION_STATES:
+            raise TransitionNotAllowed(
+                f"Cannot record a protocol deviation: the campaign is {campaign.state}.",
+                extra={"campaign_state": campaign.state})
+        deviation = ProtocolDeviation.objects.create(
+            campaign=campaign, recorded_by=actor, campaign_state=campaign.state, item=item.strip(),
+            description=description.strip(), reason=reason.strip())
+        audit_record(actor=actor, action="campaign.protocol_deviation", target=campaign, data={
+            "deviation": deviation.pk, "item": deviation.item, "description": deviation.description,
+            "reason": deviation.reason})
+    return deviation
 
 
 # --- Adjudication ----------------------------------------------------------------------------

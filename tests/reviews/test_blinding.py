@@ -352,6 +352,10 @@ def build_sealed_world() -> SealedWorld:
         services.adjudication_record(
             actor=users["chair"], campaign_case=cc, label=LABELS[0], reasoning=f"ADJSEAL{cc.pk:04d}Z"
         )
+    # A protocol deviation naming a stratum built on the AI output: secret like the strata.
+    services.protocol_deviation_record(
+        actor=quality, campaign=campaign, item="oversample", description="Stratum DEVSEAL0000Z over-sampled",
+        reason="Rare stratum.")
     # A second chair joins after the review started: an officer with no review of their own.
     MemberFactory(committee=committee, user=users["chair_free"], role=MemberRole.CHAIR, service="Direction")
 
@@ -360,7 +364,7 @@ def build_sealed_world() -> SealedWorld:
     for c in cases:
         i = index_of[c.pk]
         case_sealed[c.pk] = [(None, form) for form in score_forms(score_of(i))]
-        case_sealed[c.pk] += [(None, f"AIVERSEAL{i:03d}Z"), (None, f"STRATSEAL{i:03d}Z")]
+        case_sealed[c.pk] += [(None, f"AIVERSEAL{i:03d}Z"), (None, f"STRATSEAL{i:03d}Z"), (None, "DEVSEAL0000Z")]
     assignments = list(
         Assignment.objects.filter(campaign_case__campaign=campaign)
         .select_related("campaign_case", "reviewer")

@@ -136,9 +136,10 @@ def test_campaign_schedule_freezes_protocol_and_seed(world, api):
     assert r.status_code == 200
     assert isinstance(body["seed"], int)
     assert body["protocol"] == {
-        "design": "simple_random", "sample_size": 3, "period": ["2026-01-01", "2026-06-30"], "sites": [],
-        "clinicians_per_case": 2, "patient_reps_per_case": 1, "exclude_own_service": True,
-        "review_deadline": "2026-12-31", "seed": body["seed"],
+        "design": {"type": "simple_random"}, "sample_size": 3, "period": ["2026-01-01", "2026-06-30"],
+        "sites": [], "clinicians_per_case": 2, "patient_reps_per_case": 1, "exclude_own_service": True,
+        "exclude_own_site": False, "required_specialty": "", "review_deadline": "2026-12-31",
+        "reminder_days": [7, 1], "seed": body["seed"],
         "ai_system": {"id": world.ai_system.pk, "name": world.ai_system.name, "version": "2.1",
                       "labels": ["fracture", "no_fracture"]},
         "acceptance_thresholds": {"sensitivity": 0.9},
@@ -539,9 +540,9 @@ def test_assignment_available_transitions_per_role_and_state(world, api):
     me, q = api(a.reviewer), api(world.quality)
 
     assert me.get(url).json()["available_transitions"] == ["open", "submit", "decline"]
-    assert q.get(url).json()["available_transitions"] == ["expire"]
+    assert q.get(url).json()["available_transitions"] == ["expire", "reassign"]
     assert me.post(url + "open/").json()["available_transitions"] == ["submit", "decline"]
-    assert q.get(url).json()["available_transitions"] == ["expire"]
+    assert q.get(url).json()["available_transitions"] == ["expire", "reassign"]
     submitted = me.post(url + "submit/", CLINICIAN_VERDICT, format="json").json()
     assert submitted["available_transitions"] == ["unblind"]
     assert q.get(url).json()["available_transitions"] == []

@@ -1,19 +1,35 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from ..enums import MemberRole
-from ..models import Committee, Member
+from ..enums import ConflictKind, MemberRole
+from ..models import Committee, DeclaredConflict, Member
+
+
+class DeclaredConflictSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeclaredConflict
+        fields = ["id", "member", "kind", "ai_system", "value", "description", "created_at", "withdrawn_at"]
+        read_only_fields = fields
 
 
 class MemberSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
     display_name = serializers.CharField(source="user.display_name", read_only=True)
+    conflicts = DeclaredConflictSerializer(many=True, read_only=True)
 
     class Meta:
         model = Member
         fields = ["id", "committee", "user", "username", "display_name", "role", "specialty", "site", "service",
-                  "term_start", "term_end", "declared_conflicts"]
+                  "term_start", "term_end", "declared_conflicts", "conflicts"]
         read_only_fields = fields
+
+
+class ConflictDeclareSerializer(serializers.Serializer):
+    member = serializers.IntegerField()
+    kind = serializers.ChoiceField(ConflictKind.choices)
+    ai_system = serializers.IntegerField(required=False, allow_null=True, default=None)
+    value = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class CommitteeSerializer(serializers.ModelSerializer):

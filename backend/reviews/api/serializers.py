@@ -12,7 +12,7 @@ from common.fsm import available_transitions
 
 from .. import permissions as perms
 from ..enums import UNBLINDED_STATES, AdjudicationMethod, Discrepancy, YesNoUnknown
-from ..models import Adjudication, Assignment, Campaign, CampaignCase, Classification, Verdict
+from ..models import Adjudication, Assignment, Campaign, CampaignCase, Classification, ProtocolDeviation, Verdict
 from ..selectors import other_verdicts_for
 
 
@@ -36,7 +36,8 @@ class CampaignSerializer(TransitionsMixin, serializers.ModelSerializer):
         fields = [
             "id", "name", "state", "ai_system", "ai_system_name", "committee", "committee_name",
             "period_start", "period_end", "sites", "sample_size", "clinicians_per_case",
-            "patient_reps_per_case", "exclude_own_service", "review_deadline", "seed", "population_size",
+            "patient_reps_per_case", "exclude_own_service", "exclude_own_site", "required_specialty", "design",
+            "reminder_days", "review_deadline", "seed", "population_size",
             "population_hash", "protocol", "scheduled_at", "published_at", "n_cases", "created_at",
             "available_transitions",
         ]
@@ -67,6 +68,58 @@ class CampaignCreateSerializer(serializers.Serializer):
     patient_reps_per_case = serializers.IntegerField(min_value=0, max_value=2, default=1)
     exclude_own_service = serializers.BooleanField(default=True)
     seed = serializers.IntegerField(min_value=0, max_value=2**62, required=False, allow_null=True, default=None)
+    design = serializers.JSONField(required=False, default=dict,
+                                   help_text="See reviews.sampling.Design: type, strata_by, allocation, sizes, "
+                                             "oversample, score_bands.")
+    exclude_own_site = serializers.BooleanField(default=False)
+    required_specialty = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    reminder_days = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=60), required=False,
+                                          max_length=5, default=None, allow_null=True)
+
+
+class PlanQuerySerializer(serializers.Serializer):
+    """Query of the sample-size planner: a precision target, and optionally the population
+    (AI system, period, sites) and a design to preview the strata."""
+
+    target = serializers.ChoiceField(["agreement", "sensitivity"], default="agreement")
+    expected = serializers.FloatField(min_value=0.001, max_value=0.999, required=False)
+    half_width = serializers.FloatField(min_value=0.001, max_value=0.5, default=0.05)
+    confidence = serializers.FloatField(min_value=0.5, max_value=0.999, default=0.95)
+    prevalence = serializers.FloatField(min_value=0.001, max_value=1, required=False)
+    sample_size = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
+    ai_system = serializers.IntegerField(required=False)
+    period_start = serializers.DateField(required=False)
+    period_end = serializers.DateField(required=False)
+    sites = serializers.CharField(required=False, allow_blank=True, default="",
+                                  help_text="Comma-separated; empty means every site.")
+    design = serializers.JSONField(required=False, default=dict)
+
+    def validate(self, attrs):
+        if attrs["target"] == "sensitivity" and "prevalence" not in attrs:
+            raise serializers.ValidationError({"prevalence": ["required for a sensitivity target"]})
+        if "ai_system" in attrs and not ("period_start" in attrs and "period_end" in attrs):
+            raise serializers.ValidationError({"period_start": ["give the period with the AI system"]})
+        return attrs
+
+
+class ProtocolDeviationInputSerializer(serializers.Serializer):
+    item = serializers.CharField(max_length=80)
+    description = serializers.CharField(max_length=5000)
+    reason = serializers.CharField(max_length=5000)
+
+
+class ProtocolDeviationSerializer(serializers.ModelSerializer):
+    recorded_by = serializers.CharField(source="recorded_by.username", read_only=True)
+
+    class Meta:
+        model = ProtocolDeviation
+        fields = ["id", "campaign", "created_at", "recorded_by", "campaign_state", "item", "description", "reason"]
+        read_only_fields = fields
+
+
+class ReassignSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+    reviewer_id = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
 class ReasonSerializer(serializers.Serializer):

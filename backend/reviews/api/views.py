@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from cases.models import AISystem
 from committees.models import Committee
-from common.exceptions import Forbidden, ensure
+from common.exceptions import Forbidden, ValidationFailed, ensure
 
 from .. import permissions as perms
 from .. import selectors, services
@@ -27,7 +27,11 @@ from .serializers import (
     CampaignSerializer,
     ClassificationInputSerializer,
     DeclineSerializer,
+    PlanQuerySerializer,
+    ProtocolDeviationInputSerializer,
+    ProtocolDeviationSerializer,
     ReasonSerializer,
+    ReassignSerializer,
     VerdictInputSerializer,
     assignment_serializer_for,
 )
@@ -92,6 +96,41 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     cancel = transition_action(
         "cancel", services.campaign_cancel, input_serializer=ReasonSerializer, responses=CampaignSerializer)
 
+    @extend_schema(parameters=[PlanQuerySerializer], responses={200: dict})
+    @action(detail=False, methods=["get"])
+    def plan(self, request):
+        """Sample-size planner and strata preview for the campaign wizard (quality team only:
+        strata may be built on the AI output)."""
+        ensure(perms.can_create_campaign(request.user), "Only the quality team can plan campaigns.")
+        query = PlanQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        values = dict(query.validated_data)
+        if "ai_system" in values:
+            values["ai_system"] = get_object_or_404(AISystem, pk=values["ai_system"])
+        values["sites"] = [s.strip() for s in values.pop("sites", "").split(",") if s.strip()]
+        try:
+            return Response(selectors.campaign_plan(**values))
+        except ValueError as exc:
+            raise ValidationFailed(f"The plan is not valid: {exc}", extra={"design": [str(exc)]}) from exc
+
+    @extend_schema(methods=["GET"], responses=ProtocolDeviationSerializer(many=True))
+    @extend_schema(methods=["POST"], request=ProtocolDeviationInputSerializer,
+                   responses={201: ProtocolDeviationSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def deviations(self, request, pk=None):
+        """Deviations from the frozen protocol, with their reasons (GET lists, POST records)."""
+        campaign = self.get_object()
+        if request.method == "POST":
+            data = ProtocolDeviationInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            deviation = services.protocol_deviation_record(actor=request.user, campaign=campaign,
+                                                           **data.validated_data)
+            return Response(ProtocolDeviationSerializer(deviation).data, status=status.HTTP_201_CREATED)
+        if not perms.can_view_deviations(request.user, campaign):
+            raise Forbidden("You cannot see this campaign's protocol deviations (pending blind reviews or role).")
+        page = self.paginate_queryset(selectors.protocol_deviation_list(campaign))
+        return self.get_paginated_response(ProtocolDeviationSerializer(page, many=True).data)
+
     @action(detail=True, methods=["get"])
     def results(self, request, pk=None):
         """Concordance summary: AI vs the clinicians' reference, agreement between clinicians."""
@@ -151,6 +190,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                                  input_serializer=ClassificationInputSerializer)
     decline = transition_action("decline", services.assignment_decline, input_serializer=DeclineSerializer)
     expire = transition_action("expire", services.assignment_expire)
+    reassign = transition_action("reassign", services.assignment_reassign, input_serializer=ReassignSerializer)
 
 
 class CampaignCaseViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
