@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from audit.services import audit_record
 from common.exceptions import ValidationFailed, ensure
@@ -98,6 +99,26 @@ def import_enqueue(*, actor, ai_system: AISystem, upload, profile: ImportProfile
             format=fmt, status=ImportStatus.QUEUED, key_id=current_key().key_id, is_dry_run=dry_run)
         transaction.on_commit(lambda: run_import_batch.enqueue(batch.pk, str(path)))
     return batch
+
+
+def import_batch_fail(*, batch: ImportBatch, reason: str, error: str = "") -> bool:
+    """Record that a queued import ended without a report: its transaction rolled back, so no case
+    of it exists. Precondition: the caller is the background task, after ``import_cases`` raised
+    (no permission check: the uploader was allowed to queue it, and the task acts for them).
+
+    Side effects, in one transaction: status ``failed`` with ``reason`` (shown to the quality team
+    on the batch page) and one ``import.failed`` audit event by the uploader. The event keeps the
+    exception's class, not its text: the trail is append-only, and a message may quote a row.
+    A batch that already ended (completed, validated, rejected) is left alone; returns whether the
+    batch was marked."""
+    with transaction.atomic():
+        marked = ImportBatch.objects.filter(
+            pk=batch.pk, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING),
+        ).update(status=ImportStatus.FAILED, failure=reason, updated_at=timezone.now())
+        if marked:
+            audit_record(actor=batch.created_by, action="import.failed", target=batch,
+                         data={"error": error, "dry_run": batch.is_dry_run})
+    return bool(marked)
 
 
 def progress_path(batch_id: int) -> Path:

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import campaigns, home, reviews
+from .views import campaigns, home, imports, reviews
 
 app_name = "web"
 
@@ -23,4 +23,8 @@ urlpatterns = [
     path("campaigns/<int:pk>/progress/", campaigns.campaign_progress, name="campaign_progress"),
     path("campaigns/<int:pk>/transitions/<slug:name>/", campaigns.campaign_transition,
          name="campaign_transition"),
+    path("imports/", imports.import_list, name="import_list"),
+    path("imports/<int:pk>/", imports.import_detail, name="import"),
+    path("imports/<int:pk>/status/", imports.import_status, name="import_status"),
+    path("imports/<int:pk>/errors.csv", imports.import_errors_csv, name="import_errors_csv"),
 ]
