@@ -281,9 +281,14 @@ def _ensure_campaign_in(obj, name: str, campaign: Campaign, states=(CampaignStat
         )
 
 
+def _lock_assignment(pk: int) -> Assignment:
+    """The assignment row locked (only this row), with its campaign, case and AI system joined."""
+    return Assignment.objects.select_for_update(of=("self",)).select_related(
+        "campaign_case__campaign__ai_system", "campaign_case__case").get(pk=pk)
+
+
 def _assignment_for_reviewer(actor, assignment: Assignment, name: str) -> Assignment:
-    assignment = Assignment.objects.select_for_update(of=("self",)).select_related(
-        "campaign_case__campaign__ai_system").get(pk=assignment.pk)
+    assignment = _lock_assignment(assignment.pk)
     ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can do this.")
     apply_transition(assignment, name)
     if name in ("open", "submit"):  # unblinding and classifying one's own locked verdict stay open
@@ -427,8 +432,7 @@ def assignment_decline(*, actor, assignment: Assignment, reason: str) -> Assignm
     if not reason.strip():
         raise ValidationFailed("Give a reason for declining.", extra={"reason": ["required"]})
     with transaction.atomic():
-        assignment = Assignment.objects.select_for_update(of=("self",)).select_related(
-            "campaign_case__campaign", "campaign_case__case").get(pk=assignment.pk)
+        assignment = _lock_assignment(assignment.pk)
         ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can decline.")
         apply_transition(assignment, "decline", reason.strip())
         _ensure_campaign_in(assignment, "decline", assignment.campaign_case.campaign)
@@ -442,8 +446,7 @@ def assignment_expire(*, actor, assignment: Assignment, by_system: bool = False)
     """Expire a review left unanswered and reassign it within the rules. ``by_system``: the
     periodic deadline job (``send_review_reminders``), which acts without a user."""
     with transaction.atomic():
-        assignment = Assignment.objects.select_for_update(of=("self",)).select_related(
-            "campaign_case__campaign", "campaign_case__case").get(pk=assignment.pk)
+        assignment = _lock_assignment(assignment.pk)
         ensure(by_system or perms.can_expire_assignment(actor, assignment))
         apply_transition(assignment, "expire")
         _ensure_campaign_in(assignment, "expire", assignment.campaign_case.campaign)
@@ -460,8 +463,7 @@ def assignment_reassign(*, actor, assignment: Assignment, reason: str, reviewer_
     if not reason.strip():
         raise ValidationFailed("Give a reason for the reassignment.", extra={"reason": ["required"]})
     with transaction.atomic():
-        assignment = Assignment.objects.select_for_update(of=("self",)).select_related(
-            "campaign_case__campaign", "campaign_case__case").get(pk=assignment.pk)
+        assignment = _lock_assignment(assignment.pk)
         ensure(perms.can_reassign_assignment(actor, assignment), "Only the quality team can reassign reviews.")
         apply_transition(assignment, "reassign", reason.strip())
         _ensure_campaign_in(assignment, "reassign", assignment.campaign_case.campaign)
