@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "cases",
     "committees",
     "reviews",
+    "reports",
     "web",
 ]
 
@@ -129,6 +130,12 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = PROJECT_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "web" / "static_src"]
+# plotly.js is served from the installed plotly package (reports/finders.py), never from a CDN.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "reports.finders.PlotlyFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,0 +1,38 @@
+"""Who may read which dashboard or report. Plain predicates, reused by views and services."""
+
+from accounts.enums import Role
+from reviews import permissions as review_perms
+from reviews import selectors as review_selectors
+
+from .enums import Audience, ReportState
+
+AI_SYSTEM_READERS = frozenset({Role.MANAGEMENT, Role.QUALITY, Role.CHAIR, Role.SECRETARY, Role.ADMIN})
+
+
+def _active(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def can_view_campaign_dashboard(user, campaign) -> bool:
+    """The campaign figures' rule: no blind review pending in the campaign, whatever the role."""
+    return review_perms.can_view_campaign_results(user, campaign)
+
+
+def has_case_level_access(user, campaign) -> bool:
+    """The quality team and the campaign committee's officers read case-level data (and so the
+    AI versions); management reads campaign figures only."""
+    return review_selectors.can_list_campaign_cases(user, campaign)
+
+
+def can_view_ai_system_dashboard(user) -> bool:
+    return _active(user) and user.role in AI_SYSTEM_READERS
+
+
+def can_publish_report(user, campaign) -> bool:
+    return review_perms.can_publish_campaign(user, campaign) and not review_perms.has_blind_reviews_in(user, campaign)
+
+
+def can_view_report(user, report) -> bool:
+    if report.audience == Audience.PUBLIC and report.state != ReportState.DRAFT:
+        return True
+    return can_view_campaign_dashboard(user, report.campaign)

@@ -1,0 +1,253 @@
+"""Reads of the dashboards: flat ``values_list`` queries into pandas, or aggregates in SQL.
+
+Every dashboard reads a fixed number of queries whatever the number of cases or campaigns
+(pinned by tests): case rows in one query, the clinicians' locked verdicts in another, then the
+statistics of :mod:`concordance` on the DataFrames. Nothing here checks permissions: the views
+call :mod:`reports.permissions` first; what a selector returns is chosen by its ``audience``
+arguments (management never receives case-level data, so no per-case value and no AI version).
+"""
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db.models import Case as SqlCase
+from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import TruncMonth
+
+from accounts.enums import Role
+from cases.models import AISystem, Case
+from concordance import (
+    campaign_summary,
+    diagnostic_summary,
+    equity_by_group,
+    gwet_ac1_two_raters,
+    majority_label,
+    metric_series,
+    p_chart,
+    three_way_concordance,
+    threshold_alerts,
+)
+from reviews import permissions as review_perms
+from reviews.enums import BLIND_STATES, LOCKED_STATES, AssignmentKind, CampaignState
+from reviews.models import Assignment, Campaign, CampaignCase, Verdict
+
+SMALL_SAMPLE = 30
+"""Below this many cases with a reference a figure is shown with a warning: too small to conclude."""
+SMALL_GROUP = 30
+"""Subgroups below this size are flagged in the equity table (``too_small``)."""
+PUBLIC_MIN_CELL = 10
+"""Public summaries suppress every count (and the rate drawn from it) under this many cases."""
+
+GROUPS = ("sex", "age_band", "site", "ai_version")
+CASE_COLUMNS = ["campaign_case_id", "campaign_id", "ai_label", "final_label", "reference_label",
+                "sex", "age_band", "site", "ai_version"]
+FIGURE_STATES = (CampaignState.ANALYSIS, CampaignState.PUBLISHED, CampaignState.ARCHIVED)
+"""Campaigns whose figures enter the AI system's series: the review is over."""
+
+
+def clean(value: Any) -> Any:
+    """JSON-ready: NaN becomes None, NumPy scalars Python scalars, tuples lists, recursively."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return value
+
+
+def _blank_to_none(series: pd.Series) -> pd.Series:
+    return series.astype(object).where(series.astype(object).ne(""), None)
+
+
+def campaign_frame(campaign_ids: Iterable[int], min_readers: dict[int, int]) -> pd.DataFrame:
+    """One row per case of the campaigns, with the clinicians' reader labels and the reference.
+
+    Two queries. The reference is the recorded one (unanimous readers, or the adjudication),
+    else the strict majority of at least ``min_readers[campaign]`` locked clinician verdicts, as
+    in :func:`concordance.campaign_summary`."""
+    ids = list(campaign_ids)
+    cases = pd.DataFrame.from_records(
+        CampaignCase.objects.filter(campaign_id__in=ids).order_by("campaign_id", "id").values_list(
+            "id", "campaign_id", "case__ai_label", "case__final_label", "reference_label",
+            "case__sex", "case__age_band", "case__site", "case__ai_version"),
+        columns=CASE_COLUMNS,
+    )
+    verdicts = pd.DataFrame.from_records(
+        Verdict.objects.filter(
+            assignment__campaign_case__campaign_id__in=ids, assignment__kind=AssignmentKind.CLINICIAN,
+            assignment__state__in=LOCKED_STATES,
+        ).order_by("assignment__campaign_case_id", "assignment_id")
+        .values_list("assignment__campaign_case_id", "label"),
+        columns=["campaign_case_id", "label"],
+    )
+    readers = verdicts.groupby("campaign_case_id")["label"].agg(list) if len(verdicts) else pd.Series(dtype=object)
+    cases["reader_labels"] = [
+        readers.get(i, []) if isinstance(readers.get(i, []), list) else [] for i in cases["campaign_case_id"]
+    ]
+    for column in ("ai_label", "final_label", "reference_label", "sex", "age_band", "site", "ai_version"):
+        cases[column] = _blank_to_none(cases[column])
+    cases["reference_label"] = [
+        rec if rec is not None else (majority_label(r) if len(r) >= min_readers.get(c, 1) else None)
+        for rec, r, c in zip(cases["reference_label"], cases["reader_labels"], cases["campaign_id"], strict=True)
+    ]
+    return cases
+
+
+def _equity_rows(df: pd.DataFrame, metric: str, positive, groups: Iterable[str]) -> list[dict]:
+    rows = []
+    for group in groups:
+        table = equity_by_group(df, group, metric, positive, min_n=SMALL_GROUP)
+        for record in table.to_dict("records"):
+            rows.append(clean({"dimension": group, **record}))
+    return rows
+
+
+def campaign_dashboard(campaign: Campaign, *, with_ai_version: bool) -> dict:
+    """Every figure of a campaign's dashboard, JSON-serialisable (frozen as is in a report).
+
+    Aggregates only: counts, proportions with their 95 % intervals, kappas, the confusion matrix
+    and per-group tables. The AI-version subgroup names an AI version, a sealed field of the
+    cases: only callers with case-level access get it (``with_ai_version``)."""
+    ai = campaign.ai_system
+    df = campaign_frame([campaign.pk], {campaign.pk: campaign.clinicians_per_case})
+    labels = list(ai.labels or [])
+    positive = ai.positive_label or None
+    summary = campaign_summary(
+        df[["campaign_case_id", "ai_label", "final_label", "reader_labels", "reference_label"]].rename(
+            columns={"campaign_case_id": "case_id"}),
+        labels=labels or None, min_readers=campaign.clinicians_per_case,
+    )
+    two_read = [r for r in df["reader_labels"] if len(r) >= 2]
+    ac1 = gwet_ac1_two_raters([r[0] for r in two_read], [r[1] for r in two_read], labels=summary["labels"] or None)
+    accuracy = None
+    if positive is not None:
+        accuracy = diagnostic_summary(list(df["ai_label"]), list(df["reference_label"]), positive,
+                                      labels=summary["labels"] or None)
+        accuracy.pop("paired", None)
+    three = three_way_concordance(list(df["ai_label"]), list(df["final_label"]), list(df["reference_label"]))
+    three.pop("categories")  # per-case list: never leaves the selector
+    metric = "sensitivity" if positive is not None else "agreement"
+    groups = [g for g in GROUPS if with_ai_version or g != "ai_version"]
+    return clean({
+        "campaign": {"id": campaign.pk, "name": campaign.name, "ai_system": ai.name,
+                     "period_start": campaign.period_start.isoformat(), "period_end": campaign.period_end.isoformat()},
+        "positive": positive,
+        "summary": summary,
+        "readers_ac1": {"ac1": ac1.ac1, "ci_low": getattr(ac1, "ci_low", None),
+                        "ci_high": getattr(ac1, "ci_high", None), "n": len(two_read)},
+        "accuracy": accuracy,
+        "three_way": three,
+        "equity": {"metric": metric, "min_n": SMALL_GROUP, "rows": _equity_rows(df, metric, positive, groups)},
+        "small_sample": summary["n_with_reference"] < SMALL_SAMPLE,
+        "small_sample_threshold": SMALL_SAMPLE,
+    })
+
+
+def _suppress(x: int | None, n: int | None) -> dict:
+    if n is None or n < PUBLIC_MIN_CELL or x is None or x < PUBLIC_MIN_CELL or (n - x) < PUBLIC_MIN_CELL:
+        return {"suppressed": True, "x": None, "n": None, "estimate": None}
+    return {"suppressed": False, "x": x, "n": n, "estimate": x / n}
+
+
+def public_summary(figures: dict) -> dict:
+    """The public figures drawn from a dashboard: a handful of aggregates, each count (and its
+    complement) under ``PUBLIC_MIN_CELL`` suppressed, so that no small group can be singled out."""
+    summary = figures["summary"]
+    agreement = summary["ai_vs_reference"]
+    n = agreement.get("n") or 0
+    agreed = round((agreement.get("percent_agreement") or 0) * n) if n else None
+    three = figures["three_way"]
+    counts = three["counts"]
+    overridden_n = three["override_rate"]["n"]
+    overridden_x = three["override_rate"]["x"]
+    caught = counts.get("ai_wrong_overridden", 0)
+    return {
+        "campaign": figures["campaign"],
+        "n_cases": summary["n_cases"] if summary["n_cases"] >= PUBLIC_MIN_CELL else None,
+        "agreement": _suppress(agreed, n),
+        "override": _suppress(overridden_x, overridden_n),
+        "ai_wrong_caught": _suppress(caught, three["n_complete"]),
+        "min_cell": PUBLIC_MIN_CELL,
+    }
+
+
+# --- AI system: campaign after campaign -------------------------------------------------------
+
+def campaigns_in_series(user, ai_system: AISystem) -> list[Campaign]:
+    """The finished campaigns of the AI system whose figures ``user`` may read: chair and
+    secretary only their committees'; nobody a campaign where they still review blind. Two
+    queries at most (the committee ids are cached on the user)."""
+    qs = Campaign.objects.filter(ai_system=ai_system, state__in=FIGURE_STATES)
+    if user.role in (Role.CHAIR, Role.SECRETARY):
+        qs = qs.filter(committee_id__in=review_perms.committee_ids_of(user))
+    blind = Assignment.objects.filter(reviewer=user, state__in=BLIND_STATES).values("campaign_case__campaign_id")
+    return list(qs.exclude(pk__in=blind).order_by("period_start", "id"))
+
+
+def ai_system_series(ai_system: AISystem, campaigns: list[Campaign]) -> dict:
+    """Per campaign: agreement and (with a positive label) sensitivity, on a p-chart with
+    3-sigma limits, and the alerts of the AI system's ``acceptance_thresholds``
+    (``{"sensitivity": 0.9, ...}``, read as minimums). Campaign-level counts only."""
+    positive = ai_system.positive_label or None
+    names = {c.pk: c.name for c in campaigns}
+    df = campaign_frame(names, {c.pk: c.clinicians_per_case for c in campaigns})
+    metrics = ["agreement"] + (["sensitivity", "specificity"] if positive is not None else [])
+    out: dict[str, Any] = {"campaigns": [{"id": c.pk, "name": c.name, "period_start": c.period_start.isoformat()}
+                                         for c in campaigns], "metrics": {}}
+    order = {c.pk: i for i, c in enumerate(campaigns)}
+    for metric in metrics:
+        series = metric_series(df, "campaign_id", metric, positive) if len(df) else pd.DataFrame(
+            columns=["period", "x", "n"])
+        by_id = {int(r.period): (int(r.x), int(r.n)) for r in series.itertuples()}
+        ordered = sorted(names, key=order.get)
+        xs = [by_id.get(i, (0, 0))[0] for i in ordered]
+        ns = [by_id.get(i, (0, 0))[1] for i in ordered]
+        labels = [names[i] for i in ordered]
+        chart = p_chart(xs, ns, labels) if ordered else {"centre": None, "points": [], "n_out": 0, "sigma": 3.0}
+        threshold = (ai_system.acceptance_thresholds or {}).get(metric)
+        alerts = threshold_alerts(xs, ns, float(threshold), labels) if threshold is not None and ordered else []
+        out["metrics"][metric] = {"chart": chart, "threshold": threshold, "alerts": alerts}
+    return clean(out)
+
+
+# --- Population monitoring, aggregated in the database ----------------------------------------
+
+def population_by_month_and_site(ai_system: AISystem) -> QuerySet:
+    """Every imported case of the AI system (opted-out patients excluded), grouped by month and
+    site in SQL: cases, AI positives, cases with a final decision and overrides (final ≠ AI)."""
+    positive = ai_system.positive_label
+    one = Value(1, output_field=IntegerField())
+    zero = Value(0, output_field=IntegerField())
+    decided = ~Q(final_label="")
+    return (
+        Case.objects.filter(ai_system=ai_system, is_opted_out=False)
+        .annotate(month=TruncMonth("exam_date"))
+        .values("month", "site")
+        .annotate(
+            n=Count("id"),
+            ai_positive=Sum(SqlCase(When(ai_label=positive, then=one), default=zero)),
+            n_decided=Sum(SqlCase(When(decided, then=one), default=zero)),
+            overridden=Sum(SqlCase(When(decided & ~Q(final_label=F("ai_label")), then=one), default=zero)),
+        )
+        .order_by("month", "site")
+    )
+
+
+def population_table(ai_system: AISystem) -> list[dict]:
+    rows = []
+    for r in population_by_month_and_site(ai_system):
+        n, decided = r["n"], r["n_decided"] or 0
+        rows.append({
+            "month": r["month"].strftime("%Y-%m") if r["month"] else None, "site": r["site"], "n": n,
+            "ai_positive": r["ai_positive"] or 0, "ai_positive_rate": (r["ai_positive"] or 0) / n if n else None,
+            "n_decided": decided, "overridden": r["overridden"] or 0,
+            "override_rate": (r["overridden"] or 0) / decided if decided else None,
+            "small": n < PUBLIC_MIN_CELL,
+        })
+    return rows

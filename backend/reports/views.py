@@ -1,0 +1,237 @@
+"""Report pages: dashboards (campaign, AI system, population), published reports, exports and
+the public page. Views check the permission, call one selector or service, render."""
+
+import csv
+import io
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts.enums import RESULTS_READER_ROLES, Role
+from cases.models import AISystem
+from common.exceptions import Forbidden
+from reviews import permissions as review_perms
+from reviews import selectors as review_selectors
+from reviews.enums import BLIND_STATES
+from reviews.models import Assignment
+from web import reads
+from web.errors import web_errors
+
+from . import pages, selectors, services
+from . import permissions as perms
+from .enums import Audience, ReportState
+from .finders import plotly_js_source
+from .models import Report
+
+
+@login_required
+@require_safe
+def index(request):
+    """The dashboards the caller may open: campaigns whose figures they may read (none where
+    they still review blind), AI systems, and the public page. Three queries."""
+    user = request.user
+    campaigns, ai_systems = [], []
+    if user.role in RESULTS_READER_ROLES:
+        blind = set(Assignment.objects.filter(reviewer=user, state__in=BLIND_STATES)
+                    .values_list("campaign_case__campaign_id", flat=True))
+        campaigns = [{"id": c.pk, "name": c.name, "ai_system": c.ai_system.name}
+                     for c in review_selectors.campaign_list_for_user(user)
+                     if c.pk not in blind and (user.role not in (Role.CHAIR, Role.SECRETARY)
+                         or review_perms.sits_on(user, c.committee_id))]
+    if perms.can_view_ai_system_dashboard(user):
+        ai_systems = list(AISystem.objects.order_by("name").values("id", "name"))
+    return render(request, "reports/index.html", {"campaigns": campaigns, "ai_systems": ai_systems})
+
+
+def _ai_system(user, pk: int) -> AISystem:
+    if not perms.can_view_ai_system_dashboard(user):
+        raise Forbidden("You cannot read the AI system dashboards.")
+    try:
+        return AISystem.objects.get(pk=pk)
+    except AISystem.DoesNotExist:
+        raise Http404 from None
+
+
+@login_required
+@require_safe
+@web_errors("campaign")
+def campaign_dashboard(request, pk: int):
+    campaign = reads.campaign_for(request.user, pk)
+    if not perms.can_view_campaign_dashboard(request.user, campaign):
+        raise Forbidden("You cannot read this campaign's figures.")
+    figures = selectors.campaign_dashboard(
+        campaign, with_ai_version=perms.has_case_level_access(request.user, campaign))
+    reports = [_report_row(r) for r in Report.objects.filter(campaign=campaign).order_by("audience", "-version")]
+    return render(request, "reports/campaign_dashboard.html", pages.campaign_context(figures) | {
+        "campaign": {"id": campaign.pk, "name": campaign.name, "ai_system_id": campaign.ai_system_id},
+        "reports": reports, "can_publish": perms.can_publish_report(request.user, campaign)
+        and campaign.state in selectors.FIGURE_STATES,
+        "audiences": Audience.choices,
+    })
+
+
+@login_required
+@require_safe
+@web_errors()
+def ai_system_dashboard(request, pk: int):
+    ai_system = _ai_system(request.user, pk)
+    series = selectors.ai_system_series(ai_system, selectors.campaigns_in_series(request.user, ai_system))
+    return render(request, "reports/ai_system_dashboard.html", pages.series_context(series) | {
+        "ai_system": {"id": ai_system.pk, "name": ai_system.name, "version": ai_system.version},
+    })
+
+
+@login_required
+@require_safe
+@web_errors()
+def population(request, pk: int):
+    ai_system = _ai_system(request.user, pk)
+    context = pages.population_context(selectors.population_table(ai_system))
+    return render(request, "reports/population.html", context | {
+        "ai_system": {"id": ai_system.pk, "name": ai_system.name},
+    })
+
+
+# --- Published reports ------------------------------------------------------------------------
+
+def _report_row(report: Report) -> dict:
+    return {"id": report.pk, "title": report.title, "version": report.version, "audience": report.audience,
+            "audience_label": Audience(report.audience).label, "state": report.state,
+            "state_label": ReportState(report.state).label, "published_at": report.published_at,
+            "content_hash": report.content_hash, "reason": report.reason}
+
+
+def _report_for(user, pk: int) -> Report:
+    try:
+        report = Report.objects.select_related("campaign__ai_system").get(pk=pk)
+    except Report.DoesNotExist:
+        raise Http404 from None
+    if not perms.can_view_report(user, report):
+        raise Http404
+    return report
+
+
+def _report_context(report: Report) -> dict:
+    figures = report.figures
+    ctx = {"report": _report_row(report), "is_public": report.audience == Audience.PUBLIC}
+    if report.audience == Audience.PUBLIC:
+        ctx["public"] = pages.public_context(figures["public"])
+    else:
+        ctx |= pages.campaign_context(figures["dashboard"])
+        ctx["charts"] = figures["charts"]  # the frozen charts, not redrawn
+    return ctx
+
+
+@require_safe
+@web_errors("report")
+def report_detail(request, pk: int):
+    report = _report_for(request.user, pk)
+    return render(request, "reports/report_detail.html", _report_context(report) | {
+        "can_correct": report.state == ReportState.PUBLISHED
+        and perms.can_publish_report(request.user, report.campaign),
+    })
+
+
+@login_required
+@require_POST
+@web_errors("report", "publish")
+def report_publish(request, pk: int):
+    campaign = reads.campaign_for(request.user, pk)
+    report = services.report_publish(actor=request.user, campaign=campaign,
+                                     audience=request.POST.get("audience", Audience.INTERNAL))
+    return redirect("reports:report", pk=report.pk)
+
+
+@login_required
+@require_POST
+@web_errors("report", "correct")
+def report_correct(request, pk: int):
+    report = _report_for(request.user, pk)
+    new = services.report_correct(actor=request.user, report=report, reason=request.POST.get("reason", ""))
+    return redirect("reports:report", pk=new.pk)
+
+
+@login_required
+@require_POST
+@web_errors("report", "edit")
+def report_edit(request, pk: int):
+    report = _report_for(request.user, pk)
+    services.report_update(actor=request.user, report=report, title=request.POST.get("title", ""))
+    return redirect("reports:report", pk=report.pk)
+
+
+@require_safe
+@web_errors("report")
+def report_export_html(request, pk: int):
+    """One file that opens offline: plotly.js and the figures inlined. A download, never
+    rendered under the site's CSP (it holds inline scripts by design)."""
+    report = _report_for(request.user, pk)
+    plotly_js = plotly_js_source().replace("</script", "<\\/script")
+    body = render_to_string("reports/export.html", _report_context(report) | {"plotly_js": plotly_js}, request=request)
+    response = HttpResponse(body, content_type="text/html; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="rapport-{report.campaign_id}-v{report.version}.html"'
+    return response
+
+
+def _refuse_fetch(url: str, *args, **kwargs):
+    raise ValueError(f"no resource is fetched while printing a report ({url})")
+
+
+@require_safe
+@web_errors("report")
+def report_export_pdf(request, pk: int):
+    """The frozen report printed by WeasyPrint: the tables of the page (the charts are drawn by
+    plotly.js in a browser, so the PDF carries their accessible tables). Nothing is fetched."""
+    from weasyprint import HTML
+
+    report = _report_for(request.user, pk)
+    body = render_to_string("reports/export.html", _report_context(report) | {"for_print": True}, request=request)
+    pdf = HTML(string=body, url_fetcher=_refuse_fetch).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="rapport-{report.campaign_id}-v{report.version}.pdf"'
+    return response
+
+
+def _flatten(prefix: str, value, out: list) -> None:
+    if isinstance(value, dict):
+        for k in sorted(value):
+            _flatten(f"{prefix}.{k}" if prefix else str(k), value[k], out)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        for i, v in enumerate(value):
+            _flatten(f"{prefix}[{i}]", v, out)
+    else:
+        out.append((prefix, json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value))
+
+
+@require_safe
+@web_errors("report")
+def report_export_csv(request, pk: int):
+    """The frozen figures, one ``figure,value`` line each (charts left out: they are drawings)."""
+    report = _report_for(request.user, pk)
+    data = {k: v for k, v in report.figures.items() if k != "charts"}
+    rows: list = []
+    _flatten("", data, rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["figure", "value"])
+    writer.writerow(["report.version", report.version])
+    writer.writerow(["report.content_hash", report.content_hash])
+    writer.writerows(rows)
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="rapport-{report.campaign_id}-v{report.version}.csv"'
+    return response
+
+
+@require_safe
+def public(request):
+    """Every published public summary, without login: aggregates only, small cells suppressed."""
+    reports = Report.objects.filter(audience=Audience.PUBLIC, state=ReportState.PUBLISHED).order_by("-published_at")
+    return render(request, "reports/public.html", {
+        "reports": [_report_row(r) | {"public": pages.public_context(r.figures["public"])} for r in reports],
+        "title": _("AI under human oversight: public results"),
+    })
