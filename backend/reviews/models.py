@@ -358,3 +358,23 @@ class ProtocolDeviation(LockedRecord):
 
     def __str__(self) -> str:
         return f"Deviation {self.pk} of campaign {self.campaign_id}"
+
+
+class AssignmentDraft(models.Model):
+    """The reviewer's unlocked work on a blind verdict, saved so that it survives a closed tab.
+
+    Private to the assignment's reviewer: no selector, serializer or page of anyone else reads
+    it, and it is deleted in the transaction that locks the verdict (or that ends the review by
+    decline, expiry or reassignment). It is not a record of the committee: it has no audit
+    event and no history (see ``services.assignment_save_draft``)."""
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="draft")
+    data = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("verdict draft")
+        verbose_name_plural = _("verdict drafts")
+
+    def __str__(self) -> str:
+        return f"Draft of assignment {self.assignment_id}"

@@ -14,7 +14,7 @@ from concordance import campaign_summary
 
 from . import permissions as perms
 from . import planner
-from .enums import BLIND_STATES, LOCKED_STATES, AssignmentKind
+from .enums import ACTIVE_STATES, BLIND_STATES, LOCKED_STATES, AssignmentKind, AssignmentState
 from .models import Assignment, Campaign, CampaignCase, ProtocolDeviation, Verdict
 from .sampling import Design, allocation_for, population_for, stratum_counts
 
@@ -184,3 +184,22 @@ def campaign_plan(*, target: str = "agreement", expected: float | None = None, h
             for s in counts
         ]
     return out
+
+
+def campaign_board_rows(campaign: Campaign, *, today) -> list[dict]:
+    """One row per reviewer of the campaign: active, opened, locked and overdue review counts
+    (one aggregate query). Counts of states only: nothing about cases, strata or verdicts."""
+    blind = list(BLIND_STATES)
+    return list(
+        Assignment.objects.filter(campaign_case__campaign=campaign)
+        .values("reviewer_id", "reviewer__username")
+        .annotate(
+            assigned=Count("id", filter=Q(state__in=ACTIVE_STATES)),
+            opened=Count("id", filter=Q(opened_at__isnull=False, state__in=ACTIVE_STATES)),
+            locked=Count("id", filter=Q(state__in=LOCKED_STATES)),
+            overdue=Count("id", filter=Q(state__in=blind, due_date__lt=today)),
+            declined=Count("id", filter=Q(state=AssignmentState.DECLINED)),
+            expired=Count("id", filter=Q(state=AssignmentState.EXPIRED)),
+        )
+        .order_by("reviewer__username")
+    )

@@ -31,7 +31,16 @@ from .enums import (
     CampaignCaseState,
     CampaignState,
 )
-from .models import Adjudication, Assignment, Campaign, CampaignCase, Classification, ProtocolDeviation, Verdict
+from .models import (
+    Adjudication,
+    Assignment,
+    AssignmentDraft,
+    Campaign,
+    CampaignCase,
+    Classification,
+    ProtocolDeviation,
+    Verdict,
+)
 from .sampling import Design, draw_campaign_sample
 
 READER_NOUNS = {AssignmentKind.CLINICIAN: "clinician reviewers", AssignmentKind.PATIENT_REP: "patient representatives"}
@@ -333,6 +342,44 @@ def _validate_verdict(assignment: Assignment, data: dict[str, Any]) -> dict[str,
         "equity_concern": bool(data["equity_concern"]), "comments": data.get("comments") or ""}
 
 
+DRAFT_FIELDS = {
+    AssignmentKind.CLINICIAN: ("label", "confidence", "rationale"),
+    AssignmentKind.PATIENT_REP: ("patient_informed", "information_understandable", "rights_respected",
+                                 "equity_concern", "comments"),
+}
+DRAFT_MAX_CHARS = 5000
+
+
+def assignment_save_draft(*, actor, assignment: Assignment, data: dict[str, Any]) -> AssignmentDraft:
+    """Save the reviewer's unfinished verdict form on an opened assignment, without locking.
+
+    Only the form's own fields are kept, as strings cut to the form's maximum length; nothing is
+    validated (a draft may be incomplete). Permission (the assigned reviewer, 403) and state
+    (opened, in a campaign under review, 409) are checked as for ``assignment_submit``.
+
+    Not audited, by design: a draft changes no record of the committee (it is overwritten at
+    will and deleted when the verdict is locked), the audit trail is append-only and
+    hash-chained, so one event per save would copy unlocked opinions into a permanent log that
+    auditors read. The decision that counts, the lock, is audited."""
+    fields = DRAFT_FIELDS[AssignmentKind(assignment.kind)]
+    clean = {f: str(data[f])[:DRAFT_MAX_CHARS] for f in fields if data.get(f) not in (None, "")}
+    with transaction.atomic():
+        assignment = _lock_assignment(assignment.pk)
+        ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can do this.")
+        if assignment.state != AssignmentState.OPENED:
+            raise TransitionNotAllowed(f"Cannot save a draft of this assignment: it is {assignment.state}.",
+                                       extra={"state": assignment.state, "transition": "save_draft"})
+        _ensure_campaign_in(assignment, "save_draft", assignment.campaign_case.campaign)
+        draft, _ = AssignmentDraft.objects.update_or_create(assignment=assignment, defaults={"data": clean})
+    return draft
+
+
+def assignment_draft_data(assignment: Assignment) -> dict[str, str]:
+    """The saved draft of an assignment (empty when none). Callers show it to its reviewer only."""
+    draft = AssignmentDraft.objects.filter(assignment=assignment).values_list("data", flat=True).first()
+    return draft or {}
+
+
 def assignment_submit(*, actor, assignment: Assignment, data: dict[str, Any]) -> Assignment:
     """Lock the reviewer's blind verdict. Once every active reviewer of the case has locked, the
     case becomes reviewed, then concordant (clinicians agree: their label is the reference) or
@@ -345,6 +392,7 @@ def assignment_submit(*, actor, assignment: Assignment, data: dict[str, Any]) ->
         cc = _locked(CampaignCase, assignment.campaign_case_id)
         clean = _validate_verdict(assignment, data)
         Verdict.objects.create(assignment=assignment, **clean)
+        AssignmentDraft.objects.filter(assignment=assignment).delete()
         save_transitioned(assignment, "submitted_at", "updated_at")
         audit_record(actor=actor, action="assignment.submit", target=assignment, data={"kind": assignment.kind})
         _settle_case(actor, cc)
@@ -436,6 +484,7 @@ def assignment_decline(*, actor, assignment: Assignment, reason: str) -> Assignm
         ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can decline.")
         apply_transition(assignment, "decline", reason.strip())
         _ensure_campaign_in(assignment, "decline", assignment.campaign_case.campaign)
+        AssignmentDraft.objects.filter(assignment=assignment).delete()
         save_transitioned(assignment, "decline_reason", "updated_at")
         audit_record(actor=actor, action="assignment.decline", target=assignment, data={"reason": reason.strip()})
         _reassign(actor, assignment)
@@ -450,6 +499,7 @@ def assignment_expire(*, actor, assignment: Assignment, by_system: bool = False)
         ensure(by_system or perms.can_expire_assignment(actor, assignment))
         apply_transition(assignment, "expire")
         _ensure_campaign_in(assignment, "expire", assignment.campaign_case.campaign)
+        AssignmentDraft.objects.filter(assignment=assignment).delete()
         save_transitioned(assignment, "updated_at")
         audit_record(actor=actor, action="assignment.expire", target=assignment)
         _reassign(actor, assignment)
@@ -467,6 +517,7 @@ def assignment_reassign(*, actor, assignment: Assignment, reason: str, reviewer_
         ensure(perms.can_reassign_assignment(actor, assignment), "Only the quality team can reassign reviews.")
         apply_transition(assignment, "reassign", reason.strip())
         _ensure_campaign_in(assignment, "reassign", assignment.campaign_case.campaign)
+        AssignmentDraft.objects.filter(assignment=assignment).delete()
         save_transitioned(assignment, "decline_reason", "updated_at")
         audit_record(actor=actor, action="assignment.withdraw", target=assignment,
                      data={"reason": reason.strip(), "requested_reviewer": reviewer_id})

@@ -4,6 +4,8 @@ arguments of one service; the services still enforce every domain rule themselve
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cases.models import AISystem
+from committees.models import Committee
 from reviews.enums import AssignmentKind, Discrepancy, YesNoUnknown
 
 from .labels import label_display
@@ -112,3 +114,93 @@ class DeclineForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(label=_("Reason for cancelling"), required=False, max_length=2000)
+
+
+class ReassignForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for reassigning"), max_length=2000)
+
+
+def _int_list(value: str) -> list[int]:
+    try:
+        return [int(x) for x in value.replace(";", ",").split(",") if x.strip()]
+    except ValueError:
+        raise forms.ValidationError(_("Give whole numbers separated by commas.")) from None
+
+
+class CampaignWizardForm(forms.Form):
+    """The campaign wizard on one page: protocol, sampling design and precision target. "Preview"
+    computes the population and the allocation to strata (``reviews.selectors.campaign_plan``);
+    "Create" calls ``campaign_create`` with the sample size given, else the planner's."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    ai_system = forms.ModelChoiceField(label=_("AI system"), queryset=AISystem.objects.order_by("name"))
+    committee = forms.ModelChoiceField(label=_("Committee"), queryset=Committee.objects.order_by("name"))
+    period_start = forms.DateField(label=_("Period start"), widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = forms.DateField(label=_("Period end"), widget=forms.DateInput(attrs={"type": "date"}))
+    sites = forms.CharField(label=_("Sites"), required=False, max_length=1000,
+                            help_text=_("Separated by commas; empty means every site."))
+    design_type = forms.ChoiceField(label=_("Sampling design"), widget=forms.RadioSelect, initial="simple_random",
+                                    choices=[("simple_random", _("Simple random")), ("stratified", _("Stratified"))])
+    strata_by = forms.MultipleChoiceField(
+        label=_("Strata (stratified design)"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[("ai_label", _("AI output")), ("score_band", _("AI confidence band")), ("site", _("Site")),
+                 ("override", _("Clinician override"))])
+    allocation = forms.ChoiceField(
+        label=_("Allocation to strata"), initial="proportional",
+        choices=[("proportional", _("Proportional")), ("equal", _("Equal per stratum"))])
+    target = forms.ChoiceField(label=_("Precision target"), initial="agreement",
+                               choices=[("agreement", _("Agreement rate")), ("sensitivity", _("Sensitivity"))])
+    expected = forms.FloatField(label=_("Expected value (0 to 1)"), min_value=0.001, max_value=0.999, initial=0.9)
+    half_width = forms.FloatField(label=_("Precision d (half-width, e.g. 0.05 = ±5 points)"),
+                                  min_value=0.001, max_value=0.5, initial=0.05)
+    prevalence = forms.FloatField(label=_("Prevalence (sensitivity target)"), required=False,
+                                  min_value=0.001, max_value=1)
+    sample_size = forms.IntegerField(label=_("Sample size"), required=False, min_value=1, max_value=100_000,
+                                     help_text=_("Empty: the planner's suggestion."))
+    clinicians_per_case = forms.IntegerField(label=_("Clinician readers per case"), min_value=1, max_value=10,
+                                             initial=2)
+    patient_reps_per_case = forms.IntegerField(label=_("Patient representatives per case"), min_value=0,
+                                               max_value=5, initial=1)
+    required_specialty = forms.CharField(label=_("Required specialty"), required=False, max_length=120)
+    exclude_own_service = forms.BooleanField(label=_("Exclude reviewers of the case's own service"),
+                                             required=False, initial=True)
+    exclude_own_site = forms.BooleanField(label=_("Exclude reviewers of the case's own site"), required=False)
+    review_deadline = forms.DateField(label=_("Review deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+    reminder_days = forms.CharField(label=_("Reminders (days before the deadline)"), initial="7, 1",
+                                    required=False, max_length=100)
+
+    def clean_sites(self) -> list[str]:
+        return [s.strip() for s in self.cleaned_data["sites"].split(",") if s.strip()]
+
+    def clean_reminder_days(self) -> list[int]:
+        return _int_list(self.cleaned_data["reminder_days"] or "")
+
+    def clean(self):
+        d = super().clean()
+        if d.get("design_type") == "stratified" and not d.get("strata_by"):
+            self.add_error("strata_by", _("Choose at least one stratum for a stratified design."))
+        if d.get("target") == "sensitivity" and not d.get("prevalence"):
+            self.add_error("prevalence", _("Give the expected prevalence for a sensitivity target."))
+        if d.get("period_start") and d.get("period_end") and d["period_end"] < d["period_start"]:
+            self.add_error("period_end", _("The period ends before it starts."))
+        return d
+
+    def design(self) -> dict:
+        d = self.cleaned_data
+        if d["design_type"] == "simple_random":
+            return {"type": "simple_random"}
+        return {"type": "stratified", "strata_by": list(d["strata_by"]), "allocation": d["allocation"]}
+
+    def plan_kwargs(self) -> dict:
+        d = self.cleaned_data
+        return {"target": d["target"], "expected": d["expected"], "half_width": d["half_width"],
+                "prevalence": d["prevalence"], "sample_size": d["sample_size"], "ai_system": d["ai_system"],
+                "period_start": d["period_start"], "period_end": d["period_end"], "sites": d["sites"],
+                "design": self.design()}
+
+    def create_kwargs(self, sample_size: int) -> dict:
+        d = self.cleaned_data
+        return {k: d[k] for k in ("name", "ai_system", "committee", "period_start", "period_end", "sites",
+                                  "clinicians_per_case", "patient_reps_per_case", "required_specialty",
+                                  "exclude_own_service", "exclude_own_site", "review_deadline",
+                                  "reminder_days")} | {"design": self.design(), "sample_size": sample_size}

@@ -39,6 +39,8 @@ CAMPAIGN_ACTIONS = {
 ASSIGNMENT_ACTIONS = {
     "open": _("Start the review"),
     "submit": _("Lock my verdict"),
+    "save_draft": _("Save as draft"),
+    "reassign": _("Reassign"),
     "unblind": _("See the AI output"),
     "classify": _("Record my classification"),
     "decline": _("Decline this case"),

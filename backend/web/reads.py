@@ -9,6 +9,7 @@ template cannot leak what its context does not hold.
 """
 
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.enums import RESULTS_READER_ROLES
 from cases.enums import Sex
@@ -55,6 +56,7 @@ def reviewer_queue(user) -> list[dict]:
     then the shuffled ``display_order``: nothing derived from the case orders the queue).
     One query whatever the number of assignments; no sealed field is copied."""
     groups: dict[int, dict] = {}
+    today = timezone.localdate()
     for a in selectors.assignment_list_for_user(user).filter(reviewer=user):
         campaign = a.campaign_case.campaign
         group = groups.get(campaign.pk)
@@ -71,8 +73,14 @@ def reviewer_queue(user) -> list[dict]:
             "state": a.state, "state_label": state_display(AssignmentState, a.state), "due_date": a.due_date,
             "needs_action": a.state in (AssignmentState.ASSIGNED, AssignmentState.OPENED,
                                         AssignmentState.SUBMITTED, AssignmentState.UNBLINDED),
+            "is_overdue": _is_overdue(a, today),
         })
     return list(groups.values())
+
+
+def _is_overdue(a: Assignment, today) -> bool:
+    """Past its due date with the blind verdict still not locked."""
+    return a.state in (AssignmentState.ASSIGNED, AssignmentState.OPENED) and a.due_date < today
 
 
 def _assignment_summary(a: Assignment) -> dict:
@@ -289,3 +297,42 @@ def campaign_page(user, campaign: Campaign) -> dict:
         else:
             ctx["results_hidden"] = "blind" if perms.has_blind_reviews_in(user, campaign) else "role"
     return ctx
+
+
+# --- Progress board (quality team) ---------------------------------------------------------------
+
+def can_see_board(user, campaign: Campaign) -> bool:
+    """The quality team, minus anyone who still reads blind in the campaign (a quality member
+    may also sit on the committee): the board names reviewers and their pace, never a stratum,
+    an AI output or a verdict, but it is an operator's page and stays with operators."""
+    return perms.is_campaign_manager(user) and not perms.has_blind_reviews_in(user, campaign)
+
+
+def _row_ref(a: Assignment) -> dict:
+    return {"id": a.pk, "reviewer": a.reviewer.username, "kind_label": AssignmentKind(a.kind).label,
+            "campaign_case": a.campaign_case_id, "due_date": a.due_date, "reason": a.decline_reason,
+            "state_label": state_display(AssignmentState, a.state)}
+
+
+def board_view(campaign: Campaign) -> dict:
+    """Per reviewer: active (assigned), opened, locked and overdue counts, in one aggregate
+    query; then the pending, declined, expired and withdrawn reviews (one query each, reviewer
+    joined). Counts and names only: no case content, stratum, AI output or verdict."""
+    today = timezone.localdate()
+    per_reviewer = selectors.campaign_board_rows(campaign, today=today)
+    assignments = Assignment.objects.filter(campaign_case__campaign=campaign).select_related("reviewer")
+    blind = [AssignmentState.ASSIGNED, AssignmentState.OPENED]
+    pending = [_row_ref(a) | {"is_overdue": a.due_date < today}
+               for a in assignments.filter(state__in=blind).order_by("due_date", "reviewer__username", "pk")]
+    closed = list(assignments.filter(
+        state__in=[AssignmentState.DECLINED, AssignmentState.EXPIRED, AssignmentState.WITHDRAWN]
+    ).order_by("-updated_at", "pk"))
+    return {
+        "campaign_id": campaign.pk,
+        "reviewers": per_reviewer,
+        "pending": pending,
+        "declined": [_row_ref(a) for a in closed if a.state == AssignmentState.DECLINED],
+        "expired": [_row_ref(a) for a in closed if a.state == AssignmentState.EXPIRED],
+        "withdrawn": [_row_ref(a) for a in closed if a.state == AssignmentState.WITHDRAWN],
+        "can_reassign": campaign.state == CampaignState.IN_REVIEW,
+    }

@@ -77,10 +77,27 @@ def test_clinician_reads_blind_locks_unblinds_and_classifies(review, open_page, 
     page.get_by_label("Pas de fracture").check()
     page.get_by_label("4", exact=True).check()
     page.get_by_label("Justification").fill("Corticale continue.")
+
+    # A draft: saved without the confirmation, not locked, restored when the reviewer comes back.
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
+    expect(page.get_by_text("Votre brouillon est enregistré.", exact=False)).to_be_visible()
+    page.goto(page.url)
+    expect(page.get_by_text("Votre brouillon enregistré est restauré.", exact=False)).to_be_visible()
+    expect(page.get_by_label("Pas de fracture")).to_be_checked()
+    expect(page.get_by_label("4", exact=True)).to_be_checked()
+    expect(page.get_by_label("Justification")).to_have_value("Corticale continue.")
+    assert Assignment.objects.get(reviewer=clinician).state == AssignmentState.OPENED
+    assert not Verdict.objects.filter(assignment__reviewer=clinician).exists()
+    assert_no_sealed_data(page)
+
     page.get_by_role("button", name="Verrouiller mon avis").click()
     assert Assignment.objects.get(reviewer=clinician).state == AssignmentState.OPENED
-    page.get_by_label("Je confirme : mon avis sera verrouillé et ne pourra plus être modifié.").check()
-    page.get_by_role("button", name="Verrouiller mon avis").click()
+    # The confirmation and the lock with the keyboard only: focus, Space to tick, Tab, Enter.
+    page.get_by_label("Je confirme : mon avis sera verrouillé et ne pourra plus être modifié.").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Verrouiller mon avis"
+    page.keyboard.press("Enter")
 
     expect(page.get_by_role("heading", name="Avis verrouillé", exact=True)).to_be_visible()
     expect(page.get_by_text("Votre avis est verrouillé.")).to_be_visible()

@@ -5,14 +5,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from common.exceptions import Forbidden, ValidationFailed
-from reviews import services
+from reviews import permissions as perms
+from reviews import selectors, services
+from reviews.models import Assignment
 
 from .. import reads
 from ..errors import web_errors
-from ..forms import CancelForm
+from ..forms import CampaignWizardForm, CancelForm, ReassignForm
 from ..labels import CAMPAIGN_ACTIONS
 
 CAMPAIGN_SERVICES = {
@@ -32,6 +34,7 @@ CAMPAIGN_SERVICES = {
 def campaign_list(request):
     return render(request, "web/campaign_list.html", {
         "campaigns": reads.campaign_rows(request.user), "details": reads.sees_campaign_details(request.user),
+        "can_create": perms.can_create_campaign(request.user),
     })
 
 
@@ -41,7 +44,7 @@ def campaign_list(request):
 def campaign_detail(request, pk: int):
     campaign = reads.campaign_for(request.user, pk)
     return render(request, "web/campaign_detail.html", reads.campaign_page(request.user, campaign) | {
-        "cancel_form": CancelForm(),
+        "cancel_form": CancelForm(), "board_link": reads.can_see_board(request.user, campaign),
     })
 
 
@@ -75,4 +78,82 @@ def campaign_transition(request, pk: int, name: str):
         kwargs["reason"] = form.cleaned_data["reason"]
     service(actor=request.user, campaign=campaign, **kwargs)
     messages.success(request, _("Done: “%(action)s”.") % {"action": CAMPAIGN_ACTIONS[name]})
+    return redirect("web:campaign", pk=campaign.pk)
+
+
+@login_required
+@require_safe
+@web_errors("campaign")
+def campaign_board(request, pk: int):
+    """The quality team's progress board: per reviewer counts, overdue, declined and expired
+    reviews, and the reassign action. Never shown to anyone with a blind review pending."""
+    campaign = reads.campaign_for(request.user, pk)
+    if not reads.can_see_board(request.user, campaign):
+        raise Forbidden("Only the quality team follows reviewers' progress.")
+    return render(request, "web/campaign_board.html", {
+        "campaign": {"id": campaign.pk, "name": campaign.name, "review_deadline": campaign.review_deadline},
+        "board": reads.board_view(campaign), "reassign_form": ReassignForm(),
+    })
+
+
+@login_required
+@require_POST
+@web_errors("assignment", "reassign")
+def assignment_reassign(request, pk: int, assignment_pk: int):
+    campaign = reads.campaign_for(request.user, pk)
+    if not reads.can_see_board(request.user, campaign):
+        raise Forbidden("Only the quality team can reassign reviews.")
+    try:
+        a = Assignment.objects.get(pk=assignment_pk, campaign_case__campaign=campaign)
+    except Assignment.DoesNotExist:
+        raise Http404 from None
+    form = ReassignForm(request.POST)
+    if not form.is_valid():
+        raise ValidationFailed("The reason is not valid.", extra={"reason": form.errors["reason"]})
+    services.assignment_reassign(actor=request.user, assignment=a, reason=form.cleaned_data["reason"])
+    messages.success(request, _("The review is withdrawn and given to another reviewer."))
+    return redirect("web:campaign_board", pk=campaign.pk)
+
+
+def _plan_view(plan: dict) -> dict:
+    return {
+        "population_size": plan["population_size"], "required": plan["required"],
+        "required_without_fpc": plan["required_without_fpc"], "sample_size": plan["sample_size"],
+        "diseased_needed": plan.get("diseased_needed"),
+        "strata": [s | {"percent": s["inclusion_probability"] * 100} for s in plan["strata"] or []],
+        "is_stratified": plan["design"]["type"] == "stratified",
+    }
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+@web_errors("campaign")
+def campaign_wizard(request):
+    """The campaign wizard: one form, two buttons. "Preview" shows the population size, the
+    planner's sample size (finite population correction; Buderer for a sensitivity target) and
+    the sample's strata with their counts; "Create" creates the draft campaign, whose page then
+    offers schedule, draw and start. Quality team only: strata may be built on the AI output."""
+    if not perms.can_create_campaign(request.user):
+        raise Forbidden("Only the quality team can create campaigns.")
+    if request.method != "POST":
+        return render(request, "web/campaign_wizard.html", {"form": CampaignWizardForm()})
+    form = CampaignWizardForm(request.POST)
+    if not form.is_valid():
+        return render(request, "web/campaign_wizard.html", {"form": form}, status=400)
+    try:
+        plan = selectors.campaign_plan(**form.plan_kwargs())
+    except ValueError as exc:
+        form.add_error(None, str(exc))
+        return render(request, "web/campaign_wizard.html", {"form": form}, status=400)
+    if request.POST.get("action") != "create":
+        return render(request, "web/campaign_wizard.html", {"form": form, "plan": _plan_view(plan)})
+    sample_size = form.cleaned_data["sample_size"] or plan["sample_size"]
+    try:
+        campaign = services.campaign_create(actor=request.user, **form.create_kwargs(sample_size))
+    except ValidationFailed as exc:
+        for field, errors in (exc.extra or {}).items():
+            form.add_error(field if field in form.fields else None, "; ".join(map(str, errors)))
+        return render(request, "web/campaign_wizard.html", {"form": form, "plan": _plan_view(plan)}, status=400)
+    messages.success(request, _("The campaign is created as a draft. "
+                                "Schedule it, draw the sample, then start the review."))
     return redirect("web:campaign", pk=campaign.pk)

@@ -38,7 +38,11 @@ def _render_assignment(request, a: Assignment, *, verdict_form=None, decline_for
     step = ctx["step"]
     if step == "verdict":
         labels = a.campaign_case.campaign.ai_system.labels
-        ctx["verdict_form"] = verdict_form or verdict_form_class(a.kind)(labels=labels)
+        if verdict_form is None:
+            draft = services.assignment_draft_data(a)
+            verdict_form = verdict_form_class(a.kind)(labels=labels, initial=draft)
+            ctx["has_draft"] = bool(draft)
+        ctx["verdict_form"] = verdict_form
     if step in ("start", "verdict"):
         ctx["decline_form"] = decline_form or DeclineForm()
     if step == "unblinded" and ctx["classification"] is None:
@@ -85,6 +89,20 @@ def assignment_submit(request, pk: int):
         return _render_assignment(request, a, verdict_form=form, status=400)
     services.assignment_submit(actor=request.user, assignment=a, data=form.service_data())
     messages.success(request, _("Your verdict is locked."))
+    return redirect("web:assignment", pk=a.pk)
+
+
+@login_required
+@require_POST
+@web_errors("assignment", "save_draft")
+def assignment_save_draft(request, pk: int):
+    """Save the verdict form as a draft, not locked: the same form as "Lock my verdict" (a second
+    submit button with ``formaction``), so no JavaScript is needed and nothing is validated."""
+    a = reads.assignment_for(request.user, pk)
+    if not perms.is_assignee(request.user, a):
+        raise Forbidden("Only the assigned reviewer can do this.")
+    services.assignment_save_draft(actor=request.user, assignment=a, data=request.POST.dict())
+    messages.success(request, _("Your draft is saved. It is not locked and only you can see it."))
     return redirect("web:assignment", pk=a.pk)
 
 

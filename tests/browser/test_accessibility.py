@@ -1,0 +1,109 @@
+"""axe-core on every page of the review workspace: no "serious" or "critical" violation.
+
+axe-core is a test-only asset (``vendor/axe.min.js``, MPL-2.0), never served by the
+application. It is evaluated in the page through the DevTools protocol (``page.evaluate``),
+which the page's CSP (``script-src 'self'``) does not govern, so the CSP stays as in production.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from cases.models import Case
+from reviews import services
+from reviews.enums import CampaignState
+from reviews.models import Assignment
+from tests.factories import PASSWORD
+from tests.workflows import build_world, campaign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
+BLOCKING = ("serious", "critical")
+
+
+def violations(page) -> list[dict]:
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"],
+         "targets": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"] if v["impact"] in BLOCKING
+    ]
+
+
+def log_in(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_load_state()
+
+
+def test_no_serious_or_critical_accessibility_violation(open_page, live_server):
+    world = build_world(n_cases=3, n_clinicians=1, n_patient_reps=1)
+    Case.objects.update(image_url="https://pacs.example.org/viewer?study=42")
+    campaign = campaign_in(world, CampaignState.IN_REVIEW, sample_size=2)
+    clinician = world.clinicians[0]
+    mine = list(Assignment.objects.filter(reviewer=clinician).order_by("pk"))
+    assert len(mine) >= 2
+    blind, other = mine[0], mine[1]
+    services.assignment_open(actor=clinician, assignment=blind)
+    for a in (other,):
+        services.assignment_submit(actor=clinician, assignment=a, data={"label": "fracture", "confidence": 3})
+    locked = other
+    rep_a = Assignment.objects.filter(reviewer=world.patient_reps[0]).first()
+    services.assignment_open(actor=world.patient_reps[0], assignment=rep_a)
+    base = live_server.url
+    found: dict[str, list] = {}
+
+    page = open_page().page
+    page.goto(f"{base}/login/")
+    found["login"] = violations(page)
+
+    log_in(page, base, clinician.username)
+    for name, url in (("queue", "/reviews/"), ("blind case", f"/reviews/{blind.pk}/"),
+                      ("locked", f"/reviews/{locked.pk}/")):
+        page.goto(base + url)
+        found[name] = violations(page)
+    services.assignment_unblind(actor=clinician, assignment=locked)
+    page.goto(f"{base}/reviews/{locked.pk}/")
+    found["unblinded"] = violations(page)
+
+    page = open_page().page
+    log_in(page, base, world.patient_reps[0].username)
+    page.goto(f"{base}/reviews/{rep_a.pk}/")
+    found["patient-rep form"] = violations(page)
+
+    page = open_page().page
+    log_in(page, base, world.quality.username)
+    for name, url in (("campaign list", "/campaigns/"), ("campaign detail", f"/campaigns/{campaign.pk}/"),
+                      ("wizard", "/campaigns/new/"), ("progress board", f"/campaigns/{campaign.pk}/board/"),
+                      ("import list", "/imports/")):
+        page.goto(base + url)
+        found[name] = violations(page)
+
+    page.goto(f"{base}/campaigns/new/")
+    page.locator("#id_name").fill("A11y")
+    page.locator("#id_ai_system").select_option(str(world.ai_system.pk))
+    page.locator("#id_committee").select_option(str(world.committee.pk))
+    page.locator("#id_period_start").fill("2026-01-01")
+    page.locator("#id_period_end").fill("2026-06-30")
+    page.locator("#id_design_type_1").check()
+    page.locator("#id_strata_by_0").check()
+    page.locator("#id_review_deadline").fill("2026-12-31")
+    page.locator("button[value=preview]").click()
+    page.locator("#preview").wait_for()
+    found["wizard preview"] = violations(page)
+    page.locator("#id_name").fill("")
+    page.locator("button[value=preview]").evaluate("b => b.form.noValidate = true")
+    page.locator("button[value=preview]").click()
+    page.locator(".notice-error").wait_for()
+    found["wizard errors"] = violations(page)
+
+    assert {name: v for name, v in found.items() if v} == {}
+
+    # Canary: axe really ran and reports what it should (an image without alternative text).
+    page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=\\'/x.png\\'>')")
+    assert [v["id"] for v in violations(page)] == ["image-alt"]
