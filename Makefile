@@ -30,7 +30,7 @@ help:
 	@echo "  test-sqlite    SQLite half only"
 	@echo "  test-postgres  PostgreSQL half only"
 	@echo "  lint           ruff check ."
-	@echo "  bench          run bench/run.py"
+	@echo "  bench          run the benchmarks in bench/ on SQLite (see README)"
 	@echo "  clean          stop leftover test servers, remove var/ and .venv"
 
 # ---------------------------------------------------------------- environment
