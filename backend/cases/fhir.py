@@ -20,6 +20,14 @@ One DiagnosticReport is one case:
 | ai_label | the result Observation whose ``device`` is a Device: valueCodeableConcept.coding[0].code |
 | ai_score | that Observation's valueQuantity (or a component's valueQuantity) |
 | ai_version | Device.version[0].value |
+| patient_informed | extension ``PATIENT_INFORMED_URL`` (valueBoolean; or valueCode/valueString |
+|   | yes/no) on the DiagnosticReport, else on the Patient; else a Consent whose ``patient`` is |
+|   | the report's subject: status active → informed, rejected → not informed |
+| image_url | imagingStudy[0] → ImagingStudy.endpoint[0] → Endpoint.address; else |
+|   | DiagnosticReport.presentedForm[0].url; else media[0].link → Media.content.url |
+
+The patient-informed extension is this product's own (FHIR has no standard element for "the patient
+was told an AI was used"): ``{"url": PATIENT_INFORMED_URL, "valueBoolean": true}``.
 """
 
 from collections.abc import Iterator
@@ -29,6 +37,8 @@ from pydantic import ValidationError
 
 from common.exceptions import ValidationFailed
 
+PATIENT_INFORMED_URL = "https://college-garantie-humaine.fr/fhir/StructureDefinition/patient-informed-ai"
+
 
 def _first(items):
     return items[0] if items else None
@@ -37,6 +47,35 @@ def _first(items):
 def _ident(resource) -> str:
     ident = _first(getattr(resource, "identifier", None) or [])
     return (ident.value or "") if ident else ""
+
+
+def _informed_extension(resource) -> str | None:
+    for ext in getattr(resource, "extension", None) or []:
+        if ext.url != PATIENT_INFORMED_URL:
+            continue
+        if ext.valueBoolean is not None:
+            return "yes" if ext.valueBoolean else "no"
+        value = ext.valueCode or ext.valueString
+        if value is not None:
+            return str(value)  # yes/no/oui/non/unknown, checked like a CSV value
+    return None
+
+
+def _image_url(report, ref) -> str:
+    study = ref(_first(report.imagingStudy or []))
+    if study is not None:
+        endpoint = ref(_first(study.endpoint or []))
+        if endpoint is not None and endpoint.address:
+            return str(endpoint.address)
+    form = _first(report.presentedForm or [])
+    if form is not None and form.url:
+        return str(form.url)
+    link = _first(report.media or [])
+    media = ref(link.link) if link is not None else None
+    content = getattr(media, "content", None)
+    if content is not None and content.url:
+        return str(content.url)
+    return ""
 
 
 def bundle_records(data: Any) -> Iterator[tuple[int, dict]]:
@@ -52,6 +91,7 @@ def bundle_records(data: Any) -> Iterator[tuple[int, dict]]:
         raise ValidationFailed(f"The FHIR Bundle is not valid R4: {where}: {first['msg']}.",
                                extra={"errors": len(exc.errors())}) from exc
     resources = {}
+    consent_list = []
     for entry in bundle.entry or []:
         res = entry.resource
         if res is None:
@@ -59,9 +99,17 @@ def bundle_records(data: Any) -> Iterator[tuple[int, dict]]:
         resources[f"{res.get_resource_type()}/{res.id}"] = res
         if entry.fullUrl:
             resources[entry.fullUrl] = res
+        if res.get_resource_type() == "Consent":
+            consent_list.append(res)
 
     def ref(reference):
         return resources.get(reference.reference) if reference is not None and reference.reference else None
+
+    consents: dict[int, Any] = {}  # id() of a Patient → the first Consent about them
+    for consent in consent_list:
+        subject = ref(consent.patient)
+        if subject is not None:
+            consents.setdefault(id(subject), consent)
 
     number = 0
     for entry in bundle.entry or []:
@@ -109,4 +157,16 @@ def bundle_records(data: Any) -> Iterator[tuple[int, dict]]:
             if quantity is not None and quantity.value is not None:
                 record["ai_score"] = str(quantity.value)
             break
+        informed = _informed_extension(report)
+        if informed is None and patient is not None:
+            informed = _informed_extension(patient)
+        if informed is None and patient is not None:
+            consent = consents.get(id(patient))
+            if consent is not None:
+                informed = {"active": "yes", "rejected": "no"}.get(consent.status or "")
+        if informed is not None:
+            record["patient_informed"] = informed
+        image_url = _image_url(report, ref)
+        if image_url:
+            record["image_url"] = image_url
         yield number, record

@@ -36,6 +36,9 @@ POSTCODE_CITY_RE = re.compile(
     r"(?:[ \-][A-ZÀ-Þ][A-Za-zÀ-ÿ'\-]+)*(?:\s+[Cc][Ee][Dd][Ee][Xx])?"
 )
 
+# Every pattern above but names needs a digit (NIR, phone, address, postcode) or an "@" (e-mail).
+_DIGIT_OR_AT = re.compile(r"[\d@]")
+
 TAGS = {"nir": "[NIR]", "phone": "[TÉLÉPHONE]", "email": "[E-MAIL]", "address": "[ADRESSE]", "name": "[NOM]"}
 
 
@@ -84,14 +87,16 @@ def scan_text(text: str, *, names=()) -> list[Finding]:
     if not text:
         return []
     found: list[Finding] = []
-    for m in NIR_RE.finditer(text):
-        body = "".join(m.groups()[:6])
-        if nir_key_is_valid(body, m.group(7)):
-            found.append(Finding("nir", m.start(), m.end()))
-    found += [Finding("email", m.start(), m.end()) for m in EMAIL_RE.finditer(text)]
-    found += [Finding("phone", m.start(), m.end()) for m in PHONE_RE.finditer(text)]
-    found += [Finding("address", m.start(), m.end()) for m in ADDRESS_RE.finditer(text)]
-    found += [Finding("address", m.start(), m.end()) for m in POSTCODE_CITY_RE.finditer(text)]
+    if _DIGIT_OR_AT.search(text) is not None:
+        for m in NIR_RE.finditer(text):
+            body = "".join(m.groups()[:6])
+            if nir_key_is_valid(body, m.group(7)):
+                found.append(Finding("nir", m.start(), m.end()))
+        if "@" in text:
+            found += [Finding("email", m.start(), m.end()) for m in EMAIL_RE.finditer(text)]
+        found += [Finding("phone", m.start(), m.end()) for m in PHONE_RE.finditer(text)]
+        found += [Finding("address", m.start(), m.end()) for m in ADDRESS_RE.finditer(text)]
+        found += [Finding("address", m.start(), m.end()) for m in POSTCODE_CITY_RE.finditer(text)]
     pattern = _names_pattern(names)
     if pattern is not None:
         folded_names = _names_pattern([_fold(n) for n in names if n])

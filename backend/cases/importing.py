@@ -150,14 +150,17 @@ def _stage_create(cursor) -> None:
                    "first_diff text, frozen boolean)")
 
 
-def _stage_write(cursor, rows: list[tuple]) -> None:
+def _stage_write(cursor, rows: list[tuple] | str) -> None:
     if not rows:
         return
     cols = ", ".join(("line", *STAGED))
     if connection.vendor == "postgresql":
         with cursor.cursor.copy(f"COPY {STAGE} ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            if isinstance(rows, str):  # already COPY text (RowContext.copy_text)
+                copy.write(rows)
+            else:
+                for row in rows:
+                    copy.write_row(row)
     else:
         marks = ", ".join(["%s"] * (len(STAGED) + 1))
         cursor.executemany(f"INSERT INTO {STAGE} ({cols}) VALUES ({marks})", rows)
@@ -293,6 +296,7 @@ def import_cases(*, actor, ai_system: AISystem, raw: bytes | None = None, path: 
         ai_system, key, current_source_key(),
         policy=profile.identifier_policy if profile else IdentifierPolicy.REJECT,
         date_precision=profile.date_precision if profile else DatePrecision.DAY,
+        copy_text=connection.vendor == "postgresql",
     )
     with readers.open_binary(raw=raw, path=path) as stream:
         info = readers.inspect(stream)

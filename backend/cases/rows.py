@@ -9,9 +9,12 @@ dropped, and free text is scanned (the row is rejected or the identifiers redact
 Error reasons never quote a value that could be an identifier.
 """
 
+import hashlib
+import hmac
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -37,6 +40,10 @@ STAGED = (
 )
 UPDATABLE = ("exam_date", "site", "service", "sex", "age_band", "clinical_context", "report_text", "image_url",
              "ai_label", "ai_score", "ai_version", "final_label", "clinician_pseudonym", "patient_informed")
+FIELDS = (*REQUIRED, *OPTIONAL, *PROFILE_ONLY)
+AGE_BANDS = frozenset(AgeBand.values)
+SEXES = frozenset(Sex.values)
+TAG_VALUES = frozenset(TAGS.values())
 KIND_LABELS = {"nir": "a NIR (social security number)", "phone": "a phone number", "email": "an e-mail address",
                "address": "a postal address", "name": "the patient's name"}
 
@@ -62,6 +69,9 @@ class RowContext:
     # CSV: canonical field → column index; identifier columns (names) → indexes.
     index: dict[str, int] = field(default_factory=dict)
     name_index: list[int] = field(default_factory=list)
+    # PostgreSQL: prepare_chunk returns the staged rows as one block of COPY text (the conversion
+    # happens in the worker, and one string crosses the process boundary instead of many tuples).
+    copy_text: bool = False
 
     @classmethod
     def for_system(cls, ai, key, source_key=None, **kwargs) -> "RowContext":
@@ -72,6 +82,18 @@ class RowContext:
 
 def parse_date(value: str) -> date:
     value = value.strip()
+    # Fast path for the usual dd/mm/yyyy and yyyy-mm-dd spellings; anything else (or an invalid
+    # date) goes through strptime below, which decides and words the error.
+    if len(value) == 10 and value.isascii():
+        try:
+            if value[2] == "/" and value[5] == "/" and value[:2].isdigit() and value[3:5].isdigit() \
+                    and value[6:].isdigit():
+                return date(int(value[6:]), int(value[3:5]), int(value[:2]))
+            if value[4] == "-" and value[7] == "-" and value[:4].isdigit() and value[5:7].isdigit() \
+                    and value[8:].isdigit():
+                return date(int(value[:4]), int(value[5:7]), int(value[8:]))
+        except ValueError:
+            pass
     for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
         try:
             return datetime.strptime(value[:10] if fmt == "%Y-%m-%d" else value, fmt).date()
@@ -126,15 +148,53 @@ def _pseudo(key: PseudonymKey, namespace: str, value: str) -> str:
     return hmac_sha256_hex(key.secret, f"{namespace}:{normalise_identifier(value)}".encode())
 
 
+class _Crypto:
+    """Per-process cache of the keyed objects: an HMAC keyed once and copied per value (same digest
+    as ``pseudonymize``), and the source-reference key with its Fernet object. Encryption itself is
+    left to ``cryptography``'s Fernet: no hand-made tokens."""
+
+    def __init__(self, key: PseudonymKey, source_key: SourceKey | None):
+        self.key = key
+        self.hmac = hmac.new(key.secret, digestmod=hashlib.sha256)
+        self.source_key = source_key
+
+    def pseudo(self, namespace: str, value: str) -> str:
+        text = value if value.isascii() else unicodedata.normalize("NFKC", value)  # NFKC of ASCII: itself
+        h = self.hmac.copy()
+        h.update(f"{namespace}:{''.join(text.strip().upper().split())}".encode())
+        return h.hexdigest()
+
+    def encrypt(self, value: str) -> str:
+        return encrypt_source_reference(value, self.source_key)
+
+
+_CRYPTO: _Crypto | None = None
+
+
+def _crypto(ctx: "RowContext") -> _Crypto:
+    global _CRYPTO
+    crypto = _CRYPTO
+    if crypto is None or crypto.key is not ctx.key or crypto.source_key is not ctx.source_key:
+        crypto = _CRYPTO = _Crypto(ctx.key, ctx.source_key)
+    return crypto
+
+
 def build_values(ctx: RowContext, line: int, row: dict[str, Any], names=()) -> tuple[
         dict[str, Any] | None, list[RowError], list[dict]]:
     """(values, errors, warnings) for one record whose keys are canonical field names."""
+    fields = {}
+    for name in FIELDS:
+        v = row.get(name)
+        fields[name] = "" if v is None else str(v).strip()
+    return _build(ctx, line, fields, names)
+
+
+def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tuple[
+        dict[str, Any] | None, list[RowError], list[dict]]:
+    """``build_values`` on a record already reduced to stripped strings, one per field of FIELDS."""
     errors: list[RowError] = []
     warnings: list[dict] = []
-
-    def get(name):
-        v = row.get(name)
-        return "" if v is None else str(v).strip()
+    get = fields.__getitem__
 
     for name in REQUIRED:
         if not get(name):
@@ -142,18 +202,19 @@ def build_values(ctx: RowContext, line: int, row: dict[str, Any], names=()) -> t
     values: dict[str, Any] = {}
 
     def parse(name, fn, target=None, quote=True):
-        if get(name):
+        value = get(name)
+        if value:
             try:
-                values[target or name] = fn(get(name))
+                values[target or name] = fn(value)
             except ValueError as exc:
-                errors.append(RowError(line, name, f"{exc}: {get(name)!r}" if quote else str(exc)))
+                errors.append(RowError(line, name, f"{exc}: {value!r}" if quote else str(exc)))
 
     parse("exam_date", parse_date)
     parse("ai_score", parse_float)
     parse("patient_informed", parse_bool)
     parse("age", parse_age, target="age_band")
     if get("age_band") and "age_band" not in values:
-        if get("age_band") in AgeBand.values:
+        if get("age_band") in AGE_BANDS:
             values["age_band"] = get("age_band")
         else:
             errors.append(RowError(line, "age_band", f"unknown age band {get('age_band')!r}"))
@@ -169,7 +230,7 @@ def build_values(ctx: RowContext, line: int, row: dict[str, Any], names=()) -> t
                 except ValueError as exc:
                     errors.append(RowError(line, "birth_date", str(exc)))
     sex = get("sex").upper()[:1] or Sex.OTHER
-    if sex not in Sex.values:
+    if sex not in SEXES:
         sex = {"H": Sex.MALE}.get(sex, None)
         if sex is None:
             errors.append(RowError(line, "sex", f"expected F, M or X, got {get('sex')!r}"))
@@ -207,16 +268,17 @@ def build_values(ctx: RowContext, line: int, row: dict[str, Any], names=()) -> t
     if ctx.blinding is not None:
         for name in FREE_TEXT:
             for mention in blinding_mentions(texts[name], ctx.blinding):
-                if mention not in TAGS.values():
+                if mention not in TAG_VALUES:
                     flags.append({"field": name, "mention": mention})
         for flag in flags:
             warnings.append({"line": line, "field": flag["field"], "kind": "blinding",
                              "reason": f"names the AI or its output ({flag['mention']!r}): it would unblind "
                                        "the reviewer; correct the text"})
     accession = get("accession_number")
+    crypto = _crypto(ctx)
     return {
-        "source_key": _pseudo(ctx.key, "case", accession),
-        "patient_pseudonym": _pseudo(ctx.key, "patient", get("patient_id")),
+        "source_key": crypto.pseudo("case", accession),
+        "patient_pseudonym": crypto.pseudo("patient", get("patient_id")),
         "key_id": ctx.key.key_id,
         "exam_date": values["exam_date"],
         "site": get("site"),
@@ -230,11 +292,11 @@ def build_values(ctx: RowContext, line: int, row: dict[str, Any], names=()) -> t
         "ai_score": values.get("ai_score"),
         "ai_version": get("ai_version") or ctx.default_version,
         "final_label": final,
-        "clinician_pseudonym": _pseudo(ctx.key, "clinician", get("clinician_id")) if get("clinician_id") else "",
+        "clinician_pseudonym": crypto.pseudo("clinician", get("clinician_id")) if get("clinician_id") else "",
         "patient_informed": values.get("patient_informed"),
-        "source_reference": encrypt_source_reference(accession, ctx.source_key) if ctx.source_key else "",
+        "source_reference": crypto.encrypt(accession) if ctx.source_key else "",
         "source_reference_key_id": ctx.source_key.key_id if ctx.source_key else "",
-        "blinding_flags": json.dumps(flags, ensure_ascii=False),
+        "blinding_flags": json.dumps(flags, ensure_ascii=False) if flags else "[]",
         "_redacted": redacted,
     }, [], warnings
 
@@ -254,18 +316,58 @@ def prepare_chunk(chunk: list[tuple[int, Any]], ctx: RowContext | None = None):
     record is a CSV value list (mapped through ``ctx.index``) or a dict with canonical keys."""
     ctx = ctx or _CTX
     staged, errors, warnings, redacted = [], [], [], 0
+    index_items = list(ctx.index.items())
     for line, record in chunk:
         if isinstance(record, list):
-            row = {name: record[i] if i < len(record) else "" for name, i in ctx.index.items()}
-            names = [record[i] for i in ctx.name_index if i < len(record)]
+            n = len(record)
+            fields = dict.fromkeys(FIELDS, "")
+            for name, i in index_items:
+                if i < n:
+                    fields[name] = record[i].strip()
+            names = [record[i] for i in ctx.name_index if i < n]
+            values, row_errors, row_warnings = _build(ctx, line, fields, names)
         else:
-            row = record
-            names = row.pop("_names", ())
-        values, row_errors, row_warnings = build_values(ctx, line, row, names)
+            names = record.pop("_names", ())
+            values, row_errors, row_warnings = build_values(ctx, line, record, names)
         if row_errors:
             errors.extend(row_errors)
             continue
         warnings.extend(row_warnings)
         redacted += values.pop("_redacted")
         staged.append((line, *(values[f] for f in STAGED)))
+    if ctx.copy_text:
+        staged = "".join(copy_line(row) for row in staged)
     return staged, errors, warnings, redacted
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _copy_value(v) -> str:
+    if v is None:
+        return "\\N"
+    if isinstance(v, bool):
+        return "t" if v else "f"
+    if isinstance(v, date):
+        return v.isoformat()
+    return repr(v)
+
+
+def copy_line(row: tuple) -> str:
+    """One row in PostgreSQL's COPY text format (tab-separated, \\N for NULL, backslash escapes)."""
+    probe = "".join([v for v in row if isinstance(v, str)])
+    if not ("\\" in probe or "\t" in probe or "\n" in probe or "\r" in probe):  # the usual row: no escape
+        return "\t".join([v if isinstance(v, str) else _copy_value(v) for v in row]) + "\n"
+    out = []
+    for v in row:
+        if v is None:
+            out.append("\\N")
+        elif isinstance(v, str):
+            out.append(v.translate(_COPY_ESCAPES))
+        elif isinstance(v, bool):
+            out.append("t" if v else "f")
+        elif isinstance(v, date):
+            out.append(v.isoformat())
+        else:  # int, float (finite: parse_float refuses NaN and infinity)
+            out.append(repr(v))
+    return "\t".join(out) + "\n"
