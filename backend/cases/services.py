@@ -97,6 +97,8 @@ def import_enqueue(*, actor, ai_system: AISystem, upload, profile: ImportProfile
         batch = ImportBatch.objects.create(
             ai_system=ai_system, created_by=actor, profile=profile, filename=upload.name[:255], file_sha256="",
             format=fmt, status=ImportStatus.QUEUED, key_id=current_key().key_id, is_dry_run=dry_run)
+        audit_record(actor=actor, action="import.queued", target=batch,
+                     data={"filename": batch.filename, "format": fmt, "dry_run": dry_run})
         transaction.on_commit(lambda: run_import_batch.enqueue(batch.pk, str(path)))
     return batch
 

@@ -21,15 +21,21 @@ def state_field_name(obj: models.Model) -> str:
     return "state"
 
 
-def apply_transition(obj: models.Model, name: str, *args: Any, **kwargs: Any) -> Any:
-    method = getattr(obj, name)
+def ensure_can_proceed(obj: models.Model, name: str) -> None:
+    """409 unless the object's state allows transition ``name`` (views call it before validating a
+    form, so that a wrong state is never answered with form errors)."""
     state = getattr(obj, state_field_name(obj))
-    label = obj._meta.verbose_name_raw
-    if not can_proceed(method):
+    if not can_proceed(getattr(obj, name)):
         raise TransitionNotAllowed(
-            f"Cannot {name.replace('_', ' ')} this {label}: it is {state}.",
+            f"Cannot {name.replace('_', ' ')} this {obj._meta.verbose_name_raw}: it is {state}.",
             extra={"state": state, "transition": name},
         )
+
+
+def apply_transition(obj: models.Model, name: str, *args: Any, **kwargs: Any) -> Any:
+    ensure_can_proceed(obj, name)
+    method = getattr(obj, name)
+    state = getattr(obj, state_field_name(obj))
     try:
         return method(*args, **kwargs)
     except FSMTransitionNotAllowed as exc:

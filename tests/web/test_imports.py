@@ -77,7 +77,7 @@ def test_import_upload_runs_the_task_and_the_page_shows_the_counts(world, post_u
     assert (batch.status, batch.rows_total, batch.rows_created, batch.created_by) == (
         ImportStatus.COMPLETED, 2, 2, world.quality)
     assert Case.objects.count() == before + 2
-    assert audit_actions(batch) == ["import.completed"]
+    assert audit_actions(batch) == ["import.queued", "import.completed"]
     assert list(import_dir.iterdir()) == []  # the upload and the progress file are gone
     page = login(world.quality).get(r["Location"])
     body = html(page)
@@ -111,7 +111,7 @@ def test_import_dry_run_writes_no_case(world, post_upload):
     batch = only_batch()
     assert (batch.status, batch.is_dry_run, batch.rows_created) == (ImportStatus.VALIDATED, True, 2)
     assert Case.objects.count() == before
-    assert audit_actions(batch) == ["import.validated"]
+    assert audit_actions(batch) == ["import.queued", "import.validated"]
     body = html(login(world.quality).get(f"/imports/{batch.pk}/"))
     assert "Validé (essai à blanc, rien n'a été écrit)" in body
     assert "Essai à blanc : aucun dossier n'a été écrit." in body
@@ -234,7 +234,7 @@ def test_import_unexpected_failure_marks_the_batch_failed_and_writes_nothing(wor
     assert (batch.status, batch.failure, batch.rows_total, batch.file_sha256) == (
         ImportStatus.FAILED, "RuntimeError: disk on fire", 0, "")
     assert Case.objects.count() == before and not Case.objects.filter(import_batch=batch).exists()
-    assert audit_actions(batch) == ["import.failed"]
+    assert audit_actions(batch) == ["import.queued", "import.failed"]
     event = AuditEvent.objects.get(action="import.failed")
     assert (event.actor, event.data) == (world.quality, {"error": "RuntimeError", "dry_run": False})
     assert list(import_dir.iterdir()) == []
@@ -264,7 +264,7 @@ def test_import_refused_file_marks_the_batch_failed_with_the_reason(world, post_
     batch = only_batch()
     assert (batch.status, batch.failure) == (
         ImportStatus.FAILED, "The file carries direct identifiers (nom): remove these columns and import again.")
-    assert audit_actions(batch) == ["import.failed"]
+    assert audit_actions(batch) == ["import.queued", "import.failed"]
     assert AuditEvent.objects.get(action="import.failed").data == {"error": "ValidationFailed", "dry_run": False}
     assert "Durand" not in html(login(world.quality).get(f"/imports/{batch.pk}/"))
 

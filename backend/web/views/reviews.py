@@ -12,9 +12,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
-from django_fsm import can_proceed
 
-from common.exceptions import Forbidden, TransitionNotAllowed
+from common.exceptions import Forbidden
+from common.fsm import ensure_can_proceed
 from reviews import permissions as perms
 from reviews import services
 from reviews.models import Assignment
@@ -64,9 +64,7 @@ def _for_action(request, pk: int, name: str) -> Assignment:
     a = reads.assignment_for(request.user, pk)
     if not perms.is_assignee(request.user, a):
         raise Forbidden("Only the assigned reviewer can do this.")
-    if not can_proceed(getattr(a, name)):
-        raise TransitionNotAllowed(f"Cannot {name} this assignment: it is {a.state}.",
-                                   extra={"state": a.state, "transition": name})
+    ensure_can_proceed(a, name)
     return a
 
 
