@@ -84,3 +84,26 @@ def submit_all(campaign: Campaign, label_for=lambda a: "fracture") -> None:
             data = {"patient_informed": "yes", "information_understandable": "yes", "rights_respected": "yes",
                     "equity_concern": False, "comments": ""}
         services.assignment_submit(actor=a.reviewer, assignment=a, data=data)
+
+
+def disagreeing_campaign(world: World, *, sample_size: int = 4) -> Campaign:
+    """A campaign in review whose clinician readers disagree on every case (the first reader of a
+    case says "fracture", the next "no_fracture"): every case needs adjudication."""
+    campaign = campaign_in(world, "in_review", sample_size=sample_size)
+    first: dict[int, int] = {}
+
+    def label_for(a):
+        first.setdefault(a.campaign_case_id, a.pk)
+        return "fracture" if first[a.campaign_case_id] == a.pk else "no_fracture"
+
+    submit_all(campaign, label_for)
+    return campaign
+
+
+def present_quorum(session, actor) -> None:
+    """Mark every invited member present (the default world meets the quorum: the chair and three
+    clinicians, two patient representatives)."""
+    from committees.services import attendance_record
+
+    for attendance in session.attendances.select_related("member"):
+        attendance_record(actor=actor, session=session, member=attendance.member, status="present")

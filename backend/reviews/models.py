@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from common.models import TimeStampedModel
+from common.models import LockedRecord, TimeStampedModel
 
 from .enums import (
     ACTIVE_STATES,
@@ -177,6 +177,8 @@ class Assignment(ConcurrentTransitionMixin, TimeStampedModel):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
     )
     decline_reason = models.TextField(blank=True)
+    # A third blind reading asked for when the first readers disagreed (adjudication).
+    is_third_reading = models.BooleanField(default=False)
     opened_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     unblinded_at = models.DateTimeField(null=True, blank=True)
@@ -256,21 +258,6 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"Reminder J-{self.days_before} of assignment {self.assignment_id}"
-
-
-class LockedRecord(models.Model):
-    """A row that can be written once and never changed or deleted."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ValueError(f"A {self._meta.verbose_name_raw} is locked once written.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError(f"A {self._meta.verbose_name_raw} is locked once written.")
 
 
 class Verdict(LockedRecord):

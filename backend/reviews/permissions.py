@@ -80,6 +80,10 @@ def can_adjudicate(user, campaign_case: CampaignCase) -> bool:
     )
 
 
+def can_request_third_reading(user, campaign_case: CampaignCase) -> bool:
+    return is_campaign_manager(user) or can_adjudicate(user, campaign_case)
+
+
 def is_assignee(user, assignment: Assignment) -> bool:
     return _active(user) and assignment.reviewer_id == user.pk
 

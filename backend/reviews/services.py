@@ -7,12 +7,14 @@ evaluated inside the transaction), checks the caller's permission itself (403) b
 
 import secrets
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from audit.services import audit_record
 from cases.models import AISystem
@@ -24,6 +26,7 @@ from . import permissions as perms
 from .assignment import reader_pools
 from .enums import (
     ACTIVE_STATES,
+    BLIND_STATES,
     LOCKED_STATES,
     AdjudicationMethod,
     AssignmentKind,
@@ -301,8 +304,22 @@ def _assignment_for_reviewer(actor, assignment: Assignment, name: str) -> Assign
     ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can do this.")
     apply_transition(assignment, name)
     if name in ("open", "submit"):  # unblinding and classifying one's own locked verdict stay open
-        _ensure_campaign_in(assignment, name, assignment.campaign_case.campaign)
+        _ensure_campaign_in(assignment, name, assignment.campaign_case.campaign, _review_states(assignment))
     return assignment
+
+
+def _review_states(assignment: Assignment) -> tuple[str, ...]:
+    """A third reading is done while the campaign is in review or in adjudication."""
+    if assignment.is_third_reading:
+        return (CampaignState.IN_REVIEW, CampaignState.ADJUDICATION)
+    return (CampaignState.IN_REVIEW,)
+
+
+def _enqueue_for_committee(cc: CampaignCase) -> None:
+    """The case is now a subject for the committee: after commit, put it on the next agenda."""
+    from committees.services import enqueue_case
+
+    transaction.on_commit(partial(enqueue_case, cc.pk))
 
 
 def assignment_open(*, actor, assignment: Assignment) -> Assignment:
@@ -401,6 +418,9 @@ def assignment_submit(*, actor, assignment: Assignment, data: dict[str, Any]) ->
 
 def _settle_case(actor, cc: CampaignCase) -> None:
     """Caller holds the campaign case's row lock."""
+    if cc.state == CampaignCaseState.NEEDS_ADJUDICATION:
+        _settle_third_reading(actor, cc)
+        return
     if cc.state != CampaignCaseState.IN_REVIEW:
         return
     states = list(cc.assignments.filter(state__in=ACTIVE_STATES).values_list("kind", "state"))
@@ -419,6 +439,39 @@ def _settle_case(actor, cc: CampaignCase) -> None:
         outcome = "needs_adjudication"
     save_transitioned(cc, "reference_label")
     audit_record(actor=actor, action=f"campaign_case.{outcome}", target=cc, data={"readers": len(labels)})
+    if outcome == "needs_adjudication" or cc.reference_label != cc.case.ai_label:
+        _enqueue_for_committee(cc)
+
+
+def _settle_third_reading(actor, cc: CampaignCase) -> None:
+    """A third blind reading has been locked on a case whose readers disagreed: the label held by a
+    strict majority of the clinician readers becomes the reference (method: third reader). With
+    no majority (three different labels) the case stays for the committee to decide by consensus.
+    Caller holds the campaign case's row lock."""
+    verdicts = list(
+        Verdict.objects.filter(assignment__campaign_case=cc, assignment__kind=AssignmentKind.CLINICIAN,
+                               assignment__state__in=LOCKED_STATES)
+        .select_related("assignment__reviewer").order_by("assignment__is_third_reading", "assignment_id")
+    )
+    third = [v for v in verdicts if v.assignment.is_third_reading]
+    if not third:
+        return
+    label, votes = Counter(v.label for v in verdicts).most_common(1)[0]
+    if votes * 2 <= len(verdicts):
+        audit_record(actor=actor, action="campaign_case.third_reading_no_majority", target=cc,
+                     data={"readers": len(verdicts)})
+        return
+    reader = third[-1]
+    reasoning = (f"Majority of the blind readers: {votes} of {len(verdicts)} gave {label!r}, the third reader "
+                 f"included." + (f" Third reader's rationale: {reader.rationale}" if reader.rationale else ""))
+    apply_transition(cc, "adjudicate", label)
+    Adjudication.objects.create(campaign_case=cc, decided_by=reader.assignment.reviewer,
+                                method=AdjudicationMethod.THIRD_READER, label=label, reasoning=reasoning)
+    save_transitioned(cc, "reference_label")
+    audit_record(actor=actor, action="campaign_case.adjudicate", target=cc,
+                 data={"label": label, "method": AdjudicationMethod.THIRD_READER})
+    if label != cc.case.ai_label:
+        _enqueue_for_committee(cc)
 
 
 def assignment_unblind(*, actor, assignment: Assignment) -> Assignment:
@@ -432,8 +485,11 @@ def assignment_unblind(*, actor, assignment: Assignment) -> Assignment:
 def assignment_classify(*, actor, assignment: Assignment, discrepancy: str, would_have_changed: bool,
                         possible_adverse_event: bool = False, comment: str = "") -> Assignment:
     """Record the post-unblinding classification. The locked verdict is not touched."""
+    from vigilance.services import vigilance_open_for_case
+
     with transaction.atomic():
         assignment = _assignment_for_reviewer(actor, assignment, "classify")
+        cc = _locked(CampaignCase, assignment.campaign_case_id) if possible_adverse_event else None
         Classification.objects.create(
             assignment=assignment, discrepancy=discrepancy, would_have_changed=would_have_changed,
             possible_adverse_event=possible_adverse_event, comment=comment,
@@ -442,6 +498,9 @@ def assignment_classify(*, actor, assignment: Assignment, discrepancy: str, woul
         audit_record(actor=actor, action="assignment.classify", target=assignment, data={
             "discrepancy": discrepancy, "would_have_changed": would_have_changed,
             "possible_adverse_event": possible_adverse_event})
+        if cc is not None:
+            vigilance_open_for_case(actor=actor, campaign_case=cc)
+            _enqueue_for_committee(cc)
     return assignment
 
 
@@ -468,7 +527,8 @@ def _reassign(actor, old: Assignment, *, only: int | None = None) -> Assignment 
     position = int(rng.integers(1, queue.count() + 2))
     queue.filter(display_order__gte=position).update(display_order=F("display_order") + 1)
     new = Assignment.objects.create(
-        campaign_case=cc, reviewer_id=chosen[0], kind=old.kind, due_date=campaign.review_deadline,
+        campaign_case=cc, reviewer_id=chosen[0], kind=old.kind, is_third_reading=old.is_third_reading,
+        due_date=old.due_date if old.is_third_reading else campaign.review_deadline,
         display_order=position, replaces=old,
     )
     audit_record(actor=actor, action="assignment.reassign", target=new, data={"replaces": old.pk})
@@ -483,7 +543,7 @@ def assignment_decline(*, actor, assignment: Assignment, reason: str) -> Assignm
         assignment = _lock_assignment(assignment.pk)
         ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can decline.")
         apply_transition(assignment, "decline", reason.strip())
-        _ensure_campaign_in(assignment, "decline", assignment.campaign_case.campaign)
+        _ensure_campaign_in(assignment, "decline", assignment.campaign_case.campaign, _review_states(assignment))
         AssignmentDraft.objects.filter(assignment=assignment).delete()
         save_transitioned(assignment, "decline_reason", "updated_at")
         audit_record(actor=actor, action="assignment.decline", target=assignment, data={"reason": reason.strip()})
@@ -498,7 +558,7 @@ def assignment_expire(*, actor, assignment: Assignment, by_system: bool = False)
         assignment = _lock_assignment(assignment.pk)
         ensure(by_system or perms.can_expire_assignment(actor, assignment))
         apply_transition(assignment, "expire")
-        _ensure_campaign_in(assignment, "expire", assignment.campaign_case.campaign)
+        _ensure_campaign_in(assignment, "expire", assignment.campaign_case.campaign, _review_states(assignment))
         AssignmentDraft.objects.filter(assignment=assignment).delete()
         save_transitioned(assignment, "updated_at")
         audit_record(actor=actor, action="assignment.expire", target=assignment)
@@ -516,7 +576,7 @@ def assignment_reassign(*, actor, assignment: Assignment, reason: str, reviewer_
         assignment = _lock_assignment(assignment.pk)
         ensure(perms.can_reassign_assignment(actor, assignment), "Only the quality team can reassign reviews.")
         apply_transition(assignment, "reassign", reason.strip())
-        _ensure_campaign_in(assignment, "reassign", assignment.campaign_case.campaign)
+        _ensure_campaign_in(assignment, "reassign", assignment.campaign_case.campaign, _review_states(assignment))
         AssignmentDraft.objects.filter(assignment=assignment).delete()
         save_transitioned(assignment, "decline_reason", "updated_at")
         audit_record(actor=actor, action="assignment.withdraw", target=assignment,
@@ -561,12 +621,60 @@ def protocol_deviation_record(*, actor, campaign: Campaign, item: str, descripti
 
 # --- Adjudication ----------------------------------------------------------------------------
 
-def adjudication_record(*, actor, campaign_case: CampaignCase, label: str, reasoning: str,
-                        method: str = AdjudicationMethod.CONSENSUS) -> Adjudication:
-    """Set the reference label of a case whose clinicians disagreed, with the reasoning."""
+THIRD_READING_DAYS = 14
+
+
+def third_reading_request(*, actor, campaign_case: CampaignCase, due_date: date | None = None) -> Assignment:
+    """Ask one more clinician, chosen under the campaign's rules (conflicts, own service or site,
+    specialty, never a reader of the case already), for a blind reading of a case whose readers
+    disagree. When it is locked, the majority label becomes the reference. The chair or the
+    quality team asks; 409 when the case does not need adjudication, a third reading is already
+    pending, or nobody eligible is left."""
     with transaction.atomic():
         cc = CampaignCase.objects.select_for_update(of=("self",)).select_related(
-            "campaign__ai_system").get(pk=campaign_case.pk)
+            "campaign__ai_system", "case").get(pk=campaign_case.pk)
+        ensure(perms.can_request_third_reading(actor, cc), "Only the committee chair or the quality team can ask "
+                                                           "for a third reading.")
+        if cc.state != CampaignCaseState.NEEDS_ADJUDICATION:
+            raise TransitionNotAllowed(f"Cannot ask for a third reading: the case is {cc.state}.",
+                                       extra={"state": cc.state})
+        _ensure_campaign_in(cc, "ask for a third reading of", cc.campaign,
+                            (CampaignState.IN_REVIEW, CampaignState.ADJUDICATION))
+        if cc.assignments.filter(is_third_reading=True, state__in=BLIND_STATES).exists():
+            raise TransitionNotAllowed("A third reading of this case is already pending.",
+                                       extra={"state": cc.state})
+        due = due_date or timezone.localdate() + timedelta(days=THIRD_READING_DAYS)
+        if due < timezone.localdate():
+            raise ValidationFailed("The due date is in the past.", extra={"due_date": ["in the past"]})
+        campaign = cc.campaign
+        rng = np.random.Generator(np.random.PCG64([campaign.seed or 0, cc.pk, cc.assignments.count()]))
+        pool = reader_pools(campaign, rng=rng)[AssignmentKind.CLINICIAN]
+        loads = Counter(Assignment.objects.filter(campaign_case__campaign=campaign, state__in=ACTIVE_STATES)
+                        .values_list("reviewer_id", flat=True))
+        for reader in pool.readers:
+            reader.load = loads.get(reader.user_id, 0)
+        chosen = pool.pick(case_id=cc.case_id, service=cc.case.service, site=cc.case.site,
+                           signer=cc.case.clinician_pseudonym, k=1,
+                           exclude=set(cc.assignments.values_list("reviewer_id", flat=True)))
+        if not chosen:
+            raise TransitionNotAllowed("No eligible clinician is left for a third reading of this case under the "
+                                       "campaign's rules: decide it in session.", extra={"case": cc.case_id})
+        position = Assignment.objects.filter(reviewer_id=chosen[0], campaign_case__campaign=campaign).count() + 1
+        assignment = Assignment.objects.create(
+            campaign_case=cc, reviewer_id=chosen[0], kind=AssignmentKind.CLINICIAN, is_third_reading=True,
+            due_date=due, display_order=position)
+        audit_record(actor=actor, action="assignment.third_reading", target=assignment,
+                     data={"campaign_case": cc.pk, "due_date": due.isoformat()})
+    return assignment
+
+
+def adjudication_record(*, actor, campaign_case: CampaignCase, label: str, reasoning: str,
+                        method: str = AdjudicationMethod.CONSENSUS) -> Adjudication:
+    """Set the reference label of a case whose clinicians disagreed, with the reasoning. A third
+    reading still pending on the case is withdrawn (its reader is told by their queue)."""
+    with transaction.atomic():
+        cc = CampaignCase.objects.select_for_update(of=("self",)).select_related(
+            "campaign__ai_system", "case").get(pk=campaign_case.pk)
         ensure(perms.can_adjudicate(actor, cc), "Only the committee chair can adjudicate.")
         labels = cc.campaign.ai_system.labels
         if label not in labels:
@@ -580,8 +688,15 @@ def adjudication_record(*, actor, campaign_case: CampaignCase, label: str, reaso
         adjudication = Adjudication.objects.create(
             campaign_case=cc, decided_by=actor, method=method, label=label, reasoning=reasoning.strip())
         save_transitioned(cc, "reference_label")
+        withdrawn = []
+        for pending in cc.assignments.select_for_update(of=("self",)).filter(is_third_reading=True,
+                                                                                state__in=BLIND_STATES):
+            apply_transition(pending, "reassign", "Adjudicated by the committee before the third reading.")
+            AssignmentDraft.objects.filter(assignment=pending).delete()
+            save_transitioned(pending, "decline_reason", "updated_at")
+            withdrawn.append(pending.pk)
         audit_record(actor=actor, action="campaign_case.adjudicate", target=cc,
-                     data={"label": label, "method": method})
+                     data={"label": label, "method": method, "third_readings_withdrawn": withdrawn})
+        if label != cc.case.ai_label:
+            _enqueue_for_committee(cc)
     return adjudication
-
-

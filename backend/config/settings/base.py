@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "cases",
     "committees",
     "reviews",
+    "vigilance",
+    "reidentification",
     "reports",
     "web",
 ]

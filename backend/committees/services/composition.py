@@ -7,9 +7,9 @@ from django.db import IntegrityError, transaction
 from audit.services import audit_record
 from common.exceptions import ValidationFailed, ensure
 
-from .enums import ConflictKind
-from .models import Committee, DeclaredConflict, Member
-from .permissions import can_declare_conflict, can_manage_committees
+from ..enums import ConflictKind
+from ..models import Committee, DeclaredConflict, Member
+from ..permissions import can_declare_conflict, can_manage_committees
 
 
 def committee_create(*, actor, name: str, hospital_group: str, description: str = "",

@@ -1,0 +1,26 @@
+"""Writes of the committees app: composition, sessions, actions (one module each)."""
+
+from .actions import action_cancel, action_complete, action_create, action_start
+from .composition import committee_create, conflict_declare, member_add, member_end_term
+from .sessions import (
+    Quorum,
+    attendance_record,
+    decision_record,
+    enqueue_case,
+    item_defer,
+    session_add_item,
+    session_cancel,
+    session_close,
+    session_create,
+    session_quorum,
+    session_refresh_agenda,
+    session_sign,
+    session_start,
+)
+
+__all__ = [
+    "Quorum", "action_cancel", "action_complete", "action_create", "action_start", "attendance_record",
+    "committee_create", "conflict_declare", "decision_record", "enqueue_case", "item_defer", "member_add",
+    "member_end_term", "session_add_item", "session_cancel", "session_close", "session_create", "session_quorum",
+    "session_refresh_agenda", "session_sign", "session_start",
+]

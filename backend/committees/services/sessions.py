@@ -1,0 +1,327 @@
+"""Committee sessions: planning, agenda, attendance, decisions under quorum, minutes.
+
+Lock order, shared with the review services: a campaign case before a session, a session before
+its items; the audit chain head is always taken last (by ``audit_record``).
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from audit.services import audit_record
+from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
+from common.fsm import apply_transition, save_transitioned
+from reviews.enums import AdjudicationMethod, CampaignCaseState
+from reviews.models import CampaignCase
+
+from .. import agenda
+from .. import permissions as perms
+from ..enums import READER_SEATS, AgendaItemKind, AgendaItemState, AttendanceStatus, MemberRole, SessionState
+from ..models import AgendaItem, Attendance, Committee, Decision, Member, Session
+
+RECORDED_ATTENDANCE = (AttendanceStatus.PRESENT, AttendanceStatus.EXCUSED, AttendanceStatus.ABSENT)
+
+
+def _locked_session(pk: int) -> Session:
+    return Session.objects.select_for_update(of=("self",)).select_related("committee").get(pk=pk)
+
+
+def _ensure_session_in(session: Session, action: str, *states: str) -> None:
+    if session.state not in states:
+        raise TransitionNotAllowed(
+            f"Cannot {action}: the session is {session.state}.",
+            extra={"session_state": session.state, "action": action},
+        )
+
+
+# --- Quorum --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Quorum:
+    clinicians_present: int
+    clinicians_needed: int
+    patient_reps_present: int
+    patient_reps_needed: int
+
+    @property
+    def is_met(self) -> bool:
+        return (self.clinicians_present >= self.clinicians_needed
+                and self.patient_reps_present >= self.patient_reps_needed)
+
+    @property
+    def present(self) -> int:
+        return self.clinicians_present + self.patient_reps_present
+
+    def describe(self) -> str:
+        return (f"{self.clinicians_present} of {self.clinicians_needed} clinicians and "
+                f"{self.patient_reps_present} of {self.patient_reps_needed} patient representatives present")
+
+
+def session_quorum(session: Session) -> Quorum:
+    """Quorum counts distinct present people by seat: clinician experts and the chair (a clinician
+    who also reads) as clinicians, patient representatives as such. One query."""
+    seats = list(session.attendances.filter(status=AttendanceStatus.PRESENT)
+                 .values_list("member__user_id", "member__role"))
+    clinicians = {uid for uid, role in seats if role in READER_SEATS}
+    patient_reps = {uid for uid, role in seats if role == MemberRole.PATIENT_REP}
+    committee = session.committee
+    return Quorum(len(clinicians), committee.quorum_clinicians, len(patient_reps), committee.quorum_patient_reps)
+
+
+def session_voters(session: Session) -> int:
+    """Members present (distinct people): the most votes an item can count."""
+    return session.attendances.filter(status=AttendanceStatus.PRESENT).values("member__user_id").distinct().count()
+
+
+# --- Planning ------------------------------------------------------------------------------------
+
+def _append_items(session: Session) -> int:
+    """Add what awaits the committee to ``session`` (caller holds the session lock)."""
+    position = (session.items.aggregate(m=Max("position"))["m"] or 0)
+    new = []
+    for cc, reasons in agenda.pending_cases(session.committee, session):
+        position += 1
+        new.append(AgendaItem(session=session, position=position, kind=AgendaItemKind.CASE, reasons=reasons,
+                              campaign_case=cc, title=f"Case {cc.case_id} ({cc.campaign.name})"))
+    for action in agenda.pending_actions(session.committee, session):
+        position += 1
+        new.append(AgendaItem(session=session, position=position, kind=AgendaItemKind.ACTION, action=action,
+                              title=action.title, reasons=["overdue"] if action.is_overdue else []))
+    for report in agenda.pending_vigilance(session.committee, session):
+        position += 1
+        new.append(AgendaItem(session=session, position=position, kind=AgendaItemKind.VIGILANCE,
+                              vigilance_report=report, title=f"Vigilance report {report.pk} ({report.ai_system})"))
+    AgendaItem.objects.bulk_create(new)
+    return len(new)
+
+
+def session_create(*, actor, committee: Committee, title: str, scheduled_at: datetime, place: str = "",
+                   video_link: str = "") -> Session:
+    """Plan a session: every member whose term covers its date is invited, and the agenda is built
+    from what awaits the committee (discordant and flagged cases, open actions, vigilance)."""
+    ensure(perms.can_view_sessions(actor, committee.pk), "Only the committee's officers or the quality team can "
+                                                          "plan sessions.")
+    title = title.strip()
+    if not title:
+        raise ValidationFailed("Give the session a title.", extra={"title": ["required"]})
+    if not place.strip() and not video_link.strip():
+        raise ValidationFailed("Say where the session is held: a place or a video link.",
+                               extra={"place": ["a place or a video link is required"]})
+    with transaction.atomic():
+        Committee.objects.select_for_update().get(pk=committee.pk)
+        session = Session.objects.create(committee=committee, title=title, scheduled_at=scheduled_at,
+                                         place=place.strip(), video_link=video_link.strip(), created_by=actor)
+        members = Member.objects.active_on(timezone.localtime(scheduled_at).date()).filter(committee=committee)
+        Attendance.objects.bulk_create(Attendance(session=session, member=m) for m in members)
+        added = _append_items(session)
+        audit_record(actor=actor, action="session.create", target=session,
+                     data={"committee": committee.pk, "scheduled_at": scheduled_at.isoformat(), "items": added})
+    return session
+
+
+def session_refresh_agenda(*, actor, session: Session) -> int:
+    """Add to a planned or open session what has come up since it was planned. Returns the count."""
+    with transaction.atomic():
+        session = _locked_session(session.pk)
+        ensure(perms.can_run_session(actor, session))
+        _ensure_session_in(session, "change the agenda", SessionState.PLANNED, SessionState.OPEN)
+        added = _append_items(session)
+        audit_record(actor=actor, action="session.refresh_agenda", target=session, data={"items": added})
+    return added
+
+
+def session_add_item(*, actor, session: Session, title: str) -> AgendaItem:
+    """Other business, put on the agenda by hand."""
+    if not title.strip():
+        raise ValidationFailed("Give the item a title.", extra={"title": ["required"]})
+    with transaction.atomic():
+        session = _locked_session(session.pk)
+        ensure(perms.can_run_session(actor, session))
+        _ensure_session_in(session, "change the agenda", SessionState.PLANNED, SessionState.OPEN)
+        position = (session.items.aggregate(m=Max("position"))["m"] or 0) + 1
+        item = AgendaItem.objects.create(session=session, position=position, kind=AgendaItemKind.OTHER,
+                                         title=title.strip()[:200])
+        audit_record(actor=actor, action="session.add_item", target=session, data={"item": item.pk})
+    return item
+
+
+def enqueue_case(campaign_case_id: int) -> None:
+    """Put a case that has just become a subject for the committee (readers disagree, reference
+    differs from the AI, possible adverse event) on its next planned session, if one is planned;
+    otherwise the next ``session_create`` picks it up, and ``session_start`` catches up anything
+    missed. Run after the commit of the review write that made it a subject
+    (``transaction.on_commit``), in its own transaction, so that it never holds a session lock
+    inside the reviewer's transaction."""
+    with transaction.atomic():
+        committee_id = CampaignCase.objects.filter(pk=campaign_case_id).values_list(
+            "campaign__committee_id", flat=True).first()
+        session = (Session.objects.select_for_update(of=("self",)).select_related("committee")
+                   .filter(committee_id=committee_id, state=SessionState.PLANNED)
+                   .order_by("scheduled_at", "id").first())
+        if session is not None and _append_items(session):
+            audit_record(actor=None, action="session.refresh_agenda", target=session,
+                         data={"campaign_case": campaign_case_id, "automatic": True})
+
+
+# --- The sitting ---------------------------------------------------------------------------------
+
+def _transition_session(actor, session: Session, name: str, predicate, *args, fields=(), data=None, **kwargs):
+    with transaction.atomic():
+        session = _locked_session(session.pk)
+        ensure(predicate(actor, session))
+        apply_transition(session, name, *args, **kwargs)
+        save_transitioned(session, *fields, "updated_at")
+        audit_record(actor=actor, action=f"session.{name}", target=session, data=data or {})
+    return session
+
+
+def session_start(*, actor, session: Session) -> Session:
+    """Open the sitting; the agenda first catches up with anything that came up since planning."""
+    with transaction.atomic():
+        session = _locked_session(session.pk)
+        ensure(perms.can_run_session(actor, session))
+        apply_transition(session, "start")
+        added = _append_items(session)
+        save_transitioned(session, "opened_at", "updated_at")
+        audit_record(actor=actor, action="session.start", target=session, data={"items_added": added})
+    return session
+
+
+def session_cancel(*, actor, session: Session, reason: str) -> Session:
+    if not reason.strip():
+        raise ValidationFailed("Give a reason for cancelling.", extra={"reason": ["required"]})
+    return _transition_session(actor, session, "cancel", perms.can_run_session, reason.strip(),
+                               fields=("cancel_reason",), data={"reason": reason.strip()})
+
+
+def attendance_record(*, actor, session: Session, member: Member, status: str) -> Attendance:
+    """Record a member's presence while the session sits (a member not invited can still come)."""
+    if status not in RECORDED_ATTENDANCE:
+        raise ValidationFailed("Unknown attendance.", extra={"status": [f"One of {list(RECORDED_ATTENDANCE)}"]})
+    with transaction.atomic():
+        session = _locked_session(session.pk)
+        ensure(perms.can_run_session(actor, session))
+        _ensure_session_in(session, "record attendance", SessionState.OPEN)
+        if member.committee_id != session.committee_id:
+            raise ValidationFailed("This person does not sit on the session's committee.",
+                                   extra={"member": ["not a member of this committee"]})
+        attendance, _ = Attendance.objects.get_or_create(session=session, member=member)
+        attendance.status = status
+        attendance.save(update_fields=["status", "updated_at"])
+        audit_record(actor=actor, action="session.attendance", target=session,
+                     data={"member": member.pk, "status": status})
+    return attendance
+
+
+def _validate_votes(quorum_voters: int, votes_for: int, votes_against: int, votes_abstain: int, dissent: str):
+    votes = (votes_for, votes_against, votes_abstain)
+    if min(votes) < 0:
+        raise ValidationFailed("Vote counts cannot be negative.", extra={"votes": ["negative count"]})
+    if sum(votes) == 0:
+        raise ValidationFailed("Record the vote.", extra={"votes_for": ["no vote counted"]})
+    if sum(votes) > quorum_voters:
+        raise ValidationFailed(f"{sum(votes)} votes counted but only {quorum_voters} members are present.",
+                               extra={"votes_for": [f"at most {quorum_voters} votes in all"]})
+    if votes_for <= votes_against:
+        raise ValidationFailed("A decision needs more votes for than against; defer the item otherwise.",
+                               extra={"votes_for": ["no majority"]})
+    if votes_against and not dissent.strip():
+        raise ValidationFailed("Record the dissenting opinion of those who voted against.",
+                               extra={"dissent": ["required when someone voted against"]})
+
+
+def decision_record(*, actor, item: AgendaItem, summary: str, text: str, votes_for: int, votes_against: int = 0,
+                    votes_abstain: int = 0, dissent: str = "", reference_label: str = "") -> Decision:
+    """The chair records the committee's decision on an item, only while the session sits and has
+    its quorum (409 otherwise). For a case whose readers disagree, the decision gives the reference
+    label by consensus, written as the case's adjudication in the same transaction."""
+    from reviews.services import adjudication_record
+
+    if not summary.strip() or not text.strip():
+        field = "summary" if not summary.strip() else "text"
+        raise ValidationFailed("Give the discussion summary and the decision.", extra={field: ["required"]})
+    with transaction.atomic():
+        if item.campaign_case_id:
+            cc = CampaignCase.objects.select_for_update(of=("self",)).get(pk=item.campaign_case_id)
+        session = _locked_session(item.session_id)
+        item = AgendaItem.objects.select_for_update(of=("self",)).select_related("campaign_case").get(pk=item.pk)
+        ensure(perms.can_record_decision(actor, session), "Only the committee chair records decisions.")
+        ensure(perms.can_view_item(actor, item), "You still read this case blind: another member must chair this item.")
+        _ensure_session_in(session, "record a decision", SessionState.OPEN)
+        apply_transition(item, "decide")
+        quorum = session_quorum(session)
+        if not quorum.is_met:
+            raise TransitionNotAllowed(f"No quorum: {quorum.describe()}. No decision can be recorded.",
+                                       code="quorum_not_met", extra={"quorum": quorum.describe()})
+        _validate_votes(session_voters(session), votes_for, votes_against, votes_abstain, dissent)
+        adjudication = None
+        needs_label = item.campaign_case_id and cc.state == CampaignCaseState.NEEDS_ADJUDICATION
+        if reference_label and not needs_label:
+            raise ValidationFailed("A reference label is decided only for a case whose readers disagree.",
+                                   extra={"reference_label": ["not expected for this item"]})
+        if needs_label and not reference_label:
+            raise ValidationFailed("The readers disagree on this case: give the reference label decided by the "
+                                   "committee.", extra={"reference_label": ["required"]})
+        if needs_label:
+            adjudication = adjudication_record(actor=actor, campaign_case=cc, label=reference_label,
+                                               reasoning=f"{summary.strip()}\n\n{text.strip()}",
+                                               method=AdjudicationMethod.CONSENSUS)
+        decision = Decision.objects.create(
+            item=item, summary=summary.strip(), text=text.strip(), reference_label=reference_label,
+            adjudication=adjudication, votes_for=votes_for, votes_against=votes_against,
+            votes_abstain=votes_abstain, dissent=dissent.strip(), recorded_by=actor)
+        save_transitioned(item, "updated_at")
+        audit_record(actor=actor, action="session.decision", target=session, data={
+            "item": item.pk, "votes": [votes_for, votes_against, votes_abstain],
+            "reference_label": reference_label, "quorum": quorum.describe()})
+    return decision
+
+
+def item_defer(*, actor, item: AgendaItem) -> AgendaItem:
+    """Leave an item to a later session: its subject comes back on the next agenda."""
+    with transaction.atomic():
+        session = _locked_session(item.session_id)
+        item = AgendaItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
+        ensure(perms.can_run_session(actor, session))
+        _ensure_session_in(session, "defer an item", SessionState.PLANNED, SessionState.OPEN)
+        apply_transition(item, "defer")
+        save_transitioned(item, "updated_at")
+        audit_record(actor=actor, action="session.defer", target=session, data={"item": item.pk})
+    return item
+
+
+def session_close(*, actor, session: Session) -> Session:
+    """End the sitting: items left undecided are deferred to a later session."""
+    with transaction.atomic():
+        session = _locked_session(session.pk)
+        ensure(perms.can_run_session(actor, session))
+        apply_transition(session, "close")
+        deferred = 0
+        for item in session.items.select_for_update(of=("self",)).filter(state=AgendaItemState.PENDING):
+            apply_transition(item, "defer")
+            save_transitioned(item, "updated_at")
+            deferred += 1
+        save_transitioned(session, "closed_at", "updated_at")
+        audit_record(actor=actor, action="session.close", target=session, data={"deferred": deferred})
+    return session
+
+
+def session_sign(*, actor, session: Session) -> Session:
+    """The chair signs the minutes: they are rendered once, hashed and frozen with the session."""
+    from ..minutes import render_minutes
+
+    with transaction.atomic():
+        session = _locked_session(session.pk)
+        ensure(perms.can_sign_minutes(actor, session), "Only the committee chair signs the minutes.")
+        apply_transition(session, "sign", by=actor)
+        html = render_minutes(session, signed_by=actor, signed_at=session.signed_at)
+        session.minutes_html = html
+        session.minutes_sha256 = hashlib.sha256(html.encode("utf-8")).hexdigest()
+        save_transitioned(session, "signed_at", "signed_by", "minutes_html", "minutes_sha256", "updated_at")
+        audit_record(actor=actor, action="session.sign", target=session,
+                     data={"minutes_sha256": session.minutes_sha256})
+    return session

@@ -1,0 +1,51 @@
+"""Re-identification is the one way back from a pseudonym to a patient: the chair of the case's
+committee asks, the data-protection officer decides, and the source reference is shown once to
+each of those two people. No other role, administrators included, has any access here."""
+
+from accounts.enums import Role
+
+
+def _active(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def is_chair_of(user, committee_id: int) -> bool:
+    from reviews.permissions import sits_on
+
+    return _active(user) and user.role == Role.CHAIR and sits_on(user, committee_id)
+
+
+def is_dpo(user) -> bool:
+    return _active(user) and user.role == Role.DPO
+
+
+def can_request(user, campaign_case) -> bool:
+    from reviews.permissions import has_blind_review_of
+
+    return is_chair_of(user, campaign_case.campaign.committee_id) and not has_blind_review_of(user, campaign_case)
+
+
+def can_view_request(user, request) -> bool:
+    return is_dpo(user) or is_chair_of(user, request.campaign_case.campaign.committee_id)
+
+
+def can_decide(user, request) -> bool:
+    return is_dpo(user)
+
+
+def can_withdraw(user, request) -> bool:
+    return _active(user) and request.requested_by_id == user.pk
+
+
+def can_reveal(user, request) -> bool:
+    """Only the requesting chair and the officer who approved, each once (the state and the
+    ``*_revealed_at`` stamps decide whether it is still possible)."""
+    return _active(user) and user.pk in (request.requested_by_id, request.decided_by_id)
+
+
+REQUEST_TRANSITIONS = {
+    "approve": can_decide,
+    "refuse": can_decide,
+    "withdraw": can_withdraw,
+    "reveal": can_reveal,
+}
