@@ -17,6 +17,7 @@ import datetime as dt
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -82,7 +83,7 @@ def reminder_send(*, reminder_id: int) -> str:
                         f"{a.due_date:%d/%m/%Y}",
                 message=(f"Bonjour,\n\n{waiting} relecture(s) de la campagne « {campaign.name} » vous "
                          f"attendent, à rendre avant le {a.due_date:%d/%m/%Y}.\n\n"
-                         f"{getattr(settings, 'CGH_SITE_URL', '').rstrip('/')}/\n"),
+                         f"{settings.SITE_URL}{reverse('web:queue')}\n"),
                 from_email=None, recipient_list=[a.reviewer.email],
             )
             reminder.outcome = ReminderOutcome.SENT

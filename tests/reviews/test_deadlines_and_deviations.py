@@ -139,3 +139,11 @@ def test_overdue_reviews_expire_and_are_reassigned(db, django_capture_on_commit_
     replacements = Assignment.objects.filter(replaces__in=before)
     assert replacements.count() >= 1
     assert AuditEvent.objects.filter(action="assignment.expire", actor__isnull=True).count() == len(before)
+
+
+def test_reminder_links_to_the_queue_at_the_site_url(reviewing, django_capture_on_commit_callbacks, settings):
+    settings.SITE_URL = "https://college.chu-exemple.fr"
+    run(DEADLINE - dt.timedelta(days=1), django_capture_on_commit_callbacks)
+
+    assert mail.outbox
+    assert all("https://college.chu-exemple.fr/reviews/\n" in m.body for m in mail.outbox)

@@ -190,6 +190,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("CGH_FROM_EMAIL", "college-garantie-humaine@localhost")
+# Public address of the site, for the links in e-mails sent by background work (no request there).
+SITE_URL = (env("CGH_SITE_URL", "") or "").rstrip("/")
 
 # Pseudonymization keys live outside the database: in the environment or in a key file.
 # The key id is stored with every pseudonym so that keys can be rotated.
