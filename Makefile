@@ -99,6 +99,7 @@ bench: venv
 	$(PY) bench/run.py
 	$(PY) bench/sampling_bench.py
 	$(PY) bench/import_bench.py
+	$(PY) bench/dashboard_bench.py
 
 clean:
 	-@scripts/pg_test_server.sh stop --all

@@ -44,7 +44,14 @@ KAPPA_WEIGHTS: tuple[str, ...] = ("linear", "quadratic")
 
 def _is_missing(value: Any) -> bool:
     """True for ``None``, ``NaN``, ``pd.NA`` and ``NaT``; False for any other value, containers included."""
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+    if value is None:
+        return True
+    if type(value) in _NEVER_MISSING:  # labels are mostly str: skip pandas' checks (the dashboards' hot path)
+        return False
+    return pd.api.types.is_scalar(value) and bool(pd.isna(value))
+
+
+_NEVER_MISSING = frozenset({str, bool, int})
 
 
 def _native(value: Any) -> Any:

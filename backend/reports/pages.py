@@ -130,7 +130,7 @@ def campaign_context(figures: dict) -> dict:
         "reliance_row": _proportion_row(_("AI errors let through"), three["reliance_on_wrong_ai"]),
         "equity_metric": metric_label, "equity_rows": equity_rows, "equity_min_n": equity["min_n"],
         "charts": figs,
-    }
+    } | patient_and_weighted_context(figures)
 
 
 def series_context(series: dict) -> dict:
@@ -175,3 +175,70 @@ def public_context(public: dict) -> dict:
     return {"campaign": public["campaign"], "n_cases": public["n_cases"], "agreement": cell(public["agreement"]),
             "override": cell(public["override"]), "ai_wrong_caught": cell(public["ai_wrong_caught"]),
             "min_cell": public["min_cell"]}
+
+
+def _choice_label(enum, value) -> str:
+    try:
+        return str(enum(value).label)
+    except ValueError:
+        return str(value)
+
+
+def oversight_context(actions: dict, vigilance: dict) -> dict:
+    """Corrective actions and vigilance clocks of the AI-system dashboard (management sees them:
+    no case, no description)."""
+    from vigilance.enums import Seriousness, VigilanceState
+
+    from committees.enums import ActionKind, ActionState
+
+    action_rows = [a | {"kind_label": _choice_label(ActionKind, a["kind"]),
+                        "state_label": _choice_label(ActionState, a["state"])} for a in actions["rows"]]
+    vigilance_rows = [r | {"state_label": _choice_label(VigilanceState, r["state"]),
+                           "seriousness_label": _choice_label(Seriousness, r["seriousness"])}
+                      for r in vigilance["open"]]
+    return {
+        "actions": {"n": actions["n"], "n_open": actions["n_open"], "n_overdue": actions["n_overdue"],
+                    "rows": action_rows},
+        "vigilance": {"n": vigilance["n"], "open": vigilance_rows,
+                      "by_state": [{"state": s, "label": _choice_label(VigilanceState, s), "n": n}
+                                   for s, n in vigilance["by_state"].items()]},
+    }
+
+
+PATIENT_QUESTION_NAMES = {
+    "patient_informed": gettext_lazy("Patient informed of the use of AI"),
+    "information_understandable": gettext_lazy("Information understandable"),
+    "rights_respected": gettext_lazy("Rights respected"),
+    "equity_concern": gettext_lazy("Equity concern raised"),
+}
+
+
+def patient_and_weighted_context(figures: dict) -> dict:
+    """Patient representatives' findings and design-weighted estimates, when the figures hold
+    them (reports frozen before they were computed do not)."""
+    patient = figures.get("patient_findings") or {}
+    patient_rows = [{
+        "name": str(PATIENT_QUESTION_NAMES.get(q, q)), "yes": f["n_yes"], "no": f["n_no"], "unknown": f["n_unknown"],
+        "share": pct(f["share_yes"].get("estimate")),
+        "interval": interval(f["share_yes"].get("ci_low"), f["share_yes"].get("ci_high")),
+    } for q, f in (patient.get("questions") or {}).items()]
+    weighted_rows = [{
+        "name": str(METRIC_NAMES.get(k, k)), "estimate": pct(w.get("estimate")),
+        "interval": interval(w.get("ci_low"), w.get("ci_high")), "n": w.get("n"),
+        "design_effect": num(w.get("design_effect")),
+    } for k, w in (figures.get("design_weighted") or {}).items()]
+    return {"patient_rows": patient_rows, "patient_n": patient.get("n_reviews"), "weighted_rows": weighted_rows}
+
+
+def evidence_context(pack: dict) -> dict:
+    def value(v):
+        return v if isinstance(v, int | float | str) or v is None else str(v)
+
+    duties = [{
+        "key": d.key, "title": d.title, "description": d.description,
+        "records": [{"label": r.label, "value": value(r.value), "date": r.date,
+                     "date_iso": r.date.isoformat() if r.date else "", "reference": r.reference, "url": r.url}
+                    for r in d.records],
+    } for d in pack["duties"]]
+    return {"ai_system": pack["ai_system"], "generated_at": pack["generated_at"], "duties": duties,
+            "audit_ok": pack["audit_ok"]}

@@ -36,3 +36,15 @@ def can_view_report(user, report) -> bool:
     if report.audience == Audience.PUBLIC and report.state != ReportState.DRAFT:
         return True
     return can_view_campaign_dashboard(user, report.campaign)
+
+
+def can_view_evidence_pack(user, ai_system) -> bool:
+    """Quality team, administrators and management (aggregates and record references only); the
+    chair and the secretary of a committee overseeing the system. Everyone else gets 404."""
+    if not _active(user):
+        return False
+    if user.role in (Role.QUALITY, Role.ADMIN, Role.MANAGEMENT):
+        return True
+    if user.role in (Role.CHAIR, Role.SECRETARY):
+        return ai_system.committees.filter(pk__in=review_perms.committee_ids_of(user)).exists()
+    return False

@@ -8,6 +8,7 @@ arguments (management never receives case-level data, so no per-case value and n
 """
 
 import math
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,17 +17,20 @@ import pandas as pd
 from django.db.models import Case as SqlCase
 from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from accounts.enums import Role
 from cases.models import AISystem, Case
 from concordance import (
     campaign_summary,
+    design_weighted_proportion,
     diagnostic_summary,
     equity_by_group,
     gwet_ac1_two_raters,
     majority_label,
     metric_series,
     p_chart,
+    proportion,
     three_way_concordance,
     threshold_alerts,
 )
@@ -43,7 +47,14 @@ PUBLIC_MIN_CELL = 10
 
 GROUPS = ("sex", "age_band", "site", "ai_version")
 CASE_COLUMNS = ["campaign_case_id", "campaign_id", "ai_label", "final_label", "reference_label",
-                "sex", "age_band", "site", "ai_version"]
+                "sex", "age_band", "site", "ai_version", "inclusion_probability", "stratum"]
+PATIENT_QUESTIONS = {
+    "patient_informed": "patient_informed",
+    "information_understandable": "information_understandable",
+    "rights_respected": "rights_respected",
+    "equity_concern": "equity_concern",
+}
+"""Patient representatives' form fields (``Verdict``) read as yes/no/unknown questions."""
 FIGURE_STATES = (CampaignState.ANALYSIS, CampaignState.PUBLISHED, CampaignState.ARCHIVED)
 """Campaigns whose figures enter the AI system's series: the review is over."""
 
@@ -75,26 +86,22 @@ def campaign_frame(campaign_ids: Iterable[int], min_readers: dict[int, int]) -> 
     cases = pd.DataFrame.from_records(
         CampaignCase.objects.filter(campaign_id__in=ids).order_by("campaign_id", "id").values_list(
             "id", "campaign_id", "case__ai_label", "case__final_label", "reference_label",
-            "case__sex", "case__age_band", "case__site", "case__ai_version"),
+            "case__sex", "case__age_band", "case__site", "case__ai_version", "inclusion_probability", "stratum"),
         columns=CASE_COLUMNS,
     )
-    verdicts = pd.DataFrame.from_records(
-        Verdict.objects.filter(
-            assignment__campaign_case__campaign_id__in=ids, assignment__kind=AssignmentKind.CLINICIAN,
-            assignment__state__in=LOCKED_STATES,
-        ).order_by("assignment__campaign_case_id", "assignment_id")
-        .values_list("assignment__campaign_case_id", "label"),
-        columns=["campaign_case_id", "label"],
-    )
-    readers = verdicts.groupby("campaign_case_id")["label"].agg(list) if len(verdicts) else pd.Series(dtype=object)
-    cases["reader_labels"] = [
-        readers.get(i, []) if isinstance(readers.get(i, []), list) else [] for i in cases["campaign_case_id"]
-    ]
+    readers: dict[int, list] = defaultdict(list)
+    for campaign_case_id, label in Verdict.objects.filter(
+        assignment__campaign_case__campaign_id__in=ids, assignment__kind=AssignmentKind.CLINICIAN,
+        assignment__state__in=LOCKED_STATES,
+    ).order_by("assignment__campaign_case_id", "assignment_id").values_list("assignment__campaign_case_id", "label"):
+        readers[campaign_case_id].append(label)
+    cases["reader_labels"] = [readers.get(i, []) for i in cases["campaign_case_id"].tolist()]
     for column in ("ai_label", "final_label", "reference_label", "sex", "age_band", "site", "ai_version"):
         cases[column] = _blank_to_none(cases[column])
     cases["reference_label"] = [
         rec if rec is not None else (majority_label(r) if len(r) >= min_readers.get(c, 1) else None)
-        for rec, r, c in zip(cases["reference_label"], cases["reader_labels"], cases["campaign_id"], strict=True)
+        for rec, r, c in zip(cases["reference_label"].tolist(), cases["reader_labels"].tolist(),
+                             cases["campaign_id"].tolist(), strict=True)
     ]
     return cases
 
@@ -134,6 +141,8 @@ def campaign_dashboard(campaign: Campaign, *, with_ai_version: bool) -> dict:
     three.pop("categories")  # per-case list: never leaves the selector
     metric = "sensitivity" if positive is not None else "agreement"
     groups = [g for g in GROUPS if with_ai_version or g != "ai_version"]
+    patient = patient_findings(campaign)
+    weighted = design_weighted(df, positive)
     return clean({
         "campaign": {"id": campaign.pk, "name": campaign.name, "ai_system": ai.name,
                      "period_start": campaign.period_start.isoformat(), "period_end": campaign.period_end.isoformat()},
@@ -146,7 +155,60 @@ def campaign_dashboard(campaign: Campaign, *, with_ai_version: bool) -> dict:
         "equity": {"metric": metric, "min_n": SMALL_GROUP, "rows": _equity_rows(df, metric, positive, groups)},
         "small_sample": summary["n_with_reference"] < SMALL_SAMPLE,
         "small_sample_threshold": SMALL_SAMPLE,
+        "patient_findings": patient,
+        "design_weighted": weighted,
     })
+
+
+def patient_findings(campaign: Campaign) -> dict:
+    """The patient representatives' locked answers, counted in SQL in one query: for each
+    question the share of "yes" among yes/no answers (Wilson interval) and the share of
+    "unknown" among the answered, as :func:`concordance.patient_representative_findings`
+    reports them (DESIGN §8)."""
+    answers = {q: {"yes": Q(**{q: "yes"}), "no": Q(**{q: "no"}), "unknown": Q(**{q: "unknown"})}
+               for q in PATIENT_QUESTIONS if q != "equity_concern"}
+    answers["equity_concern"] = {"yes": Q(equity_concern=True), "no": Q(equity_concern=False),
+                                 "unknown": Q(pk__in=[])}
+    aggregates = {f"{q}__{a}": Count("pk", filter=cond) for q, by in answers.items() for a, cond in by.items()}
+    counts = Verdict.objects.filter(
+        assignment__campaign_case__campaign=campaign, assignment__kind=AssignmentKind.PATIENT_REP,
+        assignment__state__in=LOCKED_STATES).aggregate(n=Count("pk"), **aggregates)
+    n = counts["n"]
+    questions = {}
+    for q in answers:
+        yes, no, unknown = (counts[f"{q}__{a}"] for a in ("yes", "no", "unknown"))
+        questions[q] = {
+            "share_yes": proportion(yes, yes + no).to_dict(),
+            "share_unknown": proportion(unknown, yes + no + unknown).to_dict(),
+            "n_yes": yes, "n_no": no, "n_unknown": unknown, "n_missing": n - yes - no - unknown, "n_rows": n,
+        }
+    return {"n_reviews": n, "questions": questions}
+
+
+def design_weighted(df: pd.DataFrame, positive) -> dict:
+    """Population estimates weighted by the inverse inclusion probabilities (Hajek, stratified
+    variance, Korn-Graubard interval): AI / reference agreement and, with a positive label,
+    sensitivity and specificity. Only cases with a reference count as successes or failures;
+    the others stay in the sample (their stratum's size)."""
+    if not len(df):
+        return {}
+    reference = df["reference_label"]
+    has_ref = reference.notna()
+    strata = [s or "" for s in df["stratum"]]
+    probs = df["inclusion_probability"].astype(float).clip(upper=1.0)
+    ai = df["ai_label"]
+    out = {"agreement": design_weighted_proportion(
+        [bool(a == r) if ok else None for a, r, ok in zip(ai, reference, has_ref, strict=True)],
+        probs, strata=strata).to_dict()}
+    if positive is not None:
+        ai_pos = (ai == positive).tolist()
+        ref_pos = (reference == positive) & has_ref
+        ref_neg = (reference != positive) & has_ref
+        out["sensitivity"] = design_weighted_proportion(ai_pos, probs, in_domain=ref_pos.tolist(),
+                                                        strata=strata).to_dict()
+        out["specificity"] = design_weighted_proportion([not p for p in ai_pos], probs,
+                                                        in_domain=ref_neg.tolist(), strata=strata).to_dict()
+    return out
 
 
 def _suppress(x: int | None, n: int | None) -> dict:
@@ -251,3 +313,54 @@ def population_table(ai_system: AISystem) -> list[dict]:
             "small": n < PUBLIC_MIN_CELL,
         })
     return rows
+
+
+# --- AI system: corrective actions and vigilance, for management -------------------------------
+
+def ai_system_actions(ai_system: AISystem, *, today=None) -> dict:
+    """The corrective actions decided for the AI system, one query: counts (open, overdue, by
+    state) and the table of actions (kind, title, owner, due date, state). No case-level data:
+    an action names what is to be done, never a case."""
+    from committees.enums import OPEN_ACTION_STATES
+    from committees.models import Action
+
+    today = today or timezone.localdate()
+    rows = list(Action.objects.filter(ai_system=ai_system).order_by("due_date", "id").values_list(
+        "id", "kind", "title", "owner__first_name", "owner__last_name", "due_date", "state", "completed_at"))
+    actions = [{
+        "id": pk, "kind": kind, "title": title, "owner": f"{first} {last}".strip(), "due_date": due, "state": state,
+        "is_open": state in OPEN_ACTION_STATES, "is_overdue": state in OPEN_ACTION_STATES and due < today,
+        "days_overdue": (today - due).days if state in OPEN_ACTION_STATES and due < today else None,
+        "completed_at": completed,
+    } for pk, kind, title, first, last, due, state, completed in rows]
+    return {
+        "n": len(actions), "n_open": sum(a["is_open"] for a in actions),
+        "n_overdue": sum(a["is_overdue"] for a in actions),
+        "by_state": dict(sorted(Counter(a["state"] for a in actions).items())), "rows": actions,
+    }
+
+
+def ai_system_vigilance(ai_system: AISystem, *, now=None) -> dict:
+    """Vigilance reports of the AI system, one query: counts by state and, for each report, the
+    art. 73 clock (deadline, days left or overdue, declared in time or late). No description, no
+    case: management sees the clocks, never the event."""
+    from vigilance.enums import VigilanceState
+    from vigilance.models import VigilanceReport
+
+    now = now or timezone.now()
+    rows = list(VigilanceReport.objects.filter(ai_system=ai_system).order_by("aware_at", "id").values_list(
+        "id", "state", "seriousness", "aware_at", "declared_at", "closed_at"))
+    reports = []
+    for pk, state, seriousness, aware_at, declared_at, closed_at in rows:
+        clock = VigilanceReport(seriousness=seriousness, aware_at=aware_at, declared_at=declared_at).clock(now)
+        days_left = clock["days_left"]
+        reports.append({
+            "id": pk, "state": state, "seriousness": seriousness, "aware_at": aware_at, "declared_at": declared_at,
+            "closed_at": closed_at, "deadline": clock["deadline"], "is_open": state != VigilanceState.CLOSED,
+            "days_left": math.floor(days_left) if days_left is not None and days_left >= 0 else None,
+            "days_overdue": math.ceil(-days_left) if days_left is not None and days_left < 0 else None,
+            "is_late": clock["is_late"], "declared_in_time": clock["declared_in_time"],
+        })
+    by_state = {s: 0 for s in VigilanceState.values} | dict(Counter(r["state"] for r in reports))
+    return {"n": len(reports), "by_state": by_state, "rows": reports,
+            "open": [r for r in reports if r["is_open"]]}

@@ -22,7 +22,7 @@ from reviews.models import Assignment
 from web import reads
 from web.errors import web_errors
 
-from . import pages, selectors, services
+from . import evidence, pages, selectors, services
 from . import permissions as perms
 from .enums import Audience, ReportState
 from .finders import plotly_js_source
@@ -81,8 +81,10 @@ def campaign_dashboard(request, pk: int):
 def ai_system_dashboard(request, pk: int):
     ai_system = _ai_system(request.user, pk)
     series = selectors.ai_system_series(ai_system, selectors.campaigns_in_series(request.user, ai_system))
-    return render(request, "reports/ai_system_dashboard.html", pages.series_context(series) | {
+    return render(request, "reports/ai_system_dashboard.html", pages.series_context(series) | pages.oversight_context(
+        selectors.ai_system_actions(ai_system), selectors.ai_system_vigilance(ai_system)) | {
         "ai_system": {"id": ai_system.pk, "name": ai_system.name, "version": ai_system.version},
+        "can_view_evidence": perms.can_view_evidence_pack(request.user, ai_system),
     })
 
 
@@ -95,6 +97,60 @@ def population(request, pk: int):
     return render(request, "reports/population.html", context | {
         "ai_system": {"id": ai_system.pk, "name": ai_system.name},
     })
+
+
+# --- Evidence pack -----------------------------------------------------------------------------
+
+def _evidence_for(user, pk: int) -> dict:
+    """The pack, or 404 for anyone who may not read it (clinicians, patient representatives, the
+    data-protection officer, anonymous visitors, officers of other committees)."""
+    ai_system = AISystem.objects.filter(pk=pk).first()
+    if ai_system is None or not perms.can_view_evidence_pack(user, ai_system):
+        raise Http404
+    return pages.evidence_context(evidence.evidence_pack(ai_system, user=user))
+
+
+@require_safe
+def evidence_pack(request, pk: int):
+    context = _evidence_for(request.user, pk)
+    return render(request, "reports/evidence_pack.html", context)
+
+
+@require_safe
+def evidence_pack_html(request, pk: int):
+    """One self-contained file (no script, no external resource) for an inspection visit."""
+    context = _evidence_for(request.user, pk)
+    body = render_to_string("reports/evidence_export.html", context, request=request)
+    response = HttpResponse(body, content_type="text/html; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="dossier-preuves-ia-{pk}.html"'
+    return response
+
+
+@require_safe
+def evidence_pack_pdf(request, pk: int):
+    from weasyprint import HTML
+
+    context = _evidence_for(request.user, pk)
+    body = render_to_string("reports/evidence_export.html", context | {"for_print": True}, request=request)
+    pdf = HTML(string=body, url_fetcher=_refuse_fetch).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="dossier-preuves-ia-{pk}.pdf"'
+    return response
+
+
+@require_safe
+def evidence_pack_csv(request, pk: int):
+    """The index of the pack: one line per record, with its duty."""
+    context = _evidence_for(request.user, pk)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["duty", "record", "value", "date", "reference", "link"])
+    for duty in context["duties"]:
+        for r in duty["records"]:
+            writer.writerow([duty["key"], r["label"], r["value"], r["date_iso"], r["reference"], r["url"]])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="dossier-preuves-ia-{pk}.csv"'
+    return response
 
 
 # --- Published reports ------------------------------------------------------------------------

@@ -10,16 +10,22 @@ import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from reidentification.enums import RequestState
+from reidentification.models import ReidentificationRequest
+from reports.models import Report
+from vigilance.enums import Seriousness, VigilanceState
+from vigilance.models import VigilanceReport
 
 from accounts.enums import Role
 from audit.models import AuditEvent
 from audit.services import audit_verify
 from cases.importing import FORBIDDEN
 from cases.models import AISystem, Case
-from committees.enums import MemberRole
-from committees.models import Member
+from committees.enums import OPEN_ACTION_STATES, ActionState, AgendaItemState, MemberRole, SessionState
+from committees.models import Action, AgendaItem, Decision, Member, Session
+from committees.services import session_quorum
 from fixtures import demo, demo_people, demo_text
-from reviews.enums import BLIND_STATES, CampaignState
+from reviews.enums import BLIND_STATES, AdjudicationMethod, CampaignState
 from reviews.models import Assignment, Campaign, Classification, Verdict
 
 PHONE = re.compile(r"(?:\+33|\b0)\s*[1-9](?:[\s.-]*\d{2}){4}\b")
@@ -156,7 +162,47 @@ def _snapshot():
         "verdicts": Verdict.objects.count(),
         "classifications": Classification.objects.count(),
         "audit": AuditEvent.objects.count(),
+        "sessions": sorted(Session.objects.values_list("title", "state", "minutes_sha256")),
+        "items": AgendaItem.objects.count(),
+        "decisions": Decision.objects.count(),
+        "actions": sorted(Action.objects.values_list("title", "state", "due_date")),
+        "vigilance": sorted(VigilanceReport.objects.values_list("id", "state")),
+        "reidentification": sorted(ReidentificationRequest.objects.values_list("id", "state")),
+        "reports": sorted(Report.objects.values_list("audience", "version", "content_hash")),
     }
+
+
+def _assert_committee_year():
+    """The held session, its decisions and actions, vigilance, re-identification, the next session."""
+    held = Session.objects.get(state=SessionState.SIGNED)
+    assert len(held.minutes_sha256) == 64 and held.signed_by.username == "presidente"
+    assert session_quorum(held).is_met
+    assert held.created_by.username == "secretaire"
+    decisions = list(Decision.objects.filter(item__session=held).select_related("adjudication", "item__campaign_case"))
+    assert len(decisions) >= 2
+    assert any(d.votes_against > 0 and d.dissent for d in decisions)
+    assert any((d.adjudication and d.adjudication.method == AdjudicationMethod.CONSENSUS)
+               or (d.item.campaign_case and "reference_differs_from_ai" in d.item.reasons) for d in decisions)
+    assert all(d.recorded_by.username == "presidente" for d in decisions)
+    actions = list(Action.objects.all())
+    assert any(a.state in OPEN_ACTION_STATES and a.is_overdue for a in actions)
+    assert any(a.state == ActionState.DONE for a in actions)
+    assert any(a.state in OPEN_ACTION_STATES and not a.is_overdue for a in actions)
+    declared = VigilanceReport.objects.filter(state=VigilanceState.DECLARED)
+    drafts = [r for r in VigilanceReport.objects.filter(state=VigilanceState.DRAFT) if r.clock()["deadline"]]
+    assert declared.exists() or drafts
+    for report in declared:
+        assert report.description and report.patient_consequences and report.seriousness != Seriousness.TO_ASSESS
+        assert report.clock()["declared_in_time"] is True
+    assert ReidentificationRequest.objects.filter(state=RequestState.REQUESTED).count() == 1
+    planned = Session.objects.get(state=SessionState.PLANNED)
+    assert planned.scheduled_at > held.scheduled_at
+    assert planned.items.filter(state=AgendaItemState.PENDING).exists()
+    assert AuditEvent.objects.filter(action="session.create", object_id=str(planned.pk)).exists()
+    assert set(Report.objects.values_list("audience", flat=True)) == {"internal", "public"}
+    # The story is dated over past weeks, in chain order.
+    stamps = list(AuditEvent.objects.order_by("id").values_list("created_at", flat=True))
+    assert stamps == sorted(stamps)
 
 
 @pytest.mark.django_db
@@ -181,6 +227,7 @@ def test_load_demo_creates_the_whole_demo_and_is_idempotent():
                                      state__in=BLIND_STATES).count() >= 1
     assert Assignment.objects.filter(campaign_case__campaign=ongoing, state="submitted").exists()
     assert audit_verify().ok
+    _assert_committee_year()
     text = out.getvalue()
     assert "http://127.0.0.1:8000/" in text
     assert all(a.username in text for a in demo_people.DEMO_ACCOUNTS)

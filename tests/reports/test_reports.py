@@ -120,8 +120,8 @@ def test_campaign_dashboard_query_count_is_constant(db, django_assert_num_querie
     campaign = analysed_campaign(world, sample_size=n_cases)
     client = login(world.quality)
     client.get(f"/reports/campaigns/{campaign.pk}/")  # warm the session and the content types
-    # session, user, campaign, committee ids, blind check, case rows, verdicts, reports
-    with django_assert_num_queries(8):
+    # session, user, campaign, committee ids, blind check, case rows, verdicts, patient-rep answers, reports
+    with django_assert_num_queries(9):
         assert client.get(f"/reports/campaigns/{campaign.pk}/").status_code == 200
 
 
@@ -152,8 +152,8 @@ def test_ai_system_dashboard_query_count_is_constant(db, django_assert_num_queri
         analysed_campaign(world, sample_size=2, seed=100 + i)
     client = login(world.management)
     client.get(f"/reports/ai-systems/{world.ai_system.pk}/")
-    # session, user, AI system, campaigns, case rows, verdicts
-    with django_assert_num_queries(6):
+    # session, user, AI system, campaigns, case rows, verdicts, corrective actions, vigilance reports
+    with django_assert_num_queries(8):
         response = client.get(f"/reports/ai-systems/{world.ai_system.pk}/")
     assert response.status_code == 200
     series = selectors.ai_system_series(world.ai_system, selectors.campaigns_in_series(world.management,

@@ -80,13 +80,15 @@ def session_voters(session: Session) -> int:
 # --- Planning ------------------------------------------------------------------------------------
 
 def _append_items(session: Session) -> int:
-    """Add what awaits the committee to ``session`` (caller holds the session lock)."""
+    """Add what awaits the committee to ``session`` (caller holds the session lock). Titles of
+    subject items hold only names and numbers: pages and minutes prefix them with the item's
+    translated kind."""
     position = (session.items.aggregate(m=Max("position"))["m"] or 0)
     new = []
     for cc, reasons in agenda.pending_cases(session.committee, session):
         position += 1
         new.append(AgendaItem(session=session, position=position, kind=AgendaItemKind.CASE, reasons=reasons,
-                              campaign_case=cc, title=f"Case {cc.case_id} ({cc.campaign.name})"))
+                              campaign_case=cc, title=f"#{cc.case_id} — {cc.campaign.name}"))
     for action in agenda.pending_actions(session.committee, session):
         position += 1
         new.append(AgendaItem(session=session, position=position, kind=AgendaItemKind.ACTION, action=action,
@@ -94,7 +96,7 @@ def _append_items(session: Session) -> int:
     for report in agenda.pending_vigilance(session.committee, session):
         position += 1
         new.append(AgendaItem(session=session, position=position, kind=AgendaItemKind.VIGILANCE,
-                              vigilance_report=report, title=f"Vigilance report {report.pk} ({report.ai_system})"))
+                              vigilance_report=report, title=f"#{report.pk} — {report.ai_system.name}"))
     AgendaItem.objects.bulk_create(new)
     return len(new)
 

@@ -5,20 +5,34 @@ changes nothing. Otherwise, in one transaction (so that a failure leaves nothing
 creates the demo accounts, registers the two AI systems, imports the generated cases through
 ``cases.importing.import_cases`` (CSV built in memory, the importer's bulk path), composes the
 committee, then runs two campaigns through ``reviews.services``: a finished one (reviewed,
-adjudicated, classified, published) and one in review where the first demo clinician still has
-blind cases to read. Side effects: the rows above and the audit events the services write,
-plus one ``demo.loaded`` event. Accounts have no service yet: they are created directly, with
-the shared demo password checked against the project's password validators.
+adjudicated, classified, published, with its internal and public reports) and one in review where
+the first demo clinician still has blind cases to read. Around them, the committee's year through
+``committees.services``, ``vigilance.services`` and ``reidentification.services``: a held session
+(attendance meeting the quorum, decisions with votes and a dissent, a consensus adjudication of a
+case the readers disagreed on, corrective actions, minutes signed by the chair), the actions'
+follow-up (one done, one in progress, one overdue), vigilance reports (one declared in time, the
+clock of any new draft running), a re-identification request awaiting the data-protection officer,
+and the next session, planned with its agenda built automatically. Side effects: the rows above
+and the audit events the services write, plus one ``demo.loaded`` event.
+
+The story is told over the last hundred days: each step runs under a demo clock
+(:class:`DemoClock`) set to the day it happened, so that dates, due dates, art. 73 clocks and
+the audit trail (timestamps in chain order) agree with one another. Accounts have no service
+yet: they are created directly, with the shared demo password checked against the project's
+password validators.
 """
 
 import sys
 import time
 from collections import Counter, defaultdict
-from datetime import date
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from importlib import import_module
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -26,13 +40,22 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
+from reidentification.services import reidentification_request
+from reports.enums import Audience
+from reports.services import report_publish
+from vigilance import services as vigilance
+from vigilance.enums import Seriousness, VigilanceState
+from vigilance.models import VigilanceReport
 
 from audit.services import audit_record
 from cases.importing import import_cases
 from cases.models import AISystem, Case
 from cases.pseudonymization import current_key, pseudonymize
 from cases.services import ai_system_create
+from committees import services as committees
+from committees.enums import ActionKind, AgendaItemKind, CaseReason
 from committees.services import committee_create, member_add
 from reviews import services as reviews
 from reviews.enums import AdjudicationMethod, AssignmentKind, AssignmentState, CampaignCaseState
@@ -121,6 +144,39 @@ class Command(BaseCommand):
                           f"« {first_clinician(people)} ».")
 
 
+class DemoClock:
+    """The demo's story happens over past weeks: inside :meth:`at`, ``django.utils.timezone.now``
+    (and the ``default=timezone.now`` of model fields) answer the given moment plus the real time
+    elapsed since, so that each step is dated the day it happened and the audit trail stays in
+    time order. Steps must be entered in chronological order; nothing is patched outside them."""
+
+    def __init__(self):
+        self._real_now = self._current = timezone.now
+        self._fields = [f for model in apps.get_models() for f in model._meta.concrete_fields
+                        if getattr(f, "default", None) is self._real_now]
+
+    @contextmanager
+    def at(self, moment: datetime):
+        offset = moment - self._real_now()
+
+        def now():
+            return self._real_now() + offset
+
+        previous = self._current
+        self._set_defaults(now)
+        try:
+            with mock.patch.object(timezone, "now", now):
+                yield
+        finally:
+            self._set_defaults(previous)
+
+    def _set_defaults(self, func) -> None:
+        self._current = func
+        for f in self._fields:
+            f.default = func
+            f.__dict__.pop("_get_default", None)  # Field caches its default callable
+
+
 class DemoLoader:
     """Builds the demo through the services; the caller holds the transaction."""
 
@@ -130,8 +186,20 @@ class DemoLoader:
         self.rng = np.random.Generator(np.random.PCG64([seed, 1]))
         self.users: dict[str, object] = {}
         self.truth: dict[str, str] = {}  # case source_key -> synthetic truth
+        self.clock = DemoClock()
+        self.today = timezone.localdate()
+        self._session_actions: list = []
+
+    def _day(self, days_ago: int, hour: int = 9, minute: int = 0) -> datetime:
+        """A moment ``days_ago`` days before the real today, local time."""
+        day = self.today - timedelta(days=days_ago)
+        return timezone.make_aware(datetime(day.year, day.month, day.day, hour, minute))
 
     def run(self) -> list[str]:
+        with self.clock.at(self._day(100)):
+            return self._run()
+
+    def _run(self) -> list[str]:
         demo = self.demo
         self._create_accounts()
         quality, chair = self.users["qualite"], self.users["presidente"]
@@ -149,13 +217,32 @@ class DemoLoader:
             pseudonymize(acc, namespace="case", key=key): t for acc, t in data.truth_by_accession().items()
         }
         committee = self._compose_committee([wrist.pk, ecg.pk])
-        finished = self._finished_campaign(wrist, committee, quality, chair)
-        ongoing = self._campaign_in_review(wrist, committee, quality)
-        audit_record(actor=self.users["admin"], action="demo.loaded", data={
-            "seed": self.seed, "cases": self.total, "synthetic": True,
-            "campaigns": [finished.pk, ongoing.pk],
-        })
-        return self._summary(wrist, ecg, committee, finished, ongoing)
+        finished, for_session = self._finished_campaign(wrist, committee, quality, chair)
+        with self.clock.at(self._day(97, 10)):
+            self._assess_vigilance(finished)
+        held = self._held_session(committee, wrist, for_session)
+        with self.clock.at(self._day(48, 10)):
+            finished = reviews.campaign_start_analysis(actor=quality, campaign=finished)
+            finished = reviews.campaign_publish(actor=chair, campaign=finished)
+            for audience in (Audience.INTERNAL, Audience.PUBLIC):
+                report_publish(actor=chair, campaign=finished, audience=audience)
+        self._follow_up_actions(committee)
+        with self.clock.at(self._day(30)):
+            ongoing = self._launch_in_review(wrist, committee, quality)
+        with self.clock.at(self._day(10)):
+            self._campaign_in_review(ongoing)
+        with self.clock.at(self._day(3, 11)):
+            self._request_reidentification(committee)
+        with self.clock.at(self._day(2, 16)):
+            planned = committees.session_create(
+                actor=self.users["secretaire"], committee=committee, title="Séance ordinaire du collège",
+                scheduled_at=self._day(-12, 14), place="Salle du conseil, Valmont-sur-Loire",
+                video_link="https://visio.example.invalid/college")
+            audit_record(actor=self.users["admin"], action="demo.loaded", data={
+                "seed": self.seed, "cases": self.total, "synthetic": True,
+                "campaigns": [finished.pk, ongoing.pk], "sessions": [held.pk, planned.pk],
+            })
+        return self._summary(wrist, ecg, committee, finished, ongoing, held, planned)
 
     # --- People ----------------------------------------------------------------------------------
 
@@ -239,9 +326,11 @@ class DemoLoader:
         )
         reviews.assignment_classify(actor=a.reviewer, assignment=a, **grade)
 
-    def _finished_campaign(self, ai, committee, quality, chair) -> Campaign:
+    def _finished_campaign(self, ai, committee, quality, chair):
         """First quarter: everyone reviews, clinicians unblind and classify, the chair
-        adjudicates the disagreements, then analysis and publication."""
+        adjudicates the disagreements but one, left for the committee to decide by consensus in
+        session (analysis and publication come after the session). Returns the campaign and
+        that case (``None`` when the readers agreed on every case)."""
         year = self.demo.YEAR
         campaign = self._launch(ai=ai, committee=committee, quality=quality,
                                 name=f"Poignet — 1er trimestre {year}",
@@ -254,24 +343,25 @@ class DemoLoader:
             if a.kind == AssignmentKind.CLINICIAN:
                 self._unblind_and_classify(a)
         campaign = reviews.campaign_close_review(actor=quality, campaign=campaign)
-        disputed = campaign.campaign_cases.filter(state=CampaignCaseState.NEEDS_ADJUDICATION)
-        for cc in disputed.select_related("case").order_by("id"):
+        disputed = list(campaign.campaign_cases.filter(state=CampaignCaseState.NEEDS_ADJUDICATION)
+                        .select_related("case").order_by("id"))
+        for cc in disputed[1:]:
             label, reasoning = self.people.adjudication(self.rng, truth=self.truth[cc.case.source_key],
                                                         labels=ai.labels)
             reviews.adjudication_record(actor=chair, campaign_case=cc, label=label, reasoning=reasoning,
                                         method=AdjudicationMethod.CONSENSUS)
-        campaign = reviews.campaign_start_analysis(actor=quality, campaign=campaign)
-        return reviews.campaign_publish(actor=chair, campaign=campaign)
+        return campaign, (disputed[0] if disputed else None)
 
-    def _campaign_in_review(self, ai, committee, quality) -> Campaign:
+    def _launch_in_review(self, ai, committee, quality) -> Campaign:
+        year = self.demo.YEAR
+        return self._launch(ai=ai, committee=committee, quality=quality, name=f"Poignet — 3e trimestre {year}",
+                            period=(date(year, 7, 1), date(year, 9, 30)), sample_size=30,
+                            deadline=date(year, 12, 18), seed=self.seed + 2)
+
+    def _campaign_in_review(self, campaign: Campaign) -> Campaign:
         """Third quarter, half way: each reviewer has done part of their queue, some have
         unblinded and classified; the first demo clinician has locked two answers, unblinded one,
         opened the next one and still has the rest to read blind."""
-        year = self.demo.YEAR
-        campaign = self._launch(ai=ai, committee=committee, quality=quality,
-                                name=f"Poignet — 3e trimestre {year}",
-                                period=(date(year, 7, 1), date(year, 9, 30)), sample_size=30,
-                                deadline=date(year, 12, 18), seed=self.seed + 2)
         progress = {"clinicien2": 0.8, "clinicien3": 0.6, "clinicien4": 0.5, "clinicien5": 1.0,
                     "presidente": 0.4, "usager": 0.7, "usager2": 0.5, "usager3": 0.9}
         queues: dict[str, list[Assignment]] = defaultdict(list)
@@ -295,7 +385,142 @@ class DemoLoader:
                 reviews.assignment_open(actor=queue[done].reviewer, assignment=queue[done])
         return campaign
 
-    def _summary(self, wrist, ecg, committee, finished, ongoing) -> list[str]:
+    # --- The committee's year --------------------------------------------------------------------
+
+    def _assess_vigilance(self, campaign: Campaign) -> None:
+        """Three days after the reviews flagged possible adverse events, the quality team assesses
+        the draft reports: the first (a missed fracture the clinician followed) is completed and
+        declared in time; the others are judged not serious and closed with a note."""
+        quality = self.users["qualite"]
+        drafts = list(VigilanceReport.objects.filter(campaign_case__campaign=campaign, state=VigilanceState.DRAFT)
+                      .order_by("id"))
+        if not drafts:  # nobody flagged one: the quality team opens it from a case where the AI erred
+            positive = campaign.ai_system.positive_label
+            erred = sorted(
+                campaign.campaign_cases.exclude(reference_label="").exclude(reference_label=F("case__ai_label"))
+                .select_related("case", "campaign"),
+                key=lambda cc: (cc.case.ai_label == positive, cc.case.final_label != cc.case.ai_label, cc.pk))
+            if erred:
+                cc = erred[0]
+                drafts = [vigilance.vigilance_create(
+                    actor=quality, committee=campaign.committee, ai_system=campaign.ai_system, campaign_case=cc,
+                    event_date=cc.case.exam_date, ai_version=cc.case.ai_version,
+                    description="Erreur de l'IA relevée par la relecture du collège.")]
+        positive_label = campaign.ai_system.positive_label
+        for i, report in enumerate(drafts):
+            if i == 0:
+                missed = report.campaign_case is None or report.campaign_case.case.ai_label != positive_label
+                report = vigilance.vigilance_update(
+                    actor=quality, report=report, seriousness=Seriousness.SERIOUS_HARM,
+                    description=(
+                        "Fracture du poignet non signalée par l'IA ; le médecin a suivi la sortie de l'IA et le "
+                        "patient est sorti sans immobilisation." if missed else
+                        "Fracture signalée à tort par l'IA et suivie : immobilisation plâtrée et arrêt de travail "
+                        "sans fracture."),
+                    patient_consequences=(
+                        "Reconsultation à J+9 pour douleur persistante, immobilisation retardée ; risque de cal "
+                        "vicieux." if missed else
+                        "Trois semaines d'immobilisation inutile ; raideur du poignet en rééducation."),
+                    actions_taken="Patient rappelé et pris en charge ; fabricant informé.")
+                vigilance.vigilance_declare(actor=quality, report=report, reference="DEMO-MRV-2026-0147")
+            else:
+                report = vigilance.vigilance_update(actor=quality, report=report, seriousness=Seriousness.NOT_SERIOUS,
+                                                    description="Écart sans conséquence pour le patient.")
+                vigilance.vigilance_close(actor=quality, report=report,
+                                          note="Erreur rattrapée avant toute conséquence : pas d'incident grave.")
+
+    def _held_session(self, committee, ai, disputed):
+        """The session held fifty days ago: planned ten days before by the secretary (agenda built
+        from what awaited the committee), attendance meeting the quorum, the chair's decisions
+        with their votes (one with a dissent) and corrective actions, the rest deferred, minutes
+        signed by the chair the next morning."""
+        secretary, chair, quality = self.users["secretaire"], self.users["presidente"], self.users["qualite"]
+        with self.clock.at(self._day(60, 11)):
+            session = committees.session_create(
+                actor=secretary, committee=committee, title="Séance de revue du 1er trimestre",
+                scheduled_at=self._day(50, 14), place="Salle du conseil, Valmont-sur-Loire")
+        with self.clock.at(self._day(50, 14)):
+            session = committees.session_start(actor=secretary, session=session)
+            status = {"clinicien4": "excused", "usager3": "absent"}
+            for attendance in session.attendances.select_related("member__user").order_by("id"):
+                committees.attendance_record(actor=secretary, session=session, member=attendance.member,
+                                             status=status.get(attendance.member.user.username, "present"))
+            items = list(session.items.select_related("campaign_case__case", "vigilance_report").order_by("position"))
+            case_items = [i for i in items if i.kind == AgendaItemKind.CASE]
+            if disputed is not None:
+                item = next(i for i in case_items if i.campaign_case_id == disputed.pk)
+                label = self.truth[item.campaign_case.case.source_key]
+                committees.decision_record(
+                    actor=chair, item=item, reference_label=label, votes_for=6, votes_against=1, votes_abstain=1,
+                    summary=("Les deux lecteurs en aveugle divergeaient. Relecture collégiale des clichés : trait "
+                             "visible sur l'incidence de profil selon la majorité."),
+                    text="Le collège retient l'étiquette de référence par consensus.",
+                    dissent="Un membre juge le trait non concluant sans incidence complémentaire.")
+            differs = [i for i in case_items if CaseReason.REFERENCE_DIFFERS_FROM_AI in i.reasons
+                       and i.state == "pending"]
+            missed = [i for i in differs if i.campaign_case.case.ai_label != ai.positive_label]
+            target = (missed or differs or [None])[0]
+            if target is not None:
+                decision = committees.decision_record(
+                    actor=chair, item=target, votes_for=8, votes_abstain=1,
+                    summary="La référence du collège diffère de la sortie de l'IA : fracture non détectée.",
+                    text=("Erreur de l'IA confirmée. Rappeler aux urgentistes que l'IA est un second lecteur, "
+                          "et signaler au fabricant les fractures manquées sur os ostéopénique."))
+                self._session_actions = [
+                    committees.action_create(
+                        actor=chair, committee=committee, decision=decision, kind=ActionKind.TRAIN_USERS,
+                        title="Former les urgentistes aux limites de l'IA chez les 80 ans et plus", owner=quality,
+                        due_date=timezone.localdate() + timedelta(days=30),
+                        description="Une séance de formation par site, avec un support écrit."),
+                    committees.action_create(
+                        actor=chair, committee=committee, decision=decision, kind=ActionKind.NOTIFY_VENDOR,
+                        title="Signaler au fabricant les fractures manquées sur os ostéopénique",
+                        owner=self.users["clinicien"], due_date=timezone.localdate() + timedelta(days=90),
+                        description="Transmettre les cas anonymisés et demander une analyse."),
+                ]
+            report_item = next((i for i in items if i.kind == AgendaItemKind.VIGILANCE), None)
+            if report_item is not None:
+                decision = committees.decision_record(
+                    actor=chair, item=report_item, votes_for=8, votes_abstain=1,
+                    summary="Déclaration de matériovigilance faite dans le délai ; patiente rappelée.",
+                    text="Le collège approuve la déclaration et demande d'informer la patiente par écrit.")
+                self._session_actions.append(committees.action_create(
+                    actor=chair, committee=committee, decision=decision, kind=ActionKind.INFORM_PATIENTS,
+                    title="Informer la patiente par écrit de l'erreur et de sa prise en charge", owner=chair,
+                    due_date=timezone.localdate() + timedelta(days=15), ai_system=ai))
+            session = committees.session_close(actor=secretary, session=session)
+        with self.clock.at(self._day(49, 9)):
+            session = committees.session_sign(actor=chair, session=session)
+        return session
+
+    def _follow_up_actions(self, committee) -> None:
+        """The training (due twenty days ago) has not started: overdue. The vendor was contacted
+        (in progress); the patient was informed (done)."""
+        actions = getattr(self, "_session_actions", [])
+        by_kind = {a.kind: a for a in actions}
+        if ActionKind.NOTIFY_VENDOR in by_kind:
+            with self.clock.at(self._day(40, 15)):
+                committees.action_start(actor=self.users["clinicien"], action=by_kind[ActionKind.NOTIFY_VENDOR])
+        if ActionKind.INFORM_PATIENTS in by_kind:
+            with self.clock.at(self._day(38, 11)):
+                committees.action_complete(
+                    actor=self.users["presidente"], action=by_kind[ActionKind.INFORM_PATIENTS],
+                    outcome="Courrier envoyé à la patiente ; entretien proposé et réalisé avec le chef de service.")
+
+    def _request_reidentification(self, committee) -> None:
+        """The chair asks to recall the patient of the declared incident (a source reference is kept,
+        encrypted with ``CGH_SOURCE_KEY``): the request awaits the data-protection officer."""
+        report = (VigilanceReport.objects.filter(committee=committee, state=VigilanceState.DECLARED,
+                                                 campaign_case__isnull=False)
+                  .select_related("campaign_case__case", "campaign_case__campaign").order_by("id").first())
+        if report is None or not report.campaign_case.case.source_reference:
+            return
+        reidentification_request(
+            actor=self.users["presidente"], campaign_case=report.campaign_case,
+            justification=("Vérifier que la patiente de l'incident déclaré a bien été rappelée et que sa "
+                           "consolidation est suivie."))
+
+    def _summary(self, wrist, ecg, committee, finished, ongoing, held, planned) -> list[str]:
         counts = Counter(
             Case.objects.filter(ai_system__in=[wrist, ecg]).values_list("ai_system__name", flat=True))
         states = Counter(
@@ -313,4 +538,10 @@ class DemoLoader:
             f"Campaign « {ongoing.name} »: {ongoing.state}, {ongoing.campaign_cases.count()} cases; "
             "assignments " + ", ".join(f"{s} {n}" for s, n in sorted(states.items())),
             f"« {demo_clinician} » has {blind} blind case(s) waiting in « {ongoing.name} »",
+            f"Session « {held.title} »: minutes signed, {held.items.filter(state='decided').count()} decision(s); "
+            f"next session planned with {planned.items.count()} agenda item(s)",
+            "Corrective actions: " + ", ".join(f"{s} {n}" for s, n in sorted(Counter(
+                committee.actions.values_list("state", flat=True)).items())),
+            "Vigilance reports: " + ", ".join(f"{s} {n}" for s, n in sorted(Counter(
+                committee.vigilance_reports.values_list("state", flat=True)).items())),
         ]
