@@ -33,6 +33,8 @@ def audit_logout(sender, request, user, **kwargs):
 def audit_login_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username", ""))[:150]
     known = get_user_model().objects.filter(username=username).first()
+    locked = {"locked_out": True} if getattr(request, "cgh_locked_out", False) else {}
     with transaction.atomic():
         audit_record(actor=None, action="auth.login_failed", object_type="accounts.user",
-                     object_id=str(known.pk) if known else "", data={"username": username, **_client(request)})
+                     object_id=str(known.pk) if known else "",
+                     data={"username": username, **locked, **_client(request)})

@@ -187,9 +187,8 @@ def _choice_label(enum, value) -> str:
 def oversight_context(actions: dict, vigilance: dict) -> dict:
     """Corrective actions and vigilance clocks of the AI-system dashboard (management sees them:
     no case, no description)."""
-    from vigilance.enums import Seriousness, VigilanceState
-
     from committees.enums import ActionKind, ActionState
+    from vigilance.enums import Seriousness, VigilanceState
 
     action_rows = [a | {"kind_label": _choice_label(ActionKind, a["kind"]),
                         "state_label": _choice_label(ActionState, a["state"])} for a in actions["rows"]]

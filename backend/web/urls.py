@@ -1,14 +1,27 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import campaigns, home, imports, reviews
+from accounts.forms import LoginForm
+
+from .views import (
+    actions,
+    adjudication,
+    campaigns,
+    home,
+    imports,
+    reidentification,
+    reviews,
+    sessions,
+    vigilance,
+)
 
 app_name = "web"
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("login/",
-         auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
+         auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True,
+                                       authentication_form=LoginForm),
          name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("reviews/", reviews.queue, name="queue"),
@@ -28,6 +41,41 @@ urlpatterns = [
          name="assignment_reassign"),
     path("campaigns/<int:pk>/transitions/<slug:name>/", campaigns.campaign_transition,
          name="campaign_transition"),
+    path("campaigns/<int:pk>/adjudication/", adjudication.adjudication_list, name="adjudication_list"),
+    path("campaigns/<int:pk>/cases/<int:campaign_case_pk>/", adjudication.case_context, name="case_context"),
+    path("campaigns/<int:pk>/cases/<int:campaign_case_pk>/third-reading/", adjudication.third_reading,
+         name="third_reading"),
+    path("committees/", sessions.committee_list, name="committee_list"),
+    path("committees/<int:pk>/", sessions.committee_detail, name="committee"),
+    path("committees/<int:pk>/sessions/new/", sessions.session_new, name="session_new"),
+    path("sessions/<int:pk>/", sessions.session_detail, name="session"),
+    path("sessions/<int:pk>/transitions/<slug:name>/", sessions.session_transition, name="session_transition"),
+    path("sessions/<int:pk>/attendance/", sessions.session_attendance, name="session_attendance"),
+    path("sessions/<int:pk>/refresh/", sessions.session_refresh, name="session_refresh"),
+    path("sessions/<int:pk>/items/", sessions.session_add_item, name="session_add_item"),
+    path("sessions/<int:pk>/items/<int:item_pk>/decide/", sessions.item_decide, name="item_decide"),
+    path("sessions/<int:pk>/items/<int:item_pk>/defer/", sessions.item_defer, name="item_defer"),
+    path("sessions/<int:pk>/items/<int:item_pk>/actions/", sessions.item_action_create, name="item_action_create"),
+    path("sessions/<int:pk>/sign/", sessions.session_sign, name="session_sign"),
+    path("sessions/<int:pk>/minutes.html", sessions.minutes_html, name="minutes_html"),
+    path("sessions/<int:pk>/minutes.pdf", sessions.minutes_pdf, name="minutes_pdf"),
+    path("actions/", actions.action_list, name="action_list"),
+    path("actions/mine/", actions.my_actions, name="my_actions"),
+    path("actions/<int:pk>/", actions.action_detail, name="action"),
+    path("actions/<int:pk>/transitions/<slug:name>/", actions.action_transition, name="action_transition"),
+    path("vigilance/", vigilance.vigilance_list, name="vigilance_list"),
+    path("vigilance/export.csv", vigilance.vigilance_csv, name="vigilance_csv"),
+    path("vigilance/<int:pk>/", vigilance.vigilance_detail, name="vigilance"),
+    path("vigilance/<int:pk>/edit/", vigilance.vigilance_edit, name="vigilance_edit"),
+    path("vigilance/<int:pk>/declare/", vigilance.vigilance_declare, name="vigilance_declare"),
+    path("vigilance/<int:pk>/close/", vigilance.vigilance_close, name="vigilance_close"),
+    path("vigilance/<int:pk>/report.pdf", vigilance.vigilance_pdf, name="vigilance_pdf"),
+    path("reidentification/", reidentification.reid_list, name="reid_list"),
+    path("reidentification/new/", reidentification.reid_new, name="reid_new"),
+    path("reidentification/<int:pk>/", reidentification.reid_detail, name="reid"),
+    path("reidentification/<int:pk>/decide/<slug:name>/", reidentification.reid_decide, name="reid_decide"),
+    path("reidentification/<int:pk>/withdraw/", reidentification.reid_withdraw, name="reid_withdraw"),
+    path("reidentification/<int:pk>/reveal/", reidentification.reid_reveal, name="reid_reveal"),
     path("imports/", imports.import_list, name="import_list"),
     path("imports/<int:pk>/", imports.import_detail, name="import"),
     path("imports/<int:pk>/status/", imports.import_status, name="import_status"),

@@ -107,3 +107,81 @@ def test_no_serious_or_critical_accessibility_violation(open_page, live_server):
     # Canary: axe really ran and reports what it should (an image without alternative text).
     page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=\\'/x.png\\'>')")
     assert [v["id"] for v in violations(page)] == ["image-alt"]
+
+
+def test_committee_pages_have_no_serious_or_critical_violation(open_page, live_server):
+    """Sessions (plan form with errors, open session with its forms, sign confirmation), actions,
+    vigilance (list, report, edit), re-identification (list, form, request) and adjudication."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from cases.source_reference import current_source_key, encrypt_source_reference
+    from committees import services as committee_services
+    from reidentification.services import reidentification_request
+    from tests.workflows import disagreeing_campaign, present_quorum
+    from vigilance.services import vigilance_create
+
+    world = build_world()
+    campaign = disagreeing_campaign(world)
+    cc = campaign.campaign_cases.order_by("pk").first()
+    key = current_source_key()
+    Case.objects.filter(pk=cc.case_id).update(source_reference=encrypt_source_reference("ACC-1", key),
+                                              source_reference_key_id=key.key_id)
+    session = committee_services.session_create(
+        actor=world.secretary, committee=world.committee, title="Séance a11y",
+        scheduled_at=timezone.now() + dt.timedelta(days=1), place="Salle 1")
+    committee_services.session_start(actor=world.secretary, session=session)
+    present_quorum(session, world.secretary)
+    item = session.items.order_by("position").first()
+    decision = committee_services.decision_record(actor=world.chair, item=item, summary="Débat.", text="Retenu.",
+                                                  votes_for=4, reference_label="fracture")
+    action = committee_services.action_create(
+        actor=world.chair, committee=world.committee, kind="train_users", title="Former", owner=world.quality,
+        due_date=timezone.localdate() + dt.timedelta(days=10), decision=decision)
+    report = vigilance_create(actor=world.secretary, committee=world.committee, ai_system=world.ai_system,
+                              event_date=timezone.localdate(), description="Fracture manquée.")
+    request = reidentification_request(actor=world.chair, campaign_case=cc,
+                                       justification="L'IA a manqué une fracture ; rappel du patient.")
+    base = live_server.url
+    found: dict[str, list] = {}
+
+    page = open_page().page
+    log_in(page, base, world.secretary.username)
+    for name, url in (("committees", "/committees/"), ("committee", f"/committees/{world.committee.pk}/"),
+                      ("session new", f"/committees/{world.committee.pk}/sessions/new/"),
+                      ("action list", "/actions/"), ("action", f"/actions/{action.pk}/"),
+                      ("vigilance list", "/vigilance/"), ("vigilance", f"/vigilance/{report.pk}/"),
+                      ("vigilance edit", f"/vigilance/{report.pk}/edit/"),
+                      ("adjudication", f"/campaigns/{campaign.pk}/adjudication/"),
+                      ("case", f"/campaigns/{campaign.pk}/cases/{cc.pk}/")):
+        page.goto(base + url)
+        found[name] = violations(page)
+    page.goto(f"{base}/committees/{world.committee.pk}/sessions/new/")
+    page.get_by_role("button", name="Planifier la séance").click()
+    page.locator(".errors").first.wait_for()
+    found["session new errors"] = violations(page)
+
+    page = open_page().page
+    log_in(page, base, world.chair.username)
+    page.goto(f"{base}/sessions/{session.pk}/")
+    for summary in page.locator("details > summary").all():
+        summary.click()  # the decision and action forms, open
+    found["session open"] = violations(page)
+    for name, url in (("reid list", "/reidentification/"), ("reid new", "/reidentification/new/"),
+                      ("reid", f"/reidentification/{request.pk}/")):
+        page.goto(base + url)
+        found[name] = violations(page)
+    committee_services.session_close(actor=world.secretary, session=session)
+    page.goto(f"{base}/sessions/{session.pk}/sign/")
+    found["sign"] = violations(page)
+    committee_services.session_sign(actor=world.chair, session=session)
+    page.goto(f"{base}/sessions/{session.pk}/")
+    found["session signed"] = violations(page)
+
+    page = open_page().page
+    log_in(page, base, world.dpo.username)
+    page.goto(f"{base}/reidentification/{request.pk}/")
+    found["reid dpo"] = violations(page)
+
+    assert {name: v for name, v in found.items() if v} == {}

@@ -10,11 +10,6 @@ import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from reidentification.enums import RequestState
-from reidentification.models import ReidentificationRequest
-from reports.models import Report
-from vigilance.enums import Seriousness, VigilanceState
-from vigilance.models import VigilanceReport
 
 from accounts.enums import Role
 from audit.models import AuditEvent
@@ -25,8 +20,13 @@ from committees.enums import OPEN_ACTION_STATES, ActionState, AgendaItemState, M
 from committees.models import Action, AgendaItem, Decision, Member, Session
 from committees.services import session_quorum
 from fixtures import demo, demo_people, demo_text
+from reidentification.enums import RequestState
+from reidentification.models import ReidentificationRequest
+from reports.models import Report
 from reviews.enums import BLIND_STATES, AdjudicationMethod, CampaignState
 from reviews.models import Assignment, Campaign, Classification, Verdict
+from vigilance.enums import Seriousness, VigilanceState
+from vigilance.models import VigilanceReport
 
 PHONE = re.compile(r"(?:\+33|\b0)\s*[1-9](?:[\s.-]*\d{2}){4}\b")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")

@@ -10,16 +10,16 @@ from html import unescape
 import pytest
 from django.test import Client
 from django.utils import timezone, translation
-from reports import evidence, services
-from reports.enums import Audience
-from vigilance import services as vigilance
 
 from audit.models import AuditEvent
 from committees import services as committees
+from reports import evidence, services
+from reports.enums import Audience
 from reviews import services as review_services
 from reviews.enums import CampaignState
 from tests.factories import UserFactory
 from tests.workflows import build_world, campaign_in, disagreeing_campaign, present_quorum, submit_all
+from vigilance import services as vigilance
 
 pytestmark = pytest.mark.django_db
 

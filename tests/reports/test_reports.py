@@ -8,12 +8,12 @@ from html import unescape
 
 import pytest
 from django.test import Client
-from reports import selectors, services
-from reports.enums import Audience, ReportState
-from reports.models import Report
 
 from audit.models import AuditEvent
 from cases.models import Case
+from reports import selectors, services
+from reports.enums import Audience, ReportState
+from reports.models import Report
 from reviews import services as review_services
 from reviews.enums import CampaignState
 from tests.factories import CaseFactory

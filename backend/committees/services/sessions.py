@@ -319,6 +319,9 @@ def session_sign(*, actor, session: Session) -> Session:
     with transaction.atomic():
         session = _locked_session(session.pk)
         ensure(perms.can_sign_minutes(actor, session), "Only the committee chair signs the minutes.")
+        ensure(all(perms.can_view_item(actor, item) for item in session.items.select_related("campaign_case")),
+               "You still read a case of this agenda blind: the minutes would show it to you. Lock your "
+               "verdict first, or let another chair sign.")
         apply_transition(session, "sign", by=actor)
         html = render_minutes(session, signed_by=actor, signed_at=session.signed_at)
         session.minutes_html = html

@@ -118,6 +118,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["accounts.lockout.LockoutModelBackend"]
+# Lockout after repeated failed logins (accounts.lockout): failures within the window, per username.
+LOGIN_MAX_FAILURES = int(env("CGH_LOGIN_MAX_FAILURES", "5") or 5)
+LOGIN_LOCKOUT_MINUTES = int(env("CGH_LOGIN_LOCKOUT_MINUTES", "15") or 15)
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"

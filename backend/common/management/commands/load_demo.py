@@ -42,12 +42,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from reidentification.services import reidentification_request
-from reports.enums import Audience
-from reports.services import report_publish
-from vigilance import services as vigilance
-from vigilance.enums import Seriousness, VigilanceState
-from vigilance.models import VigilanceReport
 
 from audit.services import audit_record
 from cases.importing import import_cases
@@ -57,9 +51,15 @@ from cases.services import ai_system_create
 from committees import services as committees
 from committees.enums import ActionKind, AgendaItemKind, CaseReason
 from committees.services import committee_create, member_add
+from reidentification.services import reidentification_request
+from reports.enums import Audience
+from reports.services import report_publish
 from reviews import services as reviews
 from reviews.enums import AdjudicationMethod, AssignmentKind, AssignmentState, CampaignCaseState
 from reviews.models import Assignment, Campaign
+from vigilance import services as vigilance
+from vigilance.enums import Seriousness, VigilanceState
+from vigilance.models import VigilanceReport
 
 URL = "http://127.0.0.1:8000/"
 MIN_CASES = 200

@@ -1,0 +1,70 @@
+"""A case as the committee discusses it (AI output, the readers' labels, the reference) and the
+request for a third blind reading of a case whose readers disagree."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+
+from common.exceptions import Forbidden
+from reidentification import permissions as rperms
+from reviews import permissions as perms
+from reviews import services
+from reviews.enums import AssignmentKind, CampaignCaseState
+from reviews.models import Assignment, CampaignCase
+
+from .. import reads
+from ..labels import label_display, state_display
+from .committee_common import committee_errors
+
+
+@login_required
+@require_safe
+@committee_errors("case")
+def case_context(request, pk: int, campaign_case_pk: int):
+    cc = reads.case_context_for(request.user, pk, campaign_case_pk)
+    readers = [
+        {"kind_label": AssignmentKind(a.kind).label, "state_label": a.get_state_display(),
+         "label": label_display(getattr(getattr(a, "verdict", None), "label", "")),
+         "third": a.is_third_reading}
+        for a in Assignment.objects.filter(campaign_case=cc, kind=AssignmentKind.CLINICIAN)
+        .select_related("verdict").order_by("pk")
+    ]
+    return render(request, "committees/case.html", {
+        "cc": cc, "campaign": cc.campaign, "case": cc.case,
+        "state_label": state_display(CampaignCaseState, cc.state),
+        "ai_label": label_display(cc.case.ai_label), "final_label": label_display(cc.case.final_label),
+        "reference_label": label_display(cc.reference_label), "readers": readers,
+        "can_third_reading": cc.state == CampaignCaseState.NEEDS_ADJUDICATION
+        and perms.can_request_third_reading(request.user, cc),
+        "can_request_reid": rperms.can_request(request.user, cc) and bool(cc.case.source_reference),
+    })
+
+
+@login_required
+@require_safe
+@committee_errors("case")
+def adjudication_list(request, pk: int):
+    """The campaign's cases whose readers disagree, each with its third-reading button."""
+    campaign = reads.campaign_for(request.user, pk)
+    return render(request, "committees/adjudication_list.html", {
+        "campaign": campaign, "rows": reads.adjudication_rows(request.user, campaign)})
+
+
+@login_required
+@require_POST
+@committee_errors("case", "third_reading")
+def third_reading(request, pk: int, campaign_case_pk: int):
+    campaign = reads.campaign_for(request.user, pk)
+    cc = CampaignCase.objects.filter(pk=campaign_case_pk, campaign=campaign).select_related("campaign").first()
+    if cc is None:
+        raise Http404
+    if not perms.can_request_third_reading(request.user, cc):
+        raise Forbidden("Only the committee chair or the quality team can ask for a third reading.")
+    services.third_reading_request(actor=request.user, campaign_case=cc)
+    messages.success(request, _("A third reader is asked to read case %(case)s blind.") % {"case": cc.case_id})
+    if request.POST.get("next") == "case":
+        return redirect("web:case_context", pk=campaign.pk, campaign_case_pk=cc.pk)
+    return redirect("web:adjudication_list", pk=campaign.pk)

@@ -1,0 +1,409 @@
+"""Committee pages: composition, sessions (séances) with their agenda, attendance, quorum,
+decisions, corrective actions created from a decision, and the minutes (draft preview, signature
+with confirmation, frozen fragment, HTML and PDF downloads).
+
+Every state change is one POST through one service of ``committees.services``. Each view first
+checks what the service would refuse for the state (409) or the role (403), so that a stale page
+is never answered with form errors; the service checks both again under its row lock."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from committees import permissions as cperms
+from committees import services
+from committees.enums import AgendaItemState, CaseReason, SessionState
+from committees.minutes import render_minutes
+from committees.models import Action, AgendaItem, Member, Session
+from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
+from common.fsm import available_transitions, ensure_can_proceed
+from reviews.enums import CampaignCaseState
+
+from .. import reads
+from ..forms_committees import (
+    ActionForm,
+    AttendanceForm,
+    DecisionForm,
+    OtherBusinessForm,
+    ReasonForm,
+    SessionForm,
+    SignForm,
+    apply_service_errors,
+)
+from ..labels import label_display
+from .committee_common import ACTIONS, committee_errors, refusal_page
+
+REASONS = {**{r.value: r.label for r in CaseReason}, "overdue": gettext_lazy("The action is overdue")}
+SESSION_SERVICES = {"start": services.session_start, "close": services.session_close,
+                    "cancel": services.session_cancel}
+
+
+# --- Committees ----------------------------------------------------------------------------------
+
+@login_required
+@require_safe
+@committee_errors()
+def committee_list(request):
+    """The committees the caller works for, with their sessions: the "Séances" entry."""
+    committees = list(reads.committees_for(request.user).order_by("name"))
+    if not committees:
+        raise Http404
+    sessions = list(Session.objects.filter(committee__in=committees).select_related("committee")
+                    .order_by("-scheduled_at", "-id"))
+    return render(request, "committees/committee_list.html", {"committees": committees, "sessions": sessions})
+
+
+@login_required
+@require_safe
+@committee_errors()
+def committee_detail(request, pk: int):
+    """Composition (members with seat, specialty, site, service, term, declared conflicts), the
+    membership history (ended terms stay visible) and the committee's sessions."""
+    committee = reads.committee_for(request.user, pk)
+    members = list(Member.objects.filter(committee=committee).select_related("user")
+                   .prefetch_related("conflicts__ai_system").order_by("role", "user__last_name", "term_start"))
+    today = timezone.localdate()
+    current = [m for m in members if m.term_end is None or m.term_end >= today]
+    ended = [m for m in members if m.term_end is not None and m.term_end < today]
+    return render(request, "committees/committee_detail.html", {
+        "committee": committee, "members": current, "ended": ended,
+        "sessions": list(committee.sessions.order_by("-scheduled_at", "-id")),
+        "can_plan": cperms.can_view_sessions(request.user, committee.pk),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+@committee_errors("session")
+def session_new(request, pk: int):
+    """Plan a session: members whose term covers its date are invited and the agenda is built
+    from what awaits the committee (``services.session_create``)."""
+    committee = reads.committee_for(request.user, pk)
+    if request.method != "POST":
+        return render(request, "committees/session_new.html", {"committee": committee, "form": SessionForm()})
+    form = SessionForm(request.POST)
+    if form.is_valid():
+        try:
+            session = services.session_create(actor=request.user, committee=committee, **form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_service_errors(form, exc)
+        else:
+            n = session.items.count()
+            messages.success(request, _("The session is planned; its agenda holds %(n)d item(s).") % {"n": n})
+            return redirect("web:session", pk=session.pk)
+    return render(request, "committees/session_new.html", {"committee": committee, "form": form}, status=400)
+
+
+# --- A session -------------------------------------------------------------------------------------
+
+def _item_row(item: AgendaItem, *, visible: bool) -> dict:
+    row = {"id": item.pk, "position": item.position, "kind": item.kind, "kind_label": item.get_kind_display(),
+           "state": item.state, "state_label": item.get_state_display(), "visible": visible}
+    if not visible:
+        return row
+    row |= {"title": item.title, "reasons": [REASONS.get(r, r) for r in item.reasons or []],
+            "campaign_case": item.campaign_case, "action": item.action, "vigilance_report": item.vigilance_report}
+    cc = item.campaign_case
+    row["labels"] = (cc.campaign.ai_system.labels if cc is not None
+                     and cc.state == CampaignCaseState.NEEDS_ADJUDICATION else None)
+    decision = getattr(item, "decision", None) if item.state == AgendaItemState.DECIDED else None
+    if decision is not None:
+        row["decision"] = decision
+        row["reference_label_display"] = label_display(decision.reference_label)
+        row["actions"] = list(decision.actions.all())
+    return row
+
+
+def _session_context(request, session: Session, *, forms_for: dict | None = None) -> dict:
+    """The session page: agenda (withheld case items for a blind reader), attendance, quorum,
+    the transitions the caller may fire, the forms, and the minutes (frozen once signed)."""
+    user = request.user
+    forms_for = forms_for or {}
+    blind = reads.blind_case_ids(user)
+    items = list(
+        AgendaItem.objects.filter(session=session)
+        .select_related("campaign_case__campaign__ai_system", "action__owner", "vigilance_report__ai_system",
+                        "decision__recorded_by")
+        .prefetch_related(Prefetch("decision__actions", queryset=Action.objects.select_related("owner")))
+        .order_by("position"))
+    rows = [_item_row(i, visible=i.campaign_case_id not in blind) for i in items]
+    is_open = session.state == SessionState.OPEN
+    active = session.state in (SessionState.PLANNED, SessionState.OPEN)
+    can_run = cperms.can_run_session(user, session)
+    can_decide = cperms.can_record_decision(user, session) and is_open
+    can_act = cperms.can_manage_actions(user, session.committee_id) and session.state != SessionState.SIGNED
+    owners = get_user_model().objects.filter(is_active=True).order_by("last_name", "username")
+    for row in rows:
+        if not row["visible"]:
+            continue
+        key = row["id"]
+        if can_decide and row["state"] == AgendaItemState.PENDING:
+            row["decision_form"] = forms_for.get(("decide", key)) or DecisionForm(
+                labels=row["labels"], prefix=f"item{key}")
+        if can_act and row.get("decision") is not None:
+            row["action_form"] = forms_for.get(("action", key)) or ActionForm(owners=owners, prefix=f"action{key}")
+        row["can_defer"] = can_run and active and row["state"] == AgendaItemState.PENDING
+    attendances = list(session.attendances.select_related("member__user")
+                       .order_by("member__role", "member__user__last_name", "member_id"))
+    all_visible = all(r["visible"] for r in rows)
+    minutes = None
+    if all_visible:
+        minutes = session.minutes_html if session.state == SessionState.SIGNED else render_minutes(session)
+    transitions = [{"name": n, "label": ACTIONS[n]}
+                   for n in available_transitions(session, user, cperms.SESSION_TRANSITIONS) if n != "sign"]
+    return {
+        "session": session, "committee": session.committee, "items": rows, "attendances": attendances,
+        "quorum": services.session_quorum(session), "transitions": transitions,
+        "can_run": can_run and active, "can_record_attendance": can_run and is_open,
+        "can_sign": session.state == SessionState.CLOSED and cperms.can_sign_minutes(user, session),
+        "is_signed": session.state == SessionState.SIGNED, "minutes": minutes, "all_visible": all_visible,
+        "attendance_choices": AttendanceForm.base_fields["status"].choices,
+        "other_form": forms_for.get("other") or OtherBusinessForm(),
+        "cancel_form": forms_for.get("cancel") or ReasonForm(),
+        "has_hidden": not all_visible,
+    }
+
+
+@login_required
+@require_safe
+@committee_errors("session")
+def session_detail(request, pk: int):
+    session = reads.session_for(request.user, pk)
+    return render(request, "committees/session_detail.html", _session_context(request, session))
+
+
+def _ensure_state(session: Session, action: str, *states) -> None:
+    if session.state not in states:
+        raise TransitionNotAllowed(f"Cannot {action}: the session is {session.state}.",
+                                   extra={"session_state": session.state, "action": action})
+
+
+@login_required
+@require_POST
+@committee_errors("session")
+def session_transition(request, pk: int, name: str):
+    service = SESSION_SERVICES.get(name)
+    if service is None:
+        raise Http404
+    session = reads.session_for(request.user, pk)
+    if not cperms.can_run_session(request.user, session):
+        raise Forbidden("You cannot run this session.")
+    ensure_can_proceed(session, name)
+    kwargs = {}
+    if name == "cancel":
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            return render(request, "committees/session_detail.html",
+                          _session_context(request, session, forms_for={"cancel": form}), status=400)
+        kwargs["reason"] = form.cleaned_data["reason"]
+    service(actor=request.user, session=session, **kwargs)
+    messages.success(request, _("Done: “%(action)s”.") % {"action": ACTIONS[name]})
+    return redirect("web:session", pk=session.pk)
+
+
+@login_required
+@require_POST
+@committee_errors("session", "record attendance")
+def session_attendance(request, pk: int):
+    session = reads.session_for(request.user, pk)
+    if not cperms.can_run_session(request.user, session):
+        raise Forbidden("You cannot run this session.")
+    _ensure_state(session, "record attendance", SessionState.OPEN)
+    form = AttendanceForm(request.POST)
+    if not form.is_valid():
+        raise ValidationFailed("Invalid attendance.", extra=dict(form.errors))
+    member = Member.objects.filter(pk=form.cleaned_data["member"], committee_id=session.committee_id).first()
+    if member is None:
+        raise ValidationFailed("Not a member of this committee.", extra={"member": ["unknown"]})
+    services.attendance_record(actor=request.user, session=session, member=member,
+                               status=form.cleaned_data["status"])
+    messages.success(request, _("Attendance recorded: %(name)s.") % {"name": member.user.display_name})
+    return redirect("web:session", pk=session.pk)
+
+
+@login_required
+@require_POST
+@committee_errors("session", "change the agenda")
+def session_refresh(request, pk: int):
+    session = reads.session_for(request.user, pk)
+    if not cperms.can_run_session(request.user, session):
+        raise Forbidden("You cannot run this session.")
+    _ensure_state(session, "change the agenda", SessionState.PLANNED, SessionState.OPEN)
+    added = services.session_refresh_agenda(actor=request.user, session=session)
+    messages.success(request, _("Agenda refreshed: %(n)d item(s) added.") % {"n": added})
+    return redirect("web:session", pk=session.pk)
+
+
+@login_required
+@require_POST
+@committee_errors("session", "change the agenda")
+def session_add_item(request, pk: int):
+    session = reads.session_for(request.user, pk)
+    if not cperms.can_run_session(request.user, session):
+        raise Forbidden("You cannot run this session.")
+    _ensure_state(session, "change the agenda", SessionState.PLANNED, SessionState.OPEN)
+    form = OtherBusinessForm(request.POST)
+    if not form.is_valid():
+        return render(request, "committees/session_detail.html",
+                      _session_context(request, session, forms_for={"other": form}), status=400)
+    services.session_add_item(actor=request.user, session=session, title=form.cleaned_data["title"])
+    messages.success(request, _("The item is added to the agenda."))
+    return redirect("web:session", pk=session.pk)
+
+
+@login_required
+@require_POST
+@committee_errors("item", "decide")
+def item_decide(request, pk: int, item_pk: int):
+    """The chair records the decision on one item, only while the session sits with its quorum."""
+    session = reads.session_for(request.user, pk)
+    item = reads.item_for(request.user, session, item_pk)
+    if not cperms.can_record_decision(request.user, session):
+        raise Forbidden("Only the committee chair records decisions.")
+    _ensure_state(session, "record a decision", SessionState.OPEN)
+    ensure_can_proceed(item, "decide")
+    quorum = services.session_quorum(session)
+    if not quorum.is_met:
+        return _no_quorum(request, quorum)
+    cc = item.campaign_case
+    labels = cc.campaign.ai_system.labels if cc and cc.state == CampaignCaseState.NEEDS_ADJUDICATION else None
+    form = DecisionForm(request.POST, labels=labels, prefix=f"item{item.pk}")
+    if form.is_valid():
+        try:
+            services.decision_record(actor=request.user, item=item, **form.service_kwargs())
+        except ValidationFailed as exc:
+            apply_service_errors(form, exc)
+        except TransitionNotAllowed as exc:
+            if exc.code == "quorum_not_met":
+                return _no_quorum(request, services.session_quorum(session))
+            raise
+        else:
+            messages.success(request, _("The decision is recorded."))
+            return redirect(reverse("web:session", args=[session.pk]) + f"#item-{item.pk}")
+    return render(request, "committees/session_detail.html",
+                  _session_context(request, session, forms_for={("decide", item.pk): form}), status=400)
+
+
+def _no_quorum(request, quorum):
+    message = _("No quorum: %(c)d of %(cn)d clinicians and %(p)d of %(pn)d patient representatives present. "
+                "No decision can be recorded.") % {
+        "c": quorum.clinicians_present, "cn": quorum.clinicians_needed,
+        "p": quorum.patient_reps_present, "pn": quorum.patient_reps_needed}
+    exc = TransitionNotAllowed("No quorum.", code="quorum_not_met")
+    return refusal_page(request, exc, subject="item", action="decide", message=message)
+
+
+@login_required
+@require_POST
+@committee_errors("item", "defer")
+def item_defer(request, pk: int, item_pk: int):
+    session = reads.session_for(request.user, pk)
+    item = reads.item_for(request.user, session, item_pk)
+    if not cperms.can_run_session(request.user, session):
+        raise Forbidden("You cannot run this session.")
+    _ensure_state(session, "defer an item", SessionState.PLANNED, SessionState.OPEN)
+    services.item_defer(actor=request.user, item=item)
+    messages.success(request, _("The item is deferred to a later session."))
+    return redirect("web:session", pk=session.pk)
+
+
+@login_required
+@require_POST
+@committee_errors("session", "create_action")
+def item_action_create(request, pk: int, item_pk: int):
+    """A corrective action from a decided item, until the minutes are signed."""
+    session = reads.session_for(request.user, pk)
+    item = reads.item_for(request.user, session, item_pk)
+    if not cperms.can_manage_actions(request.user, session.committee_id):
+        raise Forbidden("You cannot create actions.")
+    if session.state == SessionState.SIGNED:
+        raise TransitionNotAllowed("The minutes are signed.",
+                                   extra={"session_state": session.state, "action": "create_action"})
+    decision = getattr(item, "decision", None) if item.state == AgendaItemState.DECIDED else None
+    if decision is None:
+        raise TransitionNotAllowed("The item is not decided.", extra={"state": item.state, "transition": "decide"})
+    owners = get_user_model().objects.filter(is_active=True)
+    form = ActionForm(request.POST, owners=owners, prefix=f"action{item.pk}")
+    if form.is_valid():
+        try:
+            services.action_create(actor=request.user, committee=session.committee, decision=decision,
+                                   **form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("The corrective action is created."))
+            return redirect("web:session", pk=session.pk)
+    return render(request, "committees/session_detail.html",
+                  _session_context(request, session, forms_for={("action", item.pk): form}), status=400)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+@committee_errors("session", "sign")
+def session_sign(request, pk: int):
+    """The chair signs the minutes after a confirmation: they are then frozen with their hash."""
+    session = reads.session_for(request.user, pk)
+    if not cperms.can_sign_minutes(request.user, session):
+        raise Forbidden("Only the committee chair signs the minutes.")
+    ensure_can_proceed(session, "sign")
+    if reads.blind_case_ids(request.user) & set(session.items.values_list("campaign_case_id", flat=True)):
+        raise Forbidden("You still read a case of this agenda blind.")
+    form = SignForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.session_sign(actor=request.user, session=session)
+        messages.success(request, _("The minutes are signed and frozen."))
+        return redirect("web:session", pk=session.pk)
+    return render(request, "committees/session_sign.html", {
+        "session": session, "form": form, "minutes": render_minutes(session),
+    }, status=400 if request.method == "POST" else 200)
+
+
+# --- Minutes downloads ---------------------------------------------------------------------------
+
+def _minutes_document(request, pk: int) -> tuple[Session, str]:
+    session = reads.session_for(request.user, pk)
+    if reads.blind_case_ids(request.user) & set(session.items.values_list("campaign_case_id", flat=True)):
+        raise Http404
+    fragment = session.minutes_html if session.state == SessionState.SIGNED else render_minutes(session)
+    body = render_to_string("committees/minutes_document.html", {
+        "session": session, "fragment": fragment, "is_signed": session.state == SessionState.SIGNED})
+    return session, body
+
+
+@login_required
+@require_safe
+@committee_errors("session")
+def minutes_html(request, pk: int):
+    """The minutes as one self-contained file: the frozen fragment once signed, never re-rendered."""
+    session, body = _minutes_document(request, pk)
+    response = HttpResponse(body, content_type="text/html; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="proces-verbal-{session.pk}.html"'
+    return response
+
+
+def refuse_fetch(url: str, *args, **kwargs):
+    raise ValueError(f"no resource is fetched while printing ({url})")
+
+
+@login_required
+@require_safe
+@committee_errors("session")
+def minutes_pdf(request, pk: int):
+    """The same document printed by WeasyPrint; nothing is fetched."""
+    from weasyprint import HTML
+
+    session, body = _minutes_document(request, pk)
+    pdf = HTML(string=body, url_fetcher=refuse_fetch).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="proces-verbal-{session.pk}.pdf"'
+    return response
+
