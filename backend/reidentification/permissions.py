@@ -26,7 +26,12 @@ def can_request(user, campaign_case) -> bool:
 
 
 def can_view_request(user, request) -> bool:
-    return is_dpo(user) or is_chair_of(user, request.campaign_case.campaign.committee_id)
+    """The officer sees every request; a chair of the case's committee too, unless they still read
+    the case blind (the justification describes what the AI missed)."""
+    from reviews.permissions import has_blind_review_of
+
+    return is_dpo(user) or (is_chair_of(user, request.campaign_case.campaign.committee_id)
+                            and not has_blind_review_of(user, request.campaign_case))
 
 
 def can_decide(user, request) -> bool:

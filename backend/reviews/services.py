@@ -695,8 +695,8 @@ def adjudication_record(*, actor, campaign_case: CampaignCase, label: str, reaso
             AssignmentDraft.objects.filter(assignment=pending).delete()
             save_transitioned(pending, "decline_reason", "updated_at")
             withdrawn.append(pending.pk)
-        audit_record(actor=actor, action="campaign_case.adjudicate", target=cc,
-                     data={"label": label, "method": method, "third_readings_withdrawn": withdrawn})
+        data = {"label": label, "method": method} | ({"third_readings_withdrawn": withdrawn} if withdrawn else {})
+        audit_record(actor=actor, action="campaign_case.adjudicate", target=cc, data=data)
         if label != cc.case.ai_label:
             _enqueue_for_committee(cc)
     return adjudication

@@ -224,6 +224,53 @@ def _plan_states(by_reviewer: dict[int, list[Assignment]], rng: random.Random) -
     return best
 
 
+def _committee_objects(users, committee, flagged_cc: CampaignCase):
+    """The committee's work on the sealed campaign: an open session (quorum present) whose agenda
+    holds the cases before the committee, among them ``flagged_cc`` that the chair still reads
+    blind, with a decision on it recorded by the other chair; an action from that decision; the
+    vigilance report opened on it, completed; a re-identification request about it. Returns the
+    ids per kind, and the sentinels (case id, owner allowed to see it, token) they carry."""
+    from committees import services as committee_services
+    from reidentification.services import reidentification_request
+    from tests.workflows import present_quorum
+    from vigilance.models import VigilanceReport
+    from vigilance.services import vigilance_update
+
+    secretary, chair_free = users["secretary"], users["chair_free"]
+    session = committee_services.session_create(
+        actor=secretary, committee=committee, title="Séance scellée",
+        scheduled_at=dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC), place="Salle du conseil")
+    committee_services.session_start(actor=secretary, session=session)
+    present_quorum(session, secretary)
+    items = list(session.items.order_by("position"))
+    item = next(i for i in items if i.campaign_case_id == flagged_cc.pk)
+    tag = f"{flagged_cc.pk:04d}Z"
+    decision = committee_services.decision_record(
+        actor=chair_free, item=item, summary=f"Discussion DECSEAL{tag}", text=f"Décision DECTEXTSEAL{tag}",
+        votes_for=3)
+    action = committee_services.action_create(
+        actor=chair_free, committee=committee, kind="train_users", title="Former les urgentistes",
+        owner=users["quality"], due_date=dt.date(2027, 6, 30), decision=decision)
+    report = VigilanceReport.objects.get(campaign_case=flagged_cc)
+    vigilance_update(actor=secretary, report=report, description=f"Erreur de l'IA VIGSEAL{tag}",
+                     seriousness="serious_harm", patient_consequences=f"Retard VIGCONSEAL{tag}")
+    request = reidentification_request(
+        actor=chair_free, campaign_case=flagged_cc,
+        justification=f"Rappel du patient nécessaire : REIDSEAL{tag} fracture manquée.")
+    objects = {
+        "session": [session.pk],
+        "agenda_item": [i.pk for i in items],
+        "action": [action.pk],
+        "vigilance_report": [report.pk],
+        "reidentification_request": [request.pk],
+    }
+    case_id = flagged_cc.case_id
+    sealed = [(case_id, None, f"DECSEAL{tag}"), (case_id, None, f"DECTEXTSEAL{tag}"),
+              (case_id, None, f"VIGSEAL{tag}"), (case_id, None, f"VIGCONSEAL{tag}"),
+              (case_id, users["dpo"].pk, f"REIDSEAL{tag}")]  # the officer decides on the justification
+    return objects, sealed
+
+
 def build_sealed_world() -> SealedWorld:
     quality = UserFactory(role=Role.QUALITY, username="quality")
     users = {
@@ -323,6 +370,16 @@ def build_sealed_world() -> SealedWorld:
             )
         elif plan[a.pk] == A.EXPIRED:
             services.assignment_expire(actor=quality, assignment=a)
+    # One classifying reader flags a possible adverse event on a case the chair still reads blind:
+    # the case goes before the committee and a vigilance report is opened on it.
+    chair_blind = {
+        a.campaign_case_id for a in originals
+        if a.reviewer_id == users["chair"].pk and plan[a.pk] in (A.ASSIGNED, A.OPENED)
+    }
+    flagged = next(
+        a for a in originals
+        if plan[a.pk] == A.CLASSIFIED and a.kind == AssignmentKind.CLINICIAN and a.campaign_case_id in chair_blind
+    )
     for a in originals:
         target = plan[a.pk]
         if target == A.OPENED:
@@ -338,6 +395,7 @@ def build_sealed_world() -> SealedWorld:
                 assignment=a,
                 discrepancy="understandable",
                 would_have_changed=False,
+                possible_adverse_event=a.pk == flagged.pk,
                 comment=f"CLASSIFSEAL{a.pk:04d}Z",
             )
     # Replacement readers of cases whose original readers are all done submit too: those cases
@@ -358,6 +416,7 @@ def build_sealed_world() -> SealedWorld:
         reason="Rare stratum.")
     # A second chair joins after the review started: an officer with no review of their own.
     MemberFactory(committee=committee, user=users["chair_free"], role=MemberRole.CHAIR, service="Direction")
+    committee_objects, committee_sealed = _committee_objects(users, committee, flagged.campaign_case)
 
     # What each case could leak, and who may see which part of it.
     case_sealed: dict[int, list[tuple[int | None, str]]] = {}
@@ -379,6 +438,8 @@ def build_sealed_world() -> SealedWorld:
         ]
     for cc in CampaignCase.objects.filter(campaign=campaign):
         case_sealed[cc.case_id].append((None, f"ADJSEAL{cc.pk:04d}Z"))
+    for case_id, owner, token in committee_sealed:
+        case_sealed[case_id].append((owner, token))
 
     states = {(a.reviewer_id, a.campaign_case.case_id): a.state for a in assignments}
     assignments_of: dict[int, list[Assignment]] = {}
@@ -405,6 +466,7 @@ def build_sealed_world() -> SealedWorld:
         "committee": [committee.pk],
         "ai_system": [ai.pk],
         "import_batch": [result.batch.pk],
+        **committee_objects,
     }
     # Which objects to request as whom. Every object a caller may see, and those that would leak the
     # most if the visibility rules slipped: for a reviewer, the other readers' assignments of the
@@ -453,6 +515,13 @@ def sealed(django_db_setup, django_db_blocker):
 # --- Requests ----------------------------------------------------------------------------------
 
 OBJECT_KINDS = [  # a route segment or URL parameter name -> kind of object, most specific first
+    ("agenda_item", "agenda_item"),
+    ("item", "agenda_item"),
+    ("session", "session"),
+    ("vigilance", "vigilance_report"),
+    ("reidentification", "reidentification_request"),
+    ("reid", "reidentification_request"),
+    ("action", "action"),
     ("assignment", "assignment"),
     ("review", "assignment"),
     ("campaign_case", "campaign_case"),
@@ -571,7 +640,7 @@ def forbidden_tokens(world: SealedWorld, key: str, kind: str, state: str) -> dic
     out = {}
     for case_id, sealed in world.case_sealed.items():
         if kind in NO_CASE_DATA:
-            parts = [t for _, t in sealed] + [world.case_context[case_id]]
+            parts = [t for owner, t in sealed if owner is None or owner != uid] + [world.case_context[case_id]]
         else:
             held = world.states.get((uid, case_id), UNASSIGNED)
             if held != state:
@@ -991,3 +1060,28 @@ def test_blinding_only_reviewer_roles_are_given_blind_reviews(sealed, db, role):
         Case.objects.filter(campaign_cases__assignments__reviewer=seated).values_list("ai_version", flat=True)
     )
     assert (sorted(blind), sorted(seen & blind)) == ([], [])
+
+
+# --- Committee work on sealed cases ------------------------------------------------------------
+
+
+def test_blinding_committee_work_reaches_officers_but_not_the_chair_reading_blind(sealed, db):
+    """The detector sees the committee's sentinels where they belong (so the exhaustive test above
+    would notice them elsewhere), and the chair who still reads the flagged case blind gets the
+    item withheld, no minutes, no vigilance report and no re-identification request of it."""
+    session, report, request = (sealed.ids[k][0] for k in ("session", "vigilance_report", "reidentification_request"))
+    decisions = _get(sealed, "quality", f"/api/sessions/{session}/")
+    assert "DECSEAL" in json.dumps(decisions) and "DECTEXTSEAL" in json.dumps(decisions)
+    assert "VIGSEAL" in json.dumps(_get(sealed, "secretary", f"/api/vigilance-reports/{report}/"))
+    assert "REIDSEAL" in json.dumps(_get(sealed, "dpo", f"/api/reidentification-requests/{request}/"))
+
+    chair = _client(sealed, "chair")
+    flagged = next(i for i in _get(sealed, "quality", f"/api/sessions/{session}/")["items"] if i["decision"])
+    assert sealed.states[(sealed.user_id("chair"), CampaignCase.objects.get(pk=flagged["campaign_case"]).case_id)] in (
+        A.ASSIGNED, A.OPENED)
+    seen = _get(sealed, "chair", f"/api/sessions/{session}/")
+    assert next(i for i in seen["items"] if i["id"] == flagged["id"]) == {
+        "id": flagged["id"], "session": session, "position": flagged["position"], "kind": "case", "is_withheld": True}
+    assert chair.get(f"/api/sessions/{session}/minutes/", HTTP_ACCEPT="application/json").status_code == 403
+    assert chair.get(f"/api/vigilance-reports/{report}/", HTTP_ACCEPT="application/json").status_code == 404
+    assert _get(sealed, "chair", "/api/reidentification-requests/")["results"] == []

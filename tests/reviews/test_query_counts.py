@@ -161,3 +161,94 @@ def test_committee_list_query_count(db, django_assert_num_queries, n):
     rows = get_counted(django_assert_num_queries, quality, "/api/committees/", 5)
 
     assert [(len(row["members"]), len(row["ai_systems"])) for row in rows] == [(3, 2)] * n
+
+
+# --- Sessions, actions, vigilance, re-identification ----------------------------------------------
+
+
+def _sessions_world(n: int):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from committees import services as committee_services
+    from tests.workflows import disagreeing_campaign
+
+    world = build_world()
+    disagreeing_campaign(world, sample_size=2)
+    for i in range(n):  # the first takes the disputed cases; each gets one item of other business
+        session = committee_services.session_create(
+            actor=world.secretary, committee=world.committee, title=f"Séance {i}",
+            scheduled_at=timezone.now() + dt.timedelta(days=i + 1), place="Salle")
+        committee_services.session_add_item(actor=world.secretary, session=session, title="Divers")
+    return world
+
+
+@pytest.mark.parametrize(("n", "who", "queries"), [
+    (n, who, q) for n in (1, 3) for who, q in [("quality", 4), ("secretary", 5), ("chair", 5)]
+])
+def test_session_list_query_count(db, django_assert_num_queries, n, who, queries):
+    world = _sessions_world(n)
+
+    # count, sessions with committee and users, attendances with members and users, agenda items
+    # with their decisions and the caller's blind flag (+ the caller's committees for an officer)
+    rows = get_counted(django_assert_num_queries, getattr(world, who), "/api/sessions/", queries)
+
+    assert len(rows) == n
+    assert [len(row["attendances"]) for row in rows] == [world.committee.members.count()] * n
+
+
+@pytest.mark.parametrize(("n", "who", "queries"), [
+    (n, who, q) for n in (1, 3) for who, q in [("quality", 2), ("secretary", 3), ("owner", 2)]
+])
+def test_action_list_query_count(db, django_assert_num_queries, n, who, queries):
+    from tests.committees.flows import action_in
+
+    world = build_world(n_cases=1)
+    for _ in range(n):
+        action_in(world, "open")
+    user = world.clinicians[0] if who == "owner" else getattr(world, who)
+
+    rows = get_counted(django_assert_num_queries, user, "/api/actions/", queries)
+
+    assert len(rows) == n
+
+
+@pytest.mark.parametrize(("n", "who", "queries"), [
+    (n, who, q) for n in (1, 3) for who, q in [("quality", 2), ("secretary", 3)]
+])
+def test_vigilance_list_query_count(db, django_assert_num_queries, n, who, queries):
+    import datetime as dt
+
+    from vigilance.services import vigilance_create
+
+    world = build_world(n_cases=1)
+    for i in range(n):
+        vigilance_create(actor=world.quality, committee=world.committee, ai_system=world.ai_system,
+                         event_date=dt.date(2026, 3, 1 + i), description=f"Événement {i}")
+
+    rows = get_counted(django_assert_num_queries, getattr(world, who), "/api/vigilance-reports/", queries)
+
+    assert len(rows) == n
+
+
+@pytest.mark.parametrize(("n", "who", "queries"), [
+    (n, who, q) for n in (1, 3) for who, q in [("dpo", 2), ("chair", 3)]
+])
+def test_reidentification_list_query_count(db, django_assert_num_queries, n, who, queries):
+    from reidentification.services import reidentification_request
+    from tests.committees.flows import give_source_reference
+    from tests.workflows import disagreeing_campaign
+
+    world = build_world()
+    campaign = disagreeing_campaign(world, sample_size=n)
+    for cc in campaign.campaign_cases.select_related("campaign", "case").order_by("pk"):
+        give_source_reference(cc)
+        cc.case.refresh_from_db()
+        reidentification_request(actor=world.chair, campaign_case=cc,
+                                 justification="Le patient doit être rappelé : fracture manquée.")
+
+    rows = get_counted(django_assert_num_queries, getattr(world, who), "/api/reidentification-requests/",
+                       queries)
+
+    assert len(rows) == n

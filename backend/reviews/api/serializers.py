@@ -154,6 +154,10 @@ class AdjudicationInputSerializer(serializers.Serializer):
     method = serializers.ChoiceField(AdjudicationMethod.choices, default=AdjudicationMethod.CONSENSUS)
 
 
+class ThirdReadingInputSerializer(serializers.Serializer):
+    due_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+
 class VerdictSerializer(serializers.ModelSerializer):
     class Meta:
         model = Verdict

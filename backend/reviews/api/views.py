@@ -32,6 +32,7 @@ from .serializers import (
     ProtocolDeviationSerializer,
     ReasonSerializer,
     ReassignSerializer,
+    ThirdReadingInputSerializer,
     VerdictInputSerializer,
     assignment_serializer_for,
 )
@@ -210,3 +211,15 @@ class CampaignCaseViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         adjudication = services.adjudication_record(actor=request.user, campaign_case=campaign_case,
                                                     **data.validated_data)
         return Response(AdjudicationSerializer(adjudication).data)
+
+    @extend_schema(request=ThirdReadingInputSerializer, responses={201: CampaignCaseSerializer})
+    @action(detail=True, methods=["post"], url_path="third-reading", url_name="third-reading")
+    def third_reading(self, request, pk=None):
+        """Ask one more clinician for a blind reading of a case whose readers disagree (409 when the
+        case does not need it, one is pending, or nobody eligible is left)."""
+        campaign_case = self.get_object()
+        data = ThirdReadingInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.third_reading_request(actor=request.user, campaign_case=campaign_case, **data.validated_data)
+        fresh = self.get_queryset().get(pk=campaign_case.pk)
+        return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,24 @@
+"""Reads for re-identification requests: the data-protection officer sees every request; a chair
+sees those of the committees they sit on, except on a case they still read blind (the
+justification describes what the AI missed). Nobody else sees any. No query here ever reads the
+source reference."""
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from accounts.enums import Role
+from reviews.enums import BLIND_STATES
+from reviews.models import Assignment
+from reviews.permissions import committee_ids_of
+
+from .models import ReidentificationRequest
+
+
+def reidentification_list_for_user(user) -> QuerySet[ReidentificationRequest]:
+    if not (user and user.is_authenticated and user.is_active) or user.role not in (Role.DPO, Role.CHAIR):
+        return ReidentificationRequest.objects.none()
+    qs = ReidentificationRequest.objects.select_related("campaign_case__campaign", "requested_by", "decided_by")
+    if user.role == Role.CHAIR:
+        blind = Assignment.objects.filter(campaign_case=OuterRef("campaign_case_id"), reviewer=user,
+                                          state__in=BLIND_STATES)
+        qs = qs.filter(campaign_case__campaign__committee_id__in=committee_ids_of(user)).exclude(Exists(blind))
+    return qs.order_by("-created_at", "-id")

@@ -1,0 +1,26 @@
+"""Reads for vigilance reports, already scoped to the caller.
+
+The quality team (and administrators) see every report, the officers those of the committees they
+sit on; a report about a case the caller still reads blind is left out (it describes the AI's
+error), exactly as ``permissions.can_view_report`` says, but as one query."""
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from reviews.enums import BLIND_STATES
+from reviews.models import Assignment
+
+from .models import VigilanceReport
+
+
+def vigilance_list_for_user(user) -> QuerySet[VigilanceReport]:
+    from committees.selectors import visible_committee_ids
+
+    if not (user and user.is_authenticated and user.is_active):
+        return VigilanceReport.objects.none()
+    ids = visible_committee_ids(user)
+    qs = VigilanceReport.objects.select_related("committee", "ai_system", "created_by", "declared_by")
+    if ids is not None:
+        qs = qs.filter(committee_id__in=ids)
+    blind = Assignment.objects.filter(campaign_case=OuterRef("campaign_case_id"), reviewer=user,
+                                      state__in=BLIND_STATES)
+    return qs.exclude(Exists(blind)).order_by("-aware_at", "-id")
