@@ -19,7 +19,7 @@ from common.fsm import ensure_can_proceed
 from reidentification import permissions as rperms
 from reidentification import services
 from reidentification.enums import RequestState
-from reidentification.models import ReidentificationRequest
+from reidentification.selectors import reidentification_list_for_user
 from reviews import permissions as review_perms
 from reviews.enums import BLIND_STATES
 from reviews.models import Assignment, CampaignCase
@@ -34,19 +34,12 @@ def _ensure_party(user) -> None:
         raise Http404
 
 
-def _visible(user):
-    qs = ReidentificationRequest.objects.select_related("campaign_case__campaign", "requested_by", "decided_by")
-    if rperms.is_dpo(user):
-        return qs
-    return qs.filter(campaign_case__campaign__committee_id__in=review_perms.committee_ids_of(user))
-
-
 @login_required
 @require_safe
 @committee_errors("reidentification")
 def reid_list(request):
     _ensure_party(request.user)
-    rows = list(_visible(request.user).order_by("-created_at", "-id"))
+    rows = list(reidentification_list_for_user(request.user))
     return render(request, "committees/reid_list.html", {
         "pending": [r for r in rows if r.state == RequestState.REQUESTED],
         "others": [r for r in rows if r.state != RequestState.REQUESTED],
