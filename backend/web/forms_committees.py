@@ -7,7 +7,7 @@ still enforce every domain rule (quorum, majority, dissent, due dates...) themse
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from committees.enums import ActionKind, AttendanceStatus
+from committees.enums import ActionKind, AttendanceStatus, ConflictKind, MemberRole
 from vigilance.enums import Seriousness
 
 from .labels import label_display
@@ -28,6 +28,11 @@ KNOWN_ERRORS = {
     "not expected for this item": _("A reference label is decided only for a case whose readers disagree."),
     "at least 20 characters": _("Explain why the patient may need to be recalled (at least 20 characters)."),
     "no source reference": _("No source reference was kept for this case: it cannot be re-identified here."),
+    "duplicate seat": _("This person already holds this seat on the committee, with a term still open."),
+    "before term_start": _("A term cannot end before it starts."),
+    "required for this kind": _("Say what the conflict is about."),
+    "at least 1": _("At least 1."),
+    "at least 0": _("At least 0."),
 }
 """The services' field errors (English, technical) as the person reads them."""
 
@@ -172,3 +177,73 @@ class DecideRequestForm(forms.Form):
     comment = forms.CharField(label=_("Comment"), required=False, max_length=10000,
                               widget=forms.Textarea(attrs={"rows": 2}),
                               help_text=_("Required to refuse."))
+
+
+# --- Composition (committee page) ------------------------------------------------------------------
+# The committee page holds one form of each kind below; the end-of-term form is repeated per member
+# (prefixed by the member's id). None of them queries per member: the member choices of the
+# conflict form come from the members the page has already loaded.
+
+class MemberAddForm(forms.Form):
+    user = forms.ModelChoiceField(label=_("Person"), queryset=None,
+                                  error_messages={"invalid_choice": _("Choose an active user.")})
+    role = forms.ChoiceField(label=_("Seat"), choices=MemberRole.choices)
+    specialty = forms.CharField(label=_("Specialty"), max_length=80, required=False)
+    site = forms.CharField(label=_("Site"), max_length=40, required=False)
+    service = forms.CharField(label=_("Service"), max_length=80, required=False)
+    term_start = forms.DateField(label=_("Start of term"), widget=forms.DateInput(attrs=DATE))
+    term_end = forms.DateField(label=_("End of term"), required=False, widget=forms.DateInput(attrs=DATE),
+                               help_text=_("Leave empty for a term without a planned end."))
+
+    def __init__(self, *args, users=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = users
+        self.fields["user"].label_from_instance = lambda u: f"{u.display_name} ({u.username})"
+
+    def clean(self):
+        d = super().clean()
+        if d.get("term_start") and d.get("term_end") and d["term_end"] < d["term_start"]:
+            self.add_error("term_end", _("A term cannot end before it starts."))
+        return d
+
+
+class EndTermForm(forms.Form):
+    term_end = forms.DateField(label=_("End of term"), widget=forms.DateInput(attrs=DATE))
+
+
+class ConflictForm(forms.Form):
+    member = forms.TypedChoiceField(label=_("Member"), coerce=int)
+    kind = forms.ChoiceField(label=_("The conflict is about"), choices=ConflictKind.choices)
+    ai_system = forms.ModelChoiceField(label=_("AI system"), queryset=None, required=False,
+                                       help_text=_("For a conflict about an AI system."))
+    value = forms.CharField(label=_("Vendor, service or site"), max_length=120, required=False,
+                            help_text=_("For a conflict about a vendor, a service or a site."))
+    description = forms.CharField(label=_("Description"), max_length=2000, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, members=(), ai_systems=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].choices = [("", "—")] + [
+            (m.pk, f"{m.user.display_name} — {m.get_role_display()}") for m in members]
+        self.fields["ai_system"].queryset = ai_systems
+
+    def clean(self):
+        d = super().clean()
+        kind = d.get("kind")
+        if kind == ConflictKind.AI_SYSTEM and not d.get("ai_system") and "ai_system" not in self.errors:
+            self.add_error("ai_system", _("Choose the AI system."))
+        elif kind and kind != ConflictKind.AI_SYSTEM and not (d.get("value") or "").strip():
+            self.add_error("value", _("Name the vendor, the service or the site."))
+        return d
+
+    def service_kwargs(self) -> dict:
+        d = self.cleaned_data
+        is_ai = d["kind"] == ConflictKind.AI_SYSTEM
+        return {"kind": d["kind"], "ai_system": d["ai_system"] if is_ai else None,
+                "value": "" if is_ai else d["value"], "description": d["description"]}
+
+
+class QuorumForm(forms.Form):
+    clinicians = forms.IntegerField(label=_("Clinicians present"), min_value=1, max_value=99,
+                                    help_text=_("Clinician experts and the chair; at least 1."))
+    patient_reps = forms.IntegerField(label=_("Patient representatives present"), min_value=0, max_value=99)

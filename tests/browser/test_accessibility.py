@@ -143,6 +143,11 @@ def test_committee_pages_have_no_serious_or_critical_violation(open_page, live_s
                               event_date=timezone.localdate(), description="Fracture manquée.")
     request = reidentification_request(actor=world.chair, campaign_case=cc,
                                        justification="L'IA a manqué une fracture ; rappel du patient.")
+    # The committee page with a declared conflict (its withdraw button) and an ended term (history).
+    seat = world.committee.members.get(user=world.clinicians[2])
+    committee_services.conflict_declare(actor=world.secretary, member=seat, kind="vendor", value="Acme")
+    committee_services.member_end_term(actor=world.secretary, member=seat,
+                                       term_end=timezone.localdate() - dt.timedelta(days=1))
     base = live_server.url
     found: dict[str, list] = {}
 
@@ -161,6 +166,10 @@ def test_committee_pages_have_no_serious_or_critical_violation(open_page, live_s
     page.get_by_role("button", name="Planifier la séance").click()
     page.locator(".errors").first.wait_for()
     found["session new errors"] = violations(page)
+    page.goto(f"{base}/committees/{world.committee.pk}/")
+    page.get_by_role("button", name="Attribuer le siège").click()
+    page.locator(".errors").first.wait_for()
+    found["committee composition errors"] = violations(page)
 
     page = open_page().page
     log_in(page, base, world.chair.username)

@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -15,15 +16,33 @@ class DeclaredConflictSerializer(serializers.ModelSerializer):
 
 
 class MemberSerializer(serializers.ModelSerializer):
+    """A term of office, current or past: ended terms stay listed (membership history), with
+    ``is_current`` false and ``has_ended`` true. Withdrawn conflicts stay listed too, with their
+    ``withdrawn_at``."""
+
     username = serializers.CharField(source="user.username", read_only=True)
     display_name = serializers.CharField(source="user.display_name", read_only=True)
     conflicts = DeclaredConflictSerializer(many=True, read_only=True)
+    is_current = serializers.SerializerMethodField()
+    has_ended = serializers.SerializerMethodField()
 
     class Meta:
         model = Member
         fields = ["id", "committee", "user", "username", "display_name", "role", "specialty", "site", "service",
-                  "term_start", "term_end", "declared_conflicts", "conflicts"]
+                  "term_start", "term_end", "is_current", "has_ended", "declared_conflicts", "conflicts"]
         read_only_fields = fields
+
+    def _today(self):
+        if "today" not in self.context:
+            self.context["today"] = timezone.localdate()
+        return self.context["today"]
+
+    def get_is_current(self, obj) -> bool:
+        today = self._today()
+        return obj.term_start <= today and (obj.term_end is None or obj.term_end >= today)
+
+    def get_has_ended(self, obj) -> bool:
+        return obj.term_end is not None and obj.term_end < self._today()
 
 
 class ConflictDeclareSerializer(serializers.Serializer):
@@ -39,7 +58,8 @@ class CommitteeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Committee
-        fields = ["id", "name", "hospital_group", "description", "ai_systems", "members"]
+        fields = ["id", "name", "hospital_group", "description", "ai_systems", "quorum_clinicians",
+                  "quorum_patient_reps", "members"]
         read_only_fields = fields
 
 
@@ -48,6 +68,27 @@ class CommitteeCreateSerializer(serializers.Serializer):
     hospital_group = serializers.CharField(max_length=160)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     ai_system_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    quorum_clinicians = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                                 help_text="Default 2; at least 1.")
+    quorum_patient_reps = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                                   help_text="Default 1; at least 0.")
+
+
+class QuorumInputSerializer(serializers.Serializer):
+    """The quorum rule; the service checks the bounds (clinicians at least 1, patient
+    representatives at least 0)."""
+
+    clinicians = serializers.IntegerField(help_text="Clinicians (clinician or chair seats) present; at least 1.")
+    patient_reps = serializers.IntegerField(help_text="Patient representatives present; at least 0.")
+
+
+class EndTermSerializer(serializers.Serializer):
+    member = serializers.IntegerField(help_text="A membership (term of office) of this committee.")
+    term_end = serializers.DateField()
+
+
+class ConflictWithdrawSerializer(serializers.Serializer):
+    conflict = serializers.IntegerField(help_text="A declared conflict of a member of this committee.")
 
 
 class MemberCreateSerializer(serializers.Serializer):

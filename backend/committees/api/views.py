@@ -5,7 +5,7 @@ service and serialize; querysets come from the selectors, so an object the calle
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -18,8 +18,15 @@ from .. import permissions as perms
 from .. import selectors, services
 from ..enums import SessionState
 from ..minutes import render_minutes
-from ..models import Action, AgendaItem, Committee, Member, Session
-from ..services import committee_create, conflict_declare, member_add
+from ..models import Action, AgendaItem, Committee, DeclaredConflict, Member, Session
+from ..services import (
+    committee_create,
+    committee_set_quorum,
+    conflict_declare,
+    conflict_withdraw,
+    member_add,
+    member_end_term,
+)
 from .serializers import (
     ActionCreateSerializer,
     ActionSerializer,
@@ -29,12 +36,15 @@ from .serializers import (
     CommitteeCreateSerializer,
     CommitteeSerializer,
     ConflictDeclareSerializer,
+    ConflictWithdrawSerializer,
     DecisionInputSerializer,
     DeclaredConflictSerializer,
+    EndTermSerializer,
     MemberCreateSerializer,
     MemberSerializer,
     MinutesSerializer,
     OutcomeSerializer,
+    QuorumInputSerializer,
     RequiredReasonSerializer,
     SessionCreateSerializer,
     SessionSerializer,
@@ -62,18 +72,67 @@ class CommitteeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         data = CommitteeCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         committee = committee_create(actor=request.user, **data.validated_data)
-        return Response(self.get_serializer(self.get_queryset().get(pk=committee.pk)).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(self._fresh(committee.pk), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
-    @action(detail=True, methods=["post"])
+    def _fresh(self, pk):
+        return self.get_serializer(self.get_queryset().get(pk=pk)).data
+
+    @extend_schema(methods=["GET"], request=None, responses=MemberSerializer(many=True))
+    @extend_schema(methods=["POST"], request=MemberCreateSerializer, responses={201: MemberSerializer})
+    @action(detail=True, methods=["get", "post"])
     def members(self, request, pk=None):
-        """Give a user a seat on this committee."""
+        """GET: every term of office on this committee, current and past (membership history),
+        with their declared conflicts, withdrawn ones included. POST: give a user a seat."""
         committee = self.get_object()
+        if request.method == "GET":
+            rows = committee.members.all()  # prefetched by get_queryset, with users and conflicts
+            return Response(MemberSerializer(rows, many=True, context=self.get_serializer_context()).data)
         data = MemberCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         member = member_add(actor=request.user, committee=committee, **data.validated_data)
-        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+        return Response(MemberSerializer(member, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=QuorumInputSerializer,
+                   responses={200: CommitteeSerializer, 409: OpenApiResponse(description="A session sits.")})
+    @action(detail=True, methods=["post"])
+    def quorum(self, request, pk=None):
+        """Set the quorum rule (clinicians at least 1, patient representatives at least 0).
+        Refused (409) while one of the committee's sessions sits."""
+        committee = self.get_object()
+        data = QuorumInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        committee_set_quorum(actor=request.user, committee=committee, **data.validated_data)
+        return Response(self._fresh(committee.pk))
+
+    @extend_schema(request=EndTermSerializer,
+                   responses={200: MemberSerializer, 409: OpenApiResponse(description="The term has already ended.")})
+    @action(detail=True, methods=["post"], url_path="end-term", url_name="end-term")
+    def end_term(self, request, pk=None):
+        """End a member's term of office; the membership stays listed as history. Refused (409)
+        for a term already ended."""
+        committee = self.get_object()
+        data = EndTermSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        member = get_object_or_404(Member, pk=data.validated_data["member"], committee=committee)
+        member = member_end_term(actor=request.user, member=member, term_end=data.validated_data["term_end"])
+        fresh = Member.objects.select_related("user").prefetch_related("conflicts").get(pk=member.pk)
+        return Response(MemberSerializer(fresh, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=ConflictWithdrawSerializer,
+                   responses={200: DeclaredConflictSerializer,
+                              409: OpenApiResponse(description="Already withdrawn.")})
+    @action(detail=True, methods=["post"], url_path="withdraw-conflict", url_name="withdraw-conflict")
+    def withdraw_conflict(self, request, pk=None):
+        """Withdraw a declared conflict of interest; the declaration stays listed with its
+        ``withdrawn_at``. Refused (409) when already withdrawn."""
+        committee = self.get_object()
+        data = ConflictWithdrawSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        conflict = get_object_or_404(DeclaredConflict.objects.select_related("member"),
+                                     pk=data.validated_data["conflict"], member__committee=committee)
+        conflict = conflict_withdraw(actor=request.user, conflict=conflict)
+        return Response(DeclaredConflictSerializer(conflict).data)
 
     @extend_schema(request=ConflictDeclareSerializer, responses={201: DeclaredConflictSerializer})
     @action(detail=True, methods=["post"])

@@ -1,26 +1,84 @@
-"""Composing committees: creation, seats and terms of office."""
+"""Composing committees: creation, the quorum rule, seats and terms of office, declared conflicts
+of interest. Nothing here deletes a row: an ended term and a withdrawn conflict stay as history.
+Every write is audited in the same transaction."""
 
 from datetime import date
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from audit.services import audit_record
-from common.exceptions import ValidationFailed, ensure
+from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 
-from ..enums import ConflictKind
+from ..enums import ConflictKind, SessionState
 from ..models import Committee, DeclaredConflict, Member
 from ..permissions import can_declare_conflict, can_manage_committees
 
+QUORUM_MAX = 99
+"""Upper bound of either quorum count: a sanity limit, far above any committee's size."""
+
+
+def _validate_quorum(clinicians, patient_reps, *, prefix: str = "") -> None:
+    """``clinicians`` at least 1 (a decision always needs a clinician in the room), ``patient_reps``
+    at least 0; both whole numbers up to ``QUORUM_MAX``. Raises ``ValidationFailed`` naming the
+    field(s)."""
+    errors = {}
+    for name, value, low in (("clinicians", clinicians, 1), ("patient_reps", patient_reps, 0)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors[prefix + name] = ["a whole number is required"]
+        elif value < low:
+            errors[prefix + name] = [f"at least {low}"]
+        elif value > QUORUM_MAX:
+            errors[prefix + name] = [f"at most {QUORUM_MAX}"]
+    if errors:
+        raise ValidationFailed("Invalid quorum rule.", extra=errors)
+
 
 def committee_create(*, actor, name: str, hospital_group: str, description: str = "",
-                     ai_system_ids: list[int] | None = None) -> Committee:
+                     ai_system_ids: list[int] | None = None, quorum_clinicians: int | None = None,
+                     quorum_patient_reps: int | None = None) -> Committee:
+    """Create a committee. The quorum counts are optional (the model's defaults, 2 clinicians and
+    1 patient representative, apply otherwise) and validated like ``committee_set_quorum``."""
     ensure(can_manage_committees(actor), "Only the quality team or committee officers can create committees.")
+    given = {"quorum_clinicians": quorum_clinicians, "quorum_patient_reps": quorum_patient_reps}
+    quorum = {}
+    if any(v is not None for v in given.values()):
+        quorum = {f: Committee._meta.get_field(f).default if v is None else v for f, v in given.items()}
+        _validate_quorum(quorum["quorum_clinicians"], quorum["quorum_patient_reps"], prefix="quorum_")
     with transaction.atomic():
-        committee = Committee.objects.create(name=name, hospital_group=hospital_group, description=description)
+        committee = Committee.objects.create(name=name, hospital_group=hospital_group, description=description,
+                                             **quorum)
         if ai_system_ids:
             committee.ai_systems.set(ai_system_ids)
         audit_record(actor=actor, action="committee.create", target=committee,
-                     data={"name": name, "ai_systems": sorted(ai_system_ids or [])})
+                     data={"name": name, "ai_systems": sorted(ai_system_ids or []),
+                           "quorum_clinicians": committee.quorum_clinicians,
+                           "quorum_patient_reps": committee.quorum_patient_reps})
+    return committee
+
+
+def committee_set_quorum(*, actor, committee: Committee, clinicians: int, patient_reps: int) -> Committee:
+    """Set the quorum rule: how many clinicians (clinician or chair seats) and patient
+    representatives must be present before a decision can be recorded.
+
+    Refused (409) while one of the committee's sessions sits: the decisions of a sitting are all
+    taken under the rule it opened with. Locks the committee row, then checks for an open session
+    under that lock (``session_start`` of a concurrent request is not blocked by it: the rule is
+    read at each decision, so the worst case is a session opening just after the change, under
+    the new rule). Audits the old and the new counts."""
+    ensure(can_manage_committees(actor), "Only the quality team or committee officers can set the quorum.")
+    _validate_quorum(clinicians, patient_reps)
+    with transaction.atomic():
+        committee = Committee.objects.select_for_update().get(pk=committee.pk)
+        if committee.sessions.filter(state=SessionState.OPEN).exists():
+            raise TransitionNotAllowed("The quorum rule cannot change while a session sits.",
+                                       extra={"session_state": SessionState.OPEN, "action": "set_quorum"})
+        before = {"clinicians": committee.quorum_clinicians, "patient_reps": committee.quorum_patient_reps}
+        committee.quorum_clinicians = clinicians
+        committee.quorum_patient_reps = patient_reps
+        committee.save(update_fields=["quorum_clinicians", "quorum_patient_reps", "updated_at"])
+        audit_record(actor=actor, action="committee.set_quorum", target=committee,
+                     data={"before": before, "after": {"clinicians": clinicians, "patient_reps": patient_reps}})
     return committee
 
 
@@ -28,6 +86,10 @@ def member_add(*, actor, committee: Committee, user, role: str, term_start: date
                site: str = "", service: str = "", declared_conflicts: str = "", term_end: date | None = None) -> Member:
     """Give a user a seat. One open seat of a given kind per user and committee."""
     ensure(can_manage_committees(actor), "Only the quality team or committee officers can compose committees.")
+    if not user.is_active:
+        raise ValidationFailed("Choose an active user.", extra={"user": ["an active user is required"]})
+    if term_end is not None and term_end < term_start:
+        raise ValidationFailed("A term cannot end before it starts.", extra={"term_end": ["before term_start"]})
     try:
         with transaction.atomic():
             member = Member.objects.create(
@@ -35,7 +97,8 @@ def member_add(*, actor, committee: Committee, user, role: str, term_start: date
                 specialty=specialty, site=site, service=service, declared_conflicts=declared_conflicts,
             )
             audit_record(actor=actor, action="member.add", target=member,
-                         data={"committee": committee.pk, "user": user.pk, "role": role})
+                         data={"committee": committee.pk, "user": user.pk, "role": role,
+                               "term_start": term_start, "term_end": term_end})
     except IntegrityError as exc:
         raise ValidationFailed(
             f"{user} already holds an open {role} seat on this committee.", extra={"user": ["duplicate seat"]}
@@ -43,16 +106,31 @@ def member_add(*, actor, committee: Committee, user, role: str, term_start: date
     return member
 
 
+def term_has_ended(member: Member, *, today: date | None = None) -> bool:
+    """A term has ended once its end date is past; a term ending today still runs today."""
+    return member.term_end is not None and member.term_end < (today or timezone.localdate())
+
+
 def member_end_term(*, actor, member: Member, term_end: date) -> Member:
-    """End a term of office; the row stays as membership history."""
-    ensure(can_manage_committees(actor))
-    if term_end < member.term_start:
-        raise ValidationFailed("A term cannot end before it starts.", extra={"term_end": ["before term_start"]})
+    """End a term of office; the row stays as membership history.
+
+    Refused (409) for a term that has already ended (``term_has_ended``); a term with a planned
+    end still to come may be ended earlier or later. Allowed while the member still holds blind
+    reviews: those are the quality team's to reassign, and nothing about them (cases, labels,
+    counts) is read, returned or audited here. Locks the member row."""
+    ensure(can_manage_committees(actor), "Only the quality team or committee officers can compose committees.")
     with transaction.atomic():
         member = Member.objects.select_for_update().get(pk=member.pk)
+        if term_has_ended(member):
+            raise TransitionNotAllowed("This term of office has already ended.",
+                                       extra={"term_end": [str(member.term_end)], "state": "ended"})
+        if term_end < member.term_start:
+            raise ValidationFailed("A term cannot end before it starts.", extra={"term_end": ["before term_start"]})
+        previous = member.term_end
         member.term_end = term_end
         member.save(update_fields=["term_end", "updated_at"])
-        audit_record(actor=actor, action="member.end_term", target=member, data={"term_end": term_end})
+        audit_record(actor=actor, action="member.end_term", target=member,
+                     data={"term_end": term_end, "previous_term_end": previous})
     return member
 
 
@@ -74,4 +152,23 @@ def conflict_declare(*, actor, member: Member, kind: str, ai_system=None, value:
             value="" if kind == ConflictKind.AI_SYSTEM else value, description=description.strip())
         audit_record(actor=actor, action="member.declare_conflict", target=member, data={
             "conflict": conflict.pk, "kind": kind, "ai_system": conflict.ai_system_id, "value": conflict.value})
+    return conflict
+
+
+def conflict_withdraw(*, actor, conflict: DeclaredConflict) -> DeclaredConflict:
+    """Withdraw a declared conflict: the member themself or the committee's managers. The row is
+    kept with ``withdrawn_at`` (assignment ignores it from the next draw on); withdrawing twice is
+    refused (409). Locks the conflict row."""
+    ensure(can_declare_conflict(actor, conflict.member),
+           "Only the member or the committee's managers can withdraw this.")
+    with transaction.atomic():
+        conflict = DeclaredConflict.objects.select_for_update().select_related("member").get(pk=conflict.pk)
+        if conflict.withdrawn_at is not None:
+            raise TransitionNotAllowed("This conflict of interest has already been withdrawn.",
+                                       extra={"state": "withdrawn"})
+        conflict.withdrawn_at = timezone.now()
+        conflict.save(update_fields=["withdrawn_at", "updated_at"])
+        audit_record(actor=actor, action="member.withdraw_conflict", target=conflict.member, data={
+            "conflict": conflict.pk, "kind": conflict.kind, "ai_system": conflict.ai_system_id,
+            "value": conflict.value})
     return conflict

@@ -14,7 +14,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -41,6 +40,7 @@ from ..forms_committees import (
 )
 from ..labels import label_display
 from .committee_common import ACTIONS, committee_errors, refusal_page
+from .composition import committee_page
 
 REASONS = {**{r.value: r.label for r in CaseReason}, "overdue": gettext_lazy("The action is overdue")}
 SESSION_SERVICES = {"start": services.session_start, "close": services.session_close,
@@ -67,18 +67,9 @@ def committee_list(request):
 @committee_errors()
 def committee_detail(request, pk: int):
     """Composition (members with seat, specialty, site, service, term, declared conflicts), the
-    membership history (ended terms stay visible) and the committee's sessions."""
-    committee = reads.committee_for(request.user, pk)
-    members = list(Member.objects.filter(committee=committee).select_related("user")
-                   .prefetch_related("conflicts__ai_system").order_by("role", "user__last_name", "term_start"))
-    today = timezone.localdate()
-    current = [m for m in members if m.term_end is None or m.term_end >= today]
-    ended = [m for m in members if m.term_end is not None and m.term_end < today]
-    return render(request, "committees/committee_detail.html", {
-        "committee": committee, "members": current, "ended": ended,
-        "sessions": list(committee.sessions.order_by("-scheduled_at", "-id")),
-        "can_plan": cperms.can_view_sessions(request.user, committee.pk),
-    })
+    membership history (ended terms stay visible), the committee's sessions and, for its managers,
+    the composition forms (``web.views.composition``)."""
+    return committee_page(request, reads.committee_for(request.user, pk))
 
 
 @login_required
