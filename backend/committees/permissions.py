@@ -6,7 +6,14 @@ def _active(user) -> bool:
 
 
 def can_manage_committees(user) -> bool:
+    """Create committees: the quality team and committee officers."""
     return _active(user) and (user.role in CAMPAIGN_MANAGER_ROLES or user.role in COMMITTEE_OFFICER_ROLES)
+
+
+def can_manage_committee(user, committee_id: int) -> bool:
+    """Compose one committee (seats, terms, conflicts, quorum): the quality team, or the officers
+    who sit on it."""
+    return _active(user) and (user.role in CAMPAIGN_MANAGER_ROLES or _officer_of(user, committee_id))
 
 
 def can_view_committees(user) -> bool:
@@ -14,7 +21,7 @@ def can_view_committees(user) -> bool:
 
 
 def can_declare_conflict(user, member) -> bool:
-    return _active(user) and (member.user_id == user.pk or can_manage_committees(user))
+    return _active(user) and (member.user_id == user.pk or can_manage_committee(user, member.committee_id))
 
 
 # --- Sessions, decisions and actions ------------------------------------------------------------

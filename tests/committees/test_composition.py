@@ -244,3 +244,21 @@ def test_api_members_list_query_count(db, api, django_assert_num_queries, n):
     with django_assert_num_queries(4):  # committee, AI systems, members+users, conflicts
         r = client.get(f"/api/committees/{committee.pk}/members/")
     assert len(r.json()) == n
+
+
+@pytest.mark.parametrize("path", ["members/", "quorum/", "end-term/"])
+def test_officer_of_another_committee_cannot_compose_this_one(world, api, path):
+    from tests.factories import CommitteeFactory, MemberFactory, UserFactory
+
+    outsider = UserFactory(role="chair", username="chair-elsewhere")
+    MemberFactory(committee=CommitteeFactory(), user=outsider, role="chair")
+    newcomer = UserFactory(role="clinician", username="newcomer")
+    body = {"members/": {"user": newcomer.pk, "role": "clinician", "term_start": "2026-01-01"},
+            "quorum/": {"clinicians": 1, "patient_reps": 0},
+            "end-term/": {"member": seat(world, world.clinicians[0]).pk, "term_end": str(TODAY())}}[path]
+    before = state()
+
+    r = api(outsider).post(f"/api/committees/{world.committee.pk}/{path}", body, format="json")
+
+    assert r.status_code == 403
+    assert state() == before

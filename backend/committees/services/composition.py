@@ -12,7 +12,7 @@ from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 
 from ..enums import ConflictKind, SessionState
 from ..models import Committee, DeclaredConflict, Member
-from ..permissions import can_declare_conflict, can_manage_committees
+from ..permissions import can_declare_conflict, can_manage_committee, can_manage_committees
 
 QUORUM_MAX = 99
 """Upper bound of either quorum count: a sanity limit, far above any committee's size."""
@@ -66,7 +66,8 @@ def committee_set_quorum(*, actor, committee: Committee, clinicians: int, patien
     under that lock (``session_start`` of a concurrent request is not blocked by it: the rule is
     read at each decision, so the worst case is a session opening just after the change, under
     the new rule). Audits the old and the new counts."""
-    ensure(can_manage_committees(actor), "Only the quality team or committee officers can set the quorum.")
+    ensure(can_manage_committee(actor, committee.pk), "Only the quality team or the committee's officers can set "
+                                                       "the quorum.")
     _validate_quorum(clinicians, patient_reps)
     with transaction.atomic():
         committee = Committee.objects.select_for_update().get(pk=committee.pk)
@@ -85,7 +86,8 @@ def committee_set_quorum(*, actor, committee: Committee, clinicians: int, patien
 def member_add(*, actor, committee: Committee, user, role: str, term_start: date, specialty: str = "",
                site: str = "", service: str = "", declared_conflicts: str = "", term_end: date | None = None) -> Member:
     """Give a user a seat. One open seat of a given kind per user and committee."""
-    ensure(can_manage_committees(actor), "Only the quality team or committee officers can compose committees.")
+    ensure(can_manage_committee(actor, committee.pk), "Only the quality team or the committee's officers can "
+                                                       "compose it.")
     if not user.is_active:
         raise ValidationFailed("Choose an active user.", extra={"user": ["an active user is required"]})
     if term_end is not None and term_end < term_start:
@@ -118,7 +120,8 @@ def member_end_term(*, actor, member: Member, term_end: date) -> Member:
     end still to come may be ended earlier or later. Allowed while the member still holds blind
     reviews: those are the quality team's to reassign, and nothing about them (cases, labels,
     counts) is read, returned or audited here. Locks the member row."""
-    ensure(can_manage_committees(actor), "Only the quality team or committee officers can compose committees.")
+    ensure(can_manage_committee(actor, member.committee_id), "Only the quality team or the committee's officers "
+                                                              "can compose it.")
     with transaction.atomic():
         member = Member.objects.select_for_update().get(pk=member.pk)
         if term_has_ended(member):

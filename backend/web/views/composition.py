@@ -5,7 +5,7 @@ Every change is one POST through one service of ``committees.services.compositio
 checks the role (403) and the state (409) again under its row lock and writes the audit event.
 Each view first answers what the service would refuse for the role or the state, so that a
 stale page gets the refusal page rather than form errors; a form error re-renders the committee
-page (400) with the error on its field. Only ``can_manage_committees`` callers see the forms;
+page (400) with the error on its field. Only ``can_manage_committee`` callers see the forms;
 anyone who may not see the committee gets a 404."""
 
 from django.contrib import messages
@@ -45,7 +45,7 @@ def committee_page(request, committee, *, bound: dict | None = None, status: int
     today = timezone.localdate()
     current = [m for m in members if not services.term_has_ended(m, today=today)]
     ended = [m for m in members if services.term_has_ended(m, today=today)]
-    can_manage = cperms.can_manage_committees(request.user)
+    can_manage = cperms.can_manage_committee(request.user, committee.pk)
     context = {
         "committee": committee, "members": current, "ended": ended,
         "sessions": list(committee.sessions.order_by("-scheduled_at", "-id")),
@@ -67,7 +67,7 @@ def committee_page(request, committee, *, bound: dict | None = None, status: int
 
 def _managed_committee(request, pk: int):
     committee = reads.committee_for(request.user, pk)  # 404 for whoever may not see it
-    if not cperms.can_manage_committees(request.user):
+    if not cperms.can_manage_committee(request.user, committee.pk):
         raise Forbidden(_("Only the quality team and the committee's officers can change its composition."))
     return committee
 
