@@ -13,6 +13,7 @@ from committees.models import Committee, DeclaredConflict, Member
 from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
 from reviews.models import Assignment
 from tests.committees.flows import session_in
+from tests.factories import CommitteeFactory, MemberFactory, UserFactory
 from tests.workflows import campaign_in
 
 pytestmark = pytest.mark.django_db
@@ -234,8 +235,6 @@ def test_api_create_with_quorum(world, api):
 
 @pytest.mark.parametrize("n", [1, 3])
 def test_api_members_list_query_count(db, api, django_assert_num_queries, n):
-    from tests.factories import CommitteeFactory, MemberFactory, UserFactory
-
     committee = CommitteeFactory()
     for _ in range(n):
         m = MemberFactory(committee=committee, term_end=TODAY() - dt.timedelta(days=1))
@@ -248,8 +247,6 @@ def test_api_members_list_query_count(db, api, django_assert_num_queries, n):
 
 @pytest.mark.parametrize("path", ["members/", "quorum/", "end-term/"])
 def test_officer_of_another_committee_cannot_compose_this_one(world, api, path):
-    from tests.factories import CommitteeFactory, MemberFactory, UserFactory
-
     outsider = UserFactory(role="chair", username="chair-elsewhere")
     MemberFactory(committee=CommitteeFactory(), user=outsider, role="chair")
     newcomer = UserFactory(role="clinician", username="newcomer")
