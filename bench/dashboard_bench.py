@@ -39,14 +39,19 @@ CAMPAIGN_TARGET = 0.200
 POPULATION_TARGET = 1.0
 
 
-def measure(fn, repeat: int):
+def measure(fn, repeat: int, cpu: list | None = None):
+    """``(result, median wall time)``; with ``cpu``, the median CPU time of this process is
+    appended to it (on a shared machine the wall time also counts the waits for a core)."""
     fn()  # warm-up: imports, statement caches
-    times = []
+    times, cpu_times = [], []
     result = None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = fn()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
+    if cpu is not None:
+        cpu.append(statistics.median(cpu_times))
     return result, statistics.median(times)
 
 
@@ -73,7 +78,6 @@ def main() -> None:
     from django.db import connection, transaction
 
     call_command("migrate", verbosity=0)
-    from reports import selectors
     from sampling_bench import fill
 
     from accounts.enums import Role
@@ -81,6 +85,7 @@ def main() -> None:
     from cases.enums import OutputType
     from cases.models import AISystem, Case
     from committees.models import Committee
+    from reports import selectors
     from reviews.enums import AssignmentKind, AssignmentState, CampaignCaseState, CampaignState
     from reviews.models import Assignment, Campaign, CampaignCase, Verdict
 
@@ -151,7 +156,9 @@ def main() -> None:
         profiler = cProfile.Profile()
         profiler.runcall(selectors.campaign_dashboard, campaign, with_ai_version=True)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
-    figures, t_dash = measure(lambda: selectors.campaign_dashboard(campaign, with_ai_version=True), args.repeat)
+    load = os.getloadavg()[0]
+    cpu: list[float] = []
+    figures, t_dash = measure(lambda: selectors.campaign_dashboard(campaign, with_ai_version=True), args.repeat, cpu)
 
     def bare_campaign():
         frame = pd.DataFrame.from_records(
@@ -165,7 +172,9 @@ def main() -> None:
     print(f"campaign dashboard: {n_verdicts:,} verdicts in {t_dash * 1000:.0f} ms "
           f"({verdict(t_dash, CAMPAIGN_TARGET)} the {CAMPAIGN_TARGET * 1000:.0f} ms target); bare pandas crosstab "
           f"{t_bare * 1000:.0f} ms; ratio {t_dash / t_bare:.1f}x "
-          f"(agreement AI/reference {figures['summary']['ai_vs_reference']['percent_agreement']:.3f})")
+          f"(agreement AI/reference {figures['summary']['ai_vs_reference']['percent_agreement']:.3f}); "
+          f"CPU time of this process {cpu[0] * 1000:.0f} ms{'' if is_pg else ' (SQLite runs in it)'}; "
+          f"load average {load:.1f} on {os.cpu_count()} cores")
 
     rows, t_pop = measure(lambda: selectors.population_table(ai), args.repeat)
     month = "date_trunc('month', exam_date)" if is_pg else "strftime('%%Y-%%m', exam_date)"

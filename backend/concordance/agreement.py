@@ -14,6 +14,7 @@ Conventions shared by every function of this module:
 """
 
 import math
+import operator
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -52,11 +53,44 @@ def _is_missing(value: Any) -> bool:
 
 
 _NEVER_MISSING = frozenset({str, bool, int})
+_PLAIN_TYPES = frozenset({str, bool, int, float, type(None)})
+"""Types that :func:`_native` leaves unchanged: a list holding only these needs no conversion."""
 
 
 def _native(value: Any) -> Any:
     """Convert a NumPy scalar to the equivalent Python scalar; leave anything else unchanged."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _natives(values: Iterable[Any]) -> list[Any]:
+    """``[_native(v) for v in values]``, without the per-value call when nothing needs converting.
+
+    A pandas Series or Index is read as by iteration (missing values stay ``NaN``/``None`` as
+    stored); a NumPy array through ``tolist()``, which is ``.item()`` on every element."""
+    dtype = getattr(values, "dtype", None) if isinstance(values, pd.Series | pd.Index) else None
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        out = values.tolist()
+    elif isinstance(dtype, np.dtype) and dtype.kind in "biufO":  # NumPy-backed: not datetimes
+        out = values.to_numpy().tolist()  # what iteration gives (``.item()`` of each), in one call
+    elif isinstance(dtype, pd.StringDtype):
+        out = values.to_numpy(dtype=object).tolist()  # the strings and the dtype's missing value
+    else:
+        out = list(values)
+    if _PLAIN_TYPES.issuperset(map(type, out)):
+        return out
+    return [_native(v) for v in out]
+
+
+def _object_array(values: list[Any]) -> np.ndarray:
+    """One-dimensional object array of ``values`` (lists and tuples stay elements, never a new axis)."""
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _missing_mask(values: list[Any]) -> np.ndarray:
+    """``[_is_missing(v) for v in values]`` as a boolean array, computed by ``pandas.isna`` in one call."""
+    if not values:
+        return np.zeros(0, dtype=bool)
+    return np.asarray(pd.isna(_object_array(values)), dtype=bool)
 
 
 def _as_label_list(values: Iterable[Any], name: str) -> list[Any]:
@@ -65,7 +99,7 @@ def _as_label_list(values: Iterable[Any], name: str) -> list[Any]:
         raise TypeError(f"{name} must be a one-dimensional sequence of labels, got {type(values).__name__}")
     if isinstance(values, np.ndarray) and values.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got an array of shape {values.shape}")
-    return [_native(v) for v in values]
+    return _natives(values)
 
 
 def _complete_pairs(a: Iterable[Any], b: Iterable[Any]) -> tuple[list[Any], list[Any]]:
@@ -73,13 +107,19 @@ def _complete_pairs(a: Iterable[Any], b: Iterable[Any]) -> tuple[list[Any], list
     a_list, b_list = _as_label_list(a, "a"), _as_label_list(b, "b")
     if len(a_list) != len(b_list):
         raise ValueError(f"a and b must have the same length ({len(a_list)} != {len(b_list)})")
-    kept = [(x, y) for x, y in zip(a_list, b_list, strict=True) if not (_is_missing(x) or _is_missing(y))]
-    return [x for x, _ in kept], [y for _, y in kept]
+    missing = _missing_mask(a_list) | _missing_mask(b_list)
+    if not missing.any():
+        return a_list, b_list
+    keep = ~missing
+    return _object_array(a_list)[keep].tolist(), _object_array(b_list)[keep].tolist()
 
 
 def _ordered_labels(values: Iterable[Any]) -> list[Any]:
     """Distinct non-missing values, sorted if they are comparable, else in order of first appearance."""
-    distinct = list(dict.fromkeys(_native(v) for v in values if not _is_missing(v)))
+    natives = _natives(values)
+    missing = _missing_mask(natives)
+    present = _object_array(natives)[~missing].tolist() if missing.any() else natives
+    distinct = list(dict.fromkeys(present))
     try:
         return sorted(distinct)
     except TypeError:
@@ -98,7 +138,7 @@ def _checked_labels(labels: Iterable[Hashable]) -> list[Any]:
 
 def _codes(values: list[Any], index: dict[Any, int], name: str) -> np.ndarray:
     try:
-        return np.fromiter((index[v] for v in values), dtype=np.intp, count=len(values))
+        return np.fromiter(map(index.__getitem__, values), dtype=np.intp, count=len(values))
     except KeyError as exc:
         raise ValueError(f"{name} contains the label {exc.args[0]!r}, which is not in labels") from None
 
@@ -133,7 +173,7 @@ def percent_agreement(a: Iterable[Any], b: Iterable[Any]) -> float:
     a_kept, b_kept = _complete_pairs(a, b)
     if not a_kept:
         return math.nan
-    return sum(x == y for x, y in zip(a_kept, b_kept, strict=True)) / len(a_kept)
+    return sum(map(operator.eq, a_kept, b_kept)) / len(a_kept)
 
 
 def confusion_matrix(
@@ -373,8 +413,16 @@ def majority_label(labels: Iterable[Any]) -> Any | None:
     label is its own majority. Returns ``None`` for an empty input, a tie (``["A", "B"]``) and a
     plurality short of a majority (``["A", "A", "B", "C"]``).
     """
-    present = [_native(v) for v in labels if not _is_missing(v)]
-    if not present:
+    return _strict_majority([_native(v) for v in labels if not _is_missing(v)])
+
+
+def _strict_majority(present: list[Any]) -> Any | None:
+    """:func:`majority_label` of labels already native and non-missing."""
+    if len(present) <= 2:  # the usual one or two readers: no Counter needed
+        if not present:
+            return None
+        if len(present) == 1 or present[0] == present[1]:
+            return present[0]
         return None
     label, count = Counter(present).most_common(1)[0]
     return label if 2 * count > len(present) else None

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .agreement import _is_missing, _native
+from .agreement import _missing_mask, _natives, _object_array
 from .proportions import _beta_ppf, _check_alpha, _two_sided_t
 
 __all__ = ["WeightedProportion", "design_weighted_proportion"]
@@ -105,22 +105,24 @@ def design_weighted_proportion(
     about 94 % here. ``design_effect`` is ``n / n_eff`` before the degrees-of-freedom factor.
     """
     alpha = _check_alpha(alpha)
-    values = [_native(v) for v in success]
-    probabilities = np.asarray([float(p) for p in inclusion_probability], dtype=float)
+    values = _natives(success)
+    probabilities = np.fromiter(map(float, inclusion_probability), dtype=float)
     n_sample = len(values)
     if probabilities.shape != (n_sample,):
         raise ValueError("success and inclusion_probability must have the same length")
     if n_sample and not (np.all(probabilities > 0) and np.all(probabilities <= 1)):
         raise ValueError("inclusion probabilities must lie in (0, 1]")
-    present = np.array([not _is_missing(v) for v in values], dtype=bool)
-    y = np.array([bool(v) if ok else False for v, ok in zip(values, present, strict=True)], dtype=float)
+    present = ~_missing_mask(values)
+    answered = _object_array(values)
+    answered[~present] = False
+    y = answered.astype(bool).astype(float)  # truth value of each answer, as bool(v)
     domain = present.copy()
     if in_domain is not None:
-        domain_given = np.asarray([bool(d) for d in in_domain], dtype=bool)
+        domain_given = np.fromiter(map(bool, in_domain), dtype=bool)
         if domain_given.shape != (n_sample,):
             raise ValueError("in_domain must have the same length as success")
         domain &= domain_given
-    stratum_labels = [None] * n_sample if strata is None else [_native(s) for s in strata]
+    stratum_labels = [None] * n_sample if strata is None else _natives(strata)
     if len(stratum_labels) != n_sample:
         raise ValueError("strata must have the same length as success")
 
@@ -136,11 +138,15 @@ def design_weighted_proportion(
     z_i = wd * (y - p) / population_size
 
     variance = 0.0
-    groups: dict[Any, list[int]] = {}
-    for i, label in enumerate(stratum_labels):
-        groups.setdefault(label, []).append(i)
-    for label, members in groups.items():
-        n_h = len(members)
+    # Strata in order of first appearance, each with its cases in sample order (a stable sort of
+    # the stratum codes), as a dict of lists would group them.
+    groups = {label: i for i, label in enumerate(dict.fromkeys(stratum_labels))}
+    code = np.fromiter(map(groups.__getitem__, stratum_labels), dtype=np.intp, count=n_sample)
+    order = np.argsort(code, kind="stable")
+    stops = np.cumsum(np.bincount(code, minlength=len(groups))).tolist()
+    for label, start, stop in zip(groups, [0, *stops[:-1]], stops, strict=True):
+        members = order[start:stop]
+        n_h = stop - start
         if n_h < 2:
             continue
         fpc = 1.0

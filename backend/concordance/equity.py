@@ -7,7 +7,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .agreement import _is_missing, _native, _ordered_labels
+from .agreement import _missing_mask, _natives, _object_array, _ordered_labels
 from .indicators import metric_indicators
 from .proportions import _check_alpha, proportion
 
@@ -92,16 +92,23 @@ def equity_by_group(
     if group not in df.columns:
         raise ValueError(f"equity_by_group: no column {group!r}")
     success, domain = metric_indicators(df, metric, positive)
-    groups = [_native(v) for v in df[group]]
-    has_group = np.array([not _is_missing(g) for g in groups], dtype=bool)
-    labels = _ordered_labels(g for g, ok in zip(groups, has_group, strict=True) if ok)
+    groups = _natives(df[group])
+    has_group = ~_missing_mask(groups)
+    present = _object_array(groups)[has_group].tolist()
+    labels = _ordered_labels(present)
     keep = domain & has_group
     total_x, total_n = int((success & keep).sum()), int(keep.sum())
+    # Each case's group as a position in ``labels`` (every present value equals one label), so
+    # that the counts of all groups come from one pass instead of one comparison per group.
+    position = {label: i for i, label in enumerate(labels)}
+    code = np.full(len(groups), len(labels), dtype=np.intp)
+    code[has_group] = np.fromiter(map(position.__getitem__, present), dtype=np.intp, count=len(present))
+    n_by_group = np.bincount(code[keep], minlength=len(labels) + 1)
+    x_by_group = np.bincount(code[success & keep], minlength=len(labels) + 1)
 
     rows = []
-    for label in labels:
-        member = np.array([g == label for g in groups], dtype=bool) & has_group
-        x, n = int((success & keep & member).sum()), int((keep & member).sum())
+    for i, label in enumerate(labels):
+        x, n = int(x_by_group[i]), int(n_by_group[i])
         rest_x, rest_n = total_x - x, total_n - n
         own, rest = proportion(x, n, alpha), proportion(rest_x, rest_n, alpha)
         z, p_value = two_proportion_z_test(x, n, rest_x, rest_n)

@@ -9,12 +9,14 @@ final decision) and ``reference_label`` (the college's blind reference). Missing
 (``pandas.isna``) take a case out of the domain of the metrics that need them.
 """
 
+import itertools
+import operator
 from collections.abc import Hashable
 
 import numpy as np
 import pandas as pd
 
-from .agreement import _is_missing, _native
+from .agreement import _missing_mask, _native, _natives
 
 __all__ = ["METRICS", "metric_indicators"]
 
@@ -35,9 +37,8 @@ _NEEDS_POSITIVE = {"sensitivity", "specificity", "ppv", "npv"}
 def _column(df: pd.DataFrame, name: str) -> tuple[list, np.ndarray]:
     if name not in df.columns:
         raise ValueError(f"metric needs the column {name!r}")
-    values = [_native(v) for v in df[name]]
-    present = np.array([not _is_missing(v) for v in values], dtype=bool)
-    return values, present
+    values = _natives(df[name])
+    return values, ~_missing_mask(values)
 
 
 def metric_indicators(df: pd.DataFrame, metric: str, positive: Hashable | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -53,10 +54,10 @@ def metric_indicators(df: pd.DataFrame, metric: str, positive: Hashable | None =
     positive = _native(positive)
 
     def equal(a: list, b: list) -> np.ndarray:
-        return np.array([x == y for x, y in zip(a, b, strict=True)], dtype=bool)
+        return np.fromiter(map(operator.eq, a, b), dtype=bool, count=len(a))
 
     def is_positive(a: list) -> np.ndarray:
-        return np.array([x == positive for x in a], dtype=bool)
+        return np.fromiter(map(operator.eq, a, itertools.repeat(positive, len(a))), dtype=bool, count=len(a))
 
     if metric in ("agreement", "sensitivity", "specificity", "ppv", "npv"):
         ai, ai_ok = _column(df, "ai_label")

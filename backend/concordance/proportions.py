@@ -86,28 +86,30 @@ def _beta_continued_fraction(a: float, b: float, x: float) -> float:
     Press WH et al., *Numerical Recipes*, 3rd ed. (2007), section 6.4, eq. 6.4.5; converges
     quickly for ``x < (a + 1) / (a + b + 2)``.
     """
+    # ``-tiny < d < tiny`` is ``abs(d) < tiny`` without a call (the same for every float, NaN
+    # included): this is the inner loop of every Clopper-Pearson and Korn-Graubard bisection.
     tiny = 1e-300
     qab, qap, qam = a + b, a + 1.0, a - 1.0
     c = 1.0
     d = 1.0 - qab * x / qap
-    d = 1.0 / (tiny if abs(d) < tiny else d)
+    d = 1.0 / (tiny if -tiny < d < tiny else d)
     h = d
     for m in range(1, 100_000):
         m2 = 2 * m
         aa = m * (b - m) * x / ((qam + m2) * (a + m2))
         d = 1.0 + aa * d
-        d = 1.0 / (tiny if abs(d) < tiny else d)
+        d = 1.0 / (tiny if -tiny < d < tiny else d)
         c = 1.0 + aa / c
-        c = tiny if abs(c) < tiny else c
+        c = tiny if -tiny < c < tiny else c
         h *= d * c
         aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
         d = 1.0 + aa * d
-        d = 1.0 / (tiny if abs(d) < tiny else d)
+        d = 1.0 / (tiny if -tiny < d < tiny else d)
         c = 1.0 + aa / c
-        c = tiny if abs(c) < tiny else c
+        c = tiny if -tiny < c < tiny else c
         delta = d * c
         h *= delta
-        if abs(delta - 1.0) < 1e-16:
+        if -1e-16 < delta - 1.0 < 1e-16:
             return h
     raise ArithmeticError(f"incomplete beta continued fraction did not converge (a={a}, b={b}, x={x})")
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .agreement import _checked_labels, _is_missing, _native, _ordered_labels
+from .agreement import _checked_labels, _missing_mask, _natives, _object_array, _ordered_labels
 from .proportions import _check_alpha, _two_sided_t
 
 __all__ = ["AC1Result", "AlphaResult", "gwet_ac1", "gwet_ac1_two_raters", "krippendorff_alpha"]
@@ -43,16 +43,21 @@ def _count_matrix(
         matrix = np.asarray(ratings, dtype=object)
     if matrix.ndim != 2:
         raise ValueError(f"ratings must be a two-dimensional units x raters table, got ndim={matrix.ndim}")
-    rows = [[_native(v) for v in row if not _is_missing(v)] for row in matrix]
-    label_list = _ordered_labels(v for row in rows for v in row) if labels is None else _checked_labels(labels)
+    n_units, n_raters = matrix.shape
+    # Row-major over the table, as the units are read: the first unknown label reported is the
+    # same as a unit-by-unit reading would report.
+    values = _natives(matrix.ravel(order="C"))
+    present = ~_missing_mask(values)
+    kept = _object_array(values)[present].tolist() if not present.all() else values
+    unit = np.repeat(np.arange(n_units), n_raters)[present]
+    label_list = _ordered_labels(kept) if labels is None else _checked_labels(labels)
     index = {label: k for k, label in enumerate(label_list)}
-    counts = np.zeros((len(rows), len(label_list)))
-    for i, row in enumerate(rows):
-        for value in row:
-            try:
-                counts[i, index[value]] += 1
-            except KeyError:
-                raise ValueError(f"ratings contain the label {value!r}, which is not in labels") from None
+    try:
+        codes = np.fromiter(map(index.__getitem__, kept), dtype=np.intp, count=len(kept))
+    except KeyError as exc:
+        raise ValueError(f"ratings contain the label {exc.args[0]!r}, which is not in labels") from None
+    q = len(label_list)
+    counts = np.bincount(unit * q + codes, minlength=n_units * q).reshape(n_units, q).astype(float)
     return counts, label_list
 
 
@@ -258,7 +263,7 @@ def gwet_ac1_two_raters(
     but not ``p_a``. With complete pairs this is Gwet's (2008) two-rater AC1,
     ``p_e = sum_k pi_k (1 - pi_k) / (q - 1)`` with ``pi_k = (p_k. + p_.k) / 2``.
     """
-    a_list, b_list = [_native(v) for v in a], [_native(v) for v in b]
+    a_list, b_list = _natives(a), _natives(b)
     if len(a_list) != len(b_list):
         raise ValueError(f"a and b must have the same length ({len(a_list)} != {len(b_list)})")
     table = np.empty((len(a_list), 2), dtype=object)

@@ -5,20 +5,27 @@ One row per case. For each case the AI output (``ai_label``), the clinician's fi
 The human *reference* of a case is the strict-majority reader label (:func:`majority_label`).
 """
 
+import itertools
 import math
+import operator
 from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 
 from .agreement import (
+    _checked_labels,
+    _complete_pairs,
+    _contingency,
     _is_missing,
+    _kappa_from_table,
+    _missing_mask,
     _native,
+    _natives,
+    _object_array,
     _ordered_labels,
-    cohen_kappa,
+    _strict_majority,
     confusion_matrix,
-    majority_label,
-    percent_agreement,
 )
 
 __all__ = ["REQUIRED_COLUMNS", "campaign_summary"]
@@ -35,8 +42,28 @@ def _reader_list(value: Any) -> list[Any]:
     return [_native(v) for v in value if not _is_missing(v)]
 
 
+def _reader_lists(values: Iterable[Any]) -> list[list[Any]]:
+    """:func:`_reader_list` of every case. When every case holds a plain list (the usual input),
+    the labels are converted and checked for missing values in one pass over all of them."""
+    raw = list(values)
+    if not all(type(v) is list for v in raw):
+        return [_reader_list(v) for v in raw]
+    flat = _natives(itertools.chain.from_iterable(raw))
+    if _missing_mask(flat).any():
+        return [_reader_list(v) for v in raw]
+    ends = itertools.accumulate(map(len, raw))
+    return [flat[stop - len(r):stop] for r, stop in zip(raw, ends, strict=True)]
+
+
 def _scalar_column(df: pd.DataFrame, column: str) -> list[Any]:
-    return [None if _is_missing(v) else _native(v) for v in df[column]]
+    """The column as native labels, every missing value as ``None``."""
+    values = _natives(df[column])
+    missing = _missing_mask(values)
+    if not missing.any():
+        return values
+    array = _object_array(values)
+    array[missing] = None
+    return array.tolist()
 
 
 def _json_clean(value: Any) -> Any:
@@ -52,9 +79,13 @@ def _json_clean(value: Any) -> Any:
 
 
 def _agreement(a: Iterable[Any], b: Iterable[Any], labels: list[Any], with_ci: bool = False) -> dict:
-    a, b = list(a), list(b)
-    result = cohen_kappa(a, b, labels=labels)
-    block = {"percent_agreement": percent_agreement(a, b), "kappa": result.kappa}
+    """``cohen_kappa(a, b, labels=labels)`` and ``percent_agreement(a, b)``, pairing ``a`` and
+    ``b`` once for both."""
+    a_kept, b_kept = _complete_pairs(list(a), list(b))
+    label_list = _checked_labels(labels)
+    result = _kappa_from_table(_contingency(a_kept, b_kept, label_list), None, 0.05, label_list)
+    agreement = sum(map(operator.eq, a_kept, b_kept)) / len(a_kept) if a_kept else math.nan
+    block = {"percent_agreement": agreement, "kappa": result.kappa}
     if with_ci:
         block |= {"kappa_ci_low": result.ci_low, "kappa_ci_high": result.ci_high}
     block["n"] = result.n
@@ -113,13 +144,13 @@ def campaign_summary(
 
     ai = _scalar_column(df, "ai_label")
     final = _scalar_column(df, "final_label")
-    readers = [_reader_list(v) for v in df["reader_labels"]]
+    readers = _reader_lists(df["reader_labels"])
     recorded = _scalar_column(df, "reference_label") if "reference_label" in df.columns else [None] * len(df)
     reference = [
-        rec if rec is not None else (majority_label(r) if len(r) >= min_readers else None)
+        rec if rec is not None else (_strict_majority(r) if len(r) >= min_readers else None)
         for r, rec in zip(readers, recorded, strict=True)
     ]
-    seen = _ordered_labels(ai + final + [label for r in readers for label in r] + [r for r in reference if r])
+    seen = _ordered_labels(ai + final + list(itertools.chain.from_iterable(readers)) + [r for r in reference if r])
     labels = list(labels) + [x for x in seen if x not in labels] if labels is not None else seen
 
     two_read = [r for r in readers if len(r) >= 2]

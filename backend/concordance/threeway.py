@@ -5,12 +5,14 @@ it; this module classifies every case, counts the classes with Wilson intervals 
 override and reliance rates, plus automation bias from the answers given after unblinding.
 """
 
+import operator
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 
-from .agreement import _is_missing, _native
+from .agreement import _is_missing, _missing_mask, _native, _natives, _object_array
 from .proportions import IntervalMethod, proportion
 
 __all__ = [
@@ -87,22 +89,30 @@ def three_way_concordance(
     * ``override_of_right_ai``: ``ai_right_overridden / (cases where the AI was right)``;
     * ``clinician_accuracy`` and ``ai_accuracy`` on the complete cases.
     """
-    ai_list, final_list, reference_list = list(ai), list(final), list(reference)
+    ai_list, final_list, reference_list = _natives(ai), _natives(final), _natives(reference)
     if not len(ai_list) == len(final_list) == len(reference_list):
         raise ValueError("ai, final and reference must have the same length")
-    categories = [three_way_category(a, f, r) for a, f, r in zip(ai_list, final_list, reference_list, strict=True)]
+    # three_way_category case by case, with the missing values found in one pass per column.
+    ai_missing, final_missing = _missing_mask(ai_list), _missing_mask(final_list)
+    incomplete = (ai_missing | final_missing | _missing_mask(reference_list)).tolist()
+    categories = [
+        MISSING if gap
+        else (AI_RIGHT_FOLLOWED if f == a else AI_RIGHT_OVERRIDDEN) if a == r
+        else AI_WRONG_FOLLOWED if f == a
+        else AI_WRONG_OVERRIDDEN if f == r
+        else ALL_DISAGREE
+        for a, f, r, gap in zip(ai_list, final_list, reference_list, incomplete, strict=True)
+    ]  # fmt: skip
     counts = {category: 0 for category in THREE_WAY_CATEGORIES}
-    for category in categories:
-        counts[category] += 1
+    for category, count in Counter(categories).items():
+        counts[category] += count
     n_complete = len(categories) - counts[MISSING]
     ai_wrong = counts[AI_WRONG_FOLLOWED] + counts[AI_WRONG_OVERRIDDEN] + counts[ALL_DISAGREE]
     ai_right = counts[AI_RIGHT_FOLLOWED] + counts[AI_RIGHT_OVERRIDDEN]
-    both_present = [
-        (_native(a), _native(f))
-        for a, f in zip(ai_list, final_list, strict=True)
-        if not (_is_missing(a) or _is_missing(f))
-    ]
-    overridden = sum(a != f for a, f in both_present)
+    both = ~(ai_missing | final_missing)
+    both_present = (_object_array(ai_list)[both].tolist(), _object_array(final_list)[both].tolist())
+    n_both = len(both_present[0])
+    overridden = sum(map(operator.ne, *both_present))
     clinician_right = counts[AI_RIGHT_FOLLOWED] + counts[AI_WRONG_OVERRIDDEN]
 
     def share(x: int, n: int) -> dict[str, Any]:
@@ -114,7 +124,7 @@ def three_way_concordance(
         "n_cases": len(categories),
         "n_complete": n_complete,
         "rates": {c: share(counts[c], n_complete) for c in THREE_WAY_CATEGORIES if c != MISSING},
-        "override_rate": share(overridden, len(both_present)),
+        "override_rate": share(overridden, n_both),
         "reliance_on_wrong_ai": share(counts[AI_WRONG_FOLLOWED], ai_wrong),
         "override_of_right_ai": share(counts[AI_RIGHT_OVERRIDDEN], ai_right),
         "clinician_accuracy": share(clinician_right, n_complete),

@@ -72,6 +72,11 @@ def clean(value: Any) -> Any:
     return value
 
 
+def _as_list(series: pd.Series) -> list:
+    """The values of a column, as ``list(series)`` gives them, read in one call."""
+    return series.to_numpy(dtype=object).tolist()
+
+
 def _blank_to_none(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.astype(object).ne(""), None)
 
@@ -84,9 +89,9 @@ def campaign_frame(campaign_ids: Iterable[int], min_readers: dict[int, int]) -> 
     in :func:`concordance.campaign_summary`."""
     ids = list(campaign_ids)
     cases = pd.DataFrame.from_records(
-        CampaignCase.objects.filter(campaign_id__in=ids).order_by("campaign_id", "id").values_list(
+        list(CampaignCase.objects.filter(campaign_id__in=ids).order_by("campaign_id", "id").values_list(
             "id", "campaign_id", "case__ai_label", "case__final_label", "reference_label",
-            "case__sex", "case__age_band", "case__site", "case__ai_version", "inclusion_probability", "stratum"),
+            "case__sex", "case__age_band", "case__site", "case__ai_version", "inclusion_probability", "stratum")),
         columns=CASE_COLUMNS,
     )
     readers: dict[int, list] = defaultdict(list)
@@ -130,14 +135,14 @@ def campaign_dashboard(campaign: Campaign, *, with_ai_version: bool) -> dict:
             columns={"campaign_case_id": "case_id"}),
         labels=labels or None, min_readers=campaign.clinicians_per_case,
     )
-    two_read = [r for r in df["reader_labels"] if len(r) >= 2]
+    two_read = [r for r in df["reader_labels"].tolist() if len(r) >= 2]
     ac1 = gwet_ac1_two_raters([r[0] for r in two_read], [r[1] for r in two_read], labels=summary["labels"] or None)
+    ai_labels, final_labels, reference = (_as_list(df[c]) for c in ("ai_label", "final_label", "reference_label"))
     accuracy = None
     if positive is not None:
-        accuracy = diagnostic_summary(list(df["ai_label"]), list(df["reference_label"]), positive,
-                                      labels=summary["labels"] or None)
+        accuracy = diagnostic_summary(ai_labels, reference, positive, labels=summary["labels"] or None)
         accuracy.pop("paired", None)
-    three = three_way_concordance(list(df["ai_label"]), list(df["final_label"]), list(df["reference_label"]))
+    three = three_way_concordance(ai_labels, final_labels, reference)
     three.pop("categories")  # per-case list: never leaves the selector
     metric = "sensitivity" if positive is not None else "agreement"
     groups = [g for g in GROUPS if with_ai_version or g != "ai_version"]
@@ -193,21 +198,19 @@ def design_weighted(df: pd.DataFrame, positive) -> dict:
     if not len(df):
         return {}
     reference = df["reference_label"]
-    has_ref = reference.notna()
-    strata = [s or "" for s in df["stratum"]]
+    has_ref = reference.notna().to_numpy()
+    strata = [s or "" for s in _as_list(df["stratum"])]
     probs = df["inclusion_probability"].astype(float).clip(upper=1.0)
     ai = df["ai_label"]
+    agreed = np.equal(ai.to_numpy(dtype=object), reference.to_numpy(dtype=object)).astype(bool)
     out = {"agreement": design_weighted_proportion(
-        [bool(a == r) if ok else None for a, r, ok in zip(ai, reference, has_ref, strict=True)],
-        probs, strata=strata).to_dict()}
+        np.where(has_ref, agreed, None), probs, strata=strata).to_dict()}
     if positive is not None:
-        ai_pos = (ai == positive).tolist()
-        ref_pos = (reference == positive) & has_ref
-        ref_neg = (reference != positive) & has_ref
-        out["sensitivity"] = design_weighted_proportion(ai_pos, probs, in_domain=ref_pos.tolist(),
-                                                        strata=strata).to_dict()
-        out["specificity"] = design_weighted_proportion([not p for p in ai_pos], probs,
-                                                        in_domain=ref_neg.tolist(), strata=strata).to_dict()
+        ai_pos = (ai == positive).to_numpy(dtype=bool)
+        ref_pos = (reference == positive).to_numpy(dtype=bool) & has_ref
+        ref_neg = (reference != positive).to_numpy(dtype=bool) & has_ref
+        out["sensitivity"] = design_weighted_proportion(ai_pos, probs, in_domain=ref_pos, strata=strata).to_dict()
+        out["specificity"] = design_weighted_proportion(~ai_pos, probs, in_domain=ref_neg, strata=strata).to_dict()
     return out
 
 
