@@ -178,6 +178,17 @@ def _ensure_state(session: Session, action: str, *states) -> None:
                                    extra={"session_state": session.state, "action": action})
 
 
+def _session_to_run(request, pk: int, action: str | None = None, *states) -> Session:
+    """The session (404 if not visible), 403 unless the caller runs it, then 409 unless it is in
+    one of ``states``: checked before any form, so that a wrong state never reads as form errors."""
+    session = reads.session_for(request.user, pk)
+    if not cperms.can_run_session(request.user, session):
+        raise Forbidden("You cannot run this session.")
+    if action is not None:
+        _ensure_state(session, action, *states)
+    return session
+
+
 @login_required
 @require_POST
 @committee_errors("session")
@@ -185,9 +196,7 @@ def session_transition(request, pk: int, name: str):
     service = SESSION_SERVICES.get(name)
     if service is None:
         raise Http404
-    session = reads.session_for(request.user, pk)
-    if not cperms.can_run_session(request.user, session):
-        raise Forbidden("You cannot run this session.")
+    session = _session_to_run(request, pk)
     ensure_can_proceed(session, name)
     kwargs = {}
     if name == "cancel":
@@ -205,10 +214,7 @@ def session_transition(request, pk: int, name: str):
 @require_POST
 @committee_errors("session", "record attendance")
 def session_attendance(request, pk: int):
-    session = reads.session_for(request.user, pk)
-    if not cperms.can_run_session(request.user, session):
-        raise Forbidden("You cannot run this session.")
-    _ensure_state(session, "record attendance", SessionState.OPEN)
+    session = _session_to_run(request, pk, "record attendance", SessionState.OPEN)
     form = AttendanceForm(request.POST)
     if not form.is_valid():
         raise ValidationFailed("Invalid attendance.", extra=dict(form.errors))
@@ -225,10 +231,7 @@ def session_attendance(request, pk: int):
 @require_POST
 @committee_errors("session", "change the agenda")
 def session_refresh(request, pk: int):
-    session = reads.session_for(request.user, pk)
-    if not cperms.can_run_session(request.user, session):
-        raise Forbidden("You cannot run this session.")
-    _ensure_state(session, "change the agenda", SessionState.PLANNED, SessionState.OPEN)
+    session = _session_to_run(request, pk, "change the agenda", SessionState.PLANNED, SessionState.OPEN)
     added = services.session_refresh_agenda(actor=request.user, session=session)
     messages.success(request, _("Agenda refreshed: %(n)d item(s) added.") % {"n": added})
     return redirect("web:session", pk=session.pk)
@@ -238,10 +241,7 @@ def session_refresh(request, pk: int):
 @require_POST
 @committee_errors("session", "change the agenda")
 def session_add_item(request, pk: int):
-    session = reads.session_for(request.user, pk)
-    if not cperms.can_run_session(request.user, session):
-        raise Forbidden("You cannot run this session.")
-    _ensure_state(session, "change the agenda", SessionState.PLANNED, SessionState.OPEN)
+    session = _session_to_run(request, pk, "change the agenda", SessionState.PLANNED, SessionState.OPEN)
     form = OtherBusinessForm(request.POST)
     if not form.is_valid():
         return render(request, "committees/session_detail.html",
@@ -297,11 +297,8 @@ def _no_quorum(request, quorum):
 @require_POST
 @committee_errors("item", "defer")
 def item_defer(request, pk: int, item_pk: int):
-    session = reads.session_for(request.user, pk)
+    session = _session_to_run(request, pk, "defer an item", SessionState.PLANNED, SessionState.OPEN)
     item = reads.item_for(request.user, session, item_pk)
-    if not cperms.can_run_session(request.user, session):
-        raise Forbidden("You cannot run this session.")
-    _ensure_state(session, "defer an item", SessionState.PLANNED, SessionState.OPEN)
     services.item_defer(actor=request.user, item=item)
     messages.success(request, _("The item is deferred to a later session."))
     return redirect("web:session", pk=session.pk)
