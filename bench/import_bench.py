@@ -6,9 +6,10 @@
     scripts/with_postgres.sh .venv/bin/python bench/import_bench.py --rows 1000000   # PostgreSQL
 
 Generates a CSV file on disk (streamed, never in memory), imports it through
-``cases.importing.import_cases`` (stream, validate, pseudonymize in a process pool, stage, decide
-in SQL, audit), then loads the same already-pseudonymized rows into the same table, with the same
-indexes, by the rawest path: PostgreSQL ``COPY`` / SQLite ``executemany``. Peak memory is the
+``cases.importing.import_cases`` (stream, parse, validate, pseudonymize and encrypt in a process
+pool, write new cases as they come, decide existing ones in SQL, audit), then loads the same
+already-pseudonymized rows into the same table, with the same indexes, by the rawest path:
+PostgreSQL ``COPY`` / SQLite ``executemany``. Peak memory is the
 process's maximum resident set size (ru_maxrss, children included) after the import.
 """
 
@@ -92,13 +93,13 @@ def main() -> None:
         info = inspect(stream)
         header, records = read_records(stream, info, "csv")
         ctx.index = {c: i for i, c in enumerate(header)}
-        prepared = [row for _, (staged, *_rest) in _prepared(_chunks(records, CHUNK, Mapping({}, set()), True),
-                                                             ctx, 2) for row in staged]
+        prepared = [row for chunk in _prepared(_chunks(records, CHUNK, Mapping({}, set()), True), ctx, 2)
+                    for row in chunk.values]
     cols = ["ai_system_id", "created_at", "updated_at", "is_opted_out", *STAGED]
     from django.utils import timezone
 
     now = timezone.now()
-    rows = [(ai2.pk, now, now, False, *r[1:]) for r in prepared]
+    rows = [(ai2.pk, now, now, False, *r) for r in prepared]
     del prepared
     table = Case._meta.db_table
     start = time.perf_counter()

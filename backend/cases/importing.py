@@ -8,10 +8,13 @@ crash or a killed process leaves nothing); re-importing the same rows adds nothi
 the pseudonymized accession number); a corrected row updates its case unless the case was already
 drawn into a campaign; a dry run computes the same report and writes no case.
 
-How it stays fast and flat in memory: the file is streamed (``readers``), rows are prepared in
-chunks (in a process pool for large files: parsing, HMAC, encryption and text scanning are CPU
-work), staged into a temporary table (PostgreSQL ``COPY``, SQLite ``executemany``), then
-duplicates, creations, updates and frozen cases are decided in SQL, inside the batch transaction.
+How it stays fast and flat in memory: the file is streamed (``readers``; CSV in blocks of whole
+records, parsed in the workers), rows are prepared in chunks (in a process pool for large files:
+parsing, HMAC, encryption and text scanning are CPU work), and each chunk is written as it comes,
+inside the batch transaction: new cases straight into the case table (PostgreSQL ``COPY``, SQLite
+``executemany``), rows of existing cases into a temporary staging table, where updates, unchanged
+and frozen cases are decided in SQL at the end (``_Writer``, ``_decide``). A fresh import thus
+writes each row once, while the workers prepare the next chunks.
 """
 
 import multiprocessing
@@ -30,7 +33,7 @@ from common.exceptions import Forbidden, ValidationFailed
 
 from . import readers
 from .enums import DatePrecision, IdentifierPolicy, ImportFormat, ImportStatus
-from .models import AISystem, Case, ImportBatch, ImportProfile
+from .models import AISystem, Case, ImportBatch, ImportProfile, OptOut
 from .pseudonymization import current_key
 from .rows import (  # noqa: F401 - re-exported for callers and the benchmark
     OPTIONAL,
@@ -38,6 +41,7 @@ from .rows import (  # noqa: F401 - re-exported for callers and the benchmark
     REQUIRED,
     STAGED,
     UPDATABLE,
+    Prepared,
     RowContext,
     RowError,
     age_band_of,
@@ -139,7 +143,7 @@ class Mapping:
         return out
 
 
-# --- Staging table -----------------------------------------------------------------------------
+# --- Writing ---------------------------------------------------------------------------------
 
 
 def _stage_create(cursor) -> None:
@@ -150,29 +154,157 @@ def _stage_create(cursor) -> None:
                    "first_diff text, frozen boolean)")
 
 
-def _stage_write(cursor, rows: list[tuple] | str) -> None:
-    if not rows:
-        return
-    cols = ", ".join(("line", *STAGED))
-    if connection.vendor == "postgresql":
-        with cursor.cursor.copy(f"COPY {STAGE} ({cols}) FROM STDIN") as copy:
-            if isinstance(rows, str):  # already COPY text (RowContext.copy_text)
-                copy.write(rows)
+class _Writer:
+    """Writes prepared chunks as they come, inside the batch transaction.
+
+    A record whose pseudonymized accession number is new to the AI system is written straight into
+    the case table (PostgreSQL ``COPY``, SQLite ``executemany``), in file order: a fresh import
+    makes one pass over its rows. A record whose case already exists (a re-import, a corrected
+    file) goes to the staging table, where ``_decide`` compares it with its case in SQL. A record
+    whose accession number came earlier in the file is a duplicate: the earlier record wins.
+
+    Which keys exist is asked of the database per chunk, in the same transaction, so that the
+    answer includes the cases this import has just written (``import_batch_id`` tells them apart).
+    When the AI system had no case before the import, only the keys this import has already met
+    can exist; a Bloom filter of those keys (a fixed 16 MiB, whatever the file size: a larger file
+    only makes false positives more frequent) spares the question for every other key.
+    """
+
+    LOOKUP = 900  # keys per query: under SQLite's bound-parameter limit
+    BLOOM_BITS = 27  # 2**27 bits; three 27-bit slices of the key (an HMAC, uniformly spread)
+
+    def __init__(self, cursor, *, ai_system_id: int, batch_id: int):
+        self.cursor, self.ai_system_id, self.batch_id = cursor, ai_system_id, batch_id
+        self.pg = connection.vendor == "postgresql"
+        self.created = 0
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        self.case_columns = ", ".join(("ai_system_id", "import_batch_id", "created_at", "updated_at",
+                                       "is_opted_out", *STAGED))
+        if self.pg:
+            self.prefix = f"{ai_system_id}\t{batch_id}\t{now}\t{now}\tf\t"
+        else:
+            self.prefix = (ai_system_id, batch_id, now, now, False)
+        cursor.execute(f"SELECT 1 FROM {Case._meta.db_table} WHERE ai_system_id = %s LIMIT 1", [ai_system_id])
+        self.bloom = None if cursor.fetchone() else bytearray(1 << (self.BLOOM_BITS - 3))
+
+    def _candidates(self, keys: list[str]) -> list[str]:
+        """The keys that may already exist: all of them, or those the Bloom filter may have met
+        (then every key is added to the filter)."""
+        bloom = self.bloom
+        if bloom is None:
+            return keys
+        mask, shift = (1 << self.BLOOM_BITS) - 1, self.BLOOM_BITS
+        maybe = []
+        for key in keys:
+            h = int(key[:21], 16)  # 84 bits
+            met = True
+            for i in (h & mask, (h >> shift) & mask, (h >> 2 * shift) & mask):
+                bit, at = 1 << (i & 7), i >> 3
+                if not bloom[at] & bit:
+                    met = False
+                    bloom[at] |= bit
+            if met:
+                maybe.append(key)
+        return maybe
+
+    def write(self, prepared: Prepared) -> list[RowError]:
+        """Writes one chunk; returns the duplicates within the file, as row errors."""
+        candidates = self._candidates(prepared.keys)
+        if not candidates and self.bloom is not None:  # the usual chunk: every key is new, once
+            self._insert(prepared.values)
+            self.created += len(prepared.keys)
+            return []
+        existing = self._existing(candidates) if candidates else {}
+        values = prepared.values
+        if isinstance(values, str):  # COPY text: one line per record, without the case columns
+            cut = len(self.prefix)
+            values = [row[cut:] for row in values.splitlines(keepends=True)]
+        new, staged, duplicates, seen = [], [], [], set()
+        for line, key, row in zip(prepared.lines, prepared.keys, values, strict=True):
+            if key in existing:
+                if existing[key] == self.batch_id:
+                    duplicates.append(line)
+                else:
+                    staged.append((line, row))
+            elif key in seen:
+                duplicates.append(line)
             else:
-                for row in rows:
-                    copy.write_row(row)
-    else:
-        marks = ", ".join(["%s"] * (len(STAGED) + 1))
-        cursor.executemany(f"INSERT INTO {STAGE} ({cols}) VALUES ({marks})", rows)
+                seen.add(key)
+                new.append(row)
+        if self.pg:
+            self._insert("".join([self.prefix + row for row in new]))
+        else:
+            self._insert(new)
+        self._stage(staged)
+        self.created += len(new)
+        return [RowError(line, "accession_number", "the same accession number appears twice")
+                for line in duplicates]
+
+    def _existing(self, keys: list[str]) -> dict[str, int | None]:
+        """Source key → import batch of the AI system's cases among ``keys``."""
+        table = Case._meta.db_table
+        found: dict[str, int | None] = {}
+        if self.pg:
+            self.cursor.execute(f"SELECT source_key, import_batch_id FROM {table} "
+                                "WHERE ai_system_id = %s AND source_key = ANY(%s)", [self.ai_system_id, keys])
+            found.update(self.cursor.fetchall())
+            return found
+        for i in range(0, len(keys), self.LOOKUP):
+            part = keys[i:i + self.LOOKUP]
+            self.cursor.execute(f"SELECT source_key, import_batch_id FROM {table} WHERE ai_system_id = %s "
+                                f"AND source_key IN ({', '.join(['%s'] * len(part))})", [self.ai_system_id, *part])
+            found.update(self.cursor.fetchall())
+        return found
+
+    def _insert(self, rows: list[tuple] | str) -> None:
+        """Rows of new cases: tuples of STAGED values (SQLite), or COPY text with the case columns."""
+        if not rows:
+            return
+        table = Case._meta.db_table
+        if self.pg:
+            with self.cursor.cursor.copy(f"COPY {table} ({self.case_columns}) FROM STDIN") as copy:
+                copy.write(rows)
+        else:
+            marks = ", ".join(["%s"] * (5 + len(STAGED)))
+            prefix = self.prefix
+            self.cursor.executemany(f"INSERT INTO {table} ({self.case_columns}) VALUES ({marks})",
+                                    [prefix + row for row in rows])
+
+    def _stage(self, rows: list[tuple[int, Any]]) -> None:
+        if not rows:
+            return
+        cols = ", ".join(("line", *STAGED))
+        if self.pg:
+            with self.cursor.cursor.copy(f"COPY {STAGE} ({cols}) FROM STDIN") as copy:
+                copy.write("".join([f"{line}\t{row}" for line, row in rows]))
+        else:
+            marks = ", ".join(["%s"] * (len(STAGED) + 1))
+            self.cursor.executemany(f"INSERT INTO {STAGE} ({cols}) VALUES ({marks})",
+                                    [(line, *row) for line, row in rows])
+
+    def flag_opted_out(self) -> None:
+        """The new cases of patients on the opt-out register are flagged (and never sampled)."""
+        table = Case._meta.db_table
+        optout_table = OptOut._meta.db_table
+        self.cursor.execute(f"SELECT 1 FROM {optout_table} LIMIT 1")
+        if self.cursor.fetchone() is None:
+            return
+        self.cursor.execute(
+            f"UPDATE {table} SET is_opted_out = %s WHERE ai_system_id = %s AND import_batch_id = %s "
+            f"AND patient_pseudonym IN (SELECT o.patient_pseudonym FROM {optout_table} o)",
+            [True, self.ai_system_id, self.batch_id])
 
 
 def _decide(cursor, ai_system_id: int) -> tuple[list[RowError], dict[str, int]]:
-    """In SQL: duplicates within the file, existing cases, first changed field, frozen cases."""
-    pg = connection.vendor == "postgresql"
+    """In SQL, for the staged records (those whose case exists): duplicates within the file, first
+    changed field, frozen cases."""
     case_table = Case._meta.db_table
     campaign_case_table = Case._meta.get_field("campaign_cases").related_model._meta.db_table
+    cursor.execute(f"SELECT 1 FROM {STAGE} LIMIT 1")
+    if cursor.fetchone() is None:
+        return [], {"unchanged": 0, "updated": 0}
     cursor.execute(f"CREATE INDEX {STAGE}_key ON {STAGE} (source_key, line)")
-    if pg:
+    if connection.vendor == "postgresql":
         cursor.execute(f"ANALYZE {STAGE}")
     errors: list[RowError] = []
     cursor.execute(f"SELECT s.line FROM {STAGE} s WHERE EXISTS (SELECT 1 FROM {STAGE} t "
@@ -193,27 +325,10 @@ def _decide(cursor, ai_system_id: int) -> tuple[list[RowError], dict[str, int]]:
     cursor.execute(f"SELECT line, first_diff FROM {STAGE} WHERE first_diff IS NOT NULL AND frozen ORDER BY line")
     errors += [RowError(line, f, "the case is already in a campaign: it cannot change") for line, f in cursor]
     cursor.execute(
-        f"SELECT SUM(CASE WHEN case_id IS NULL THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN case_id IS NOT NULL AND first_diff IS NULL THEN 1 ELSE 0 END), "
+        f"SELECT SUM(CASE WHEN first_diff IS NULL THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN first_diff IS NOT NULL AND NOT frozen THEN 1 ELSE 0 END) FROM {STAGE}")
-    created, unchanged, updated = (int(v or 0) for v in cursor.fetchone())
-    return errors, {"created": created, "unchanged": unchanged, "updated": updated}
-
-
-def _apply_inserts(cursor, *, ai_system_id: int, batch_id: int) -> None:
-    pg = connection.vendor == "postgresql"
-    case_table = Case._meta.db_table
-    optout_table = Case._meta.get_field("ai_system").model._meta.apps.get_model("cases", "OptOut")._meta.db_table
-    cols = [c for c in STAGED]
-    select = [f"s.{c}" if c != "blinding_flags" else ("s.blinding_flags::jsonb" if pg else "s.blinding_flags")
-              for c in cols]
-    now = timezone.now()
-    cursor.execute(
-        f"INSERT INTO {case_table} (ai_system_id, import_batch_id, created_at, updated_at, is_opted_out, "
-        f"{', '.join(cols)}) SELECT %s, %s, %s, %s, EXISTS (SELECT 1 FROM {optout_table} o "
-        f"WHERE o.patient_pseudonym = s.patient_pseudonym), {', '.join(select)} "
-        f"FROM {STAGE} s WHERE s.case_id IS NULL ORDER BY s.line",
-        [ai_system_id, batch_id, now, now])
+    unchanged, updated = (int(v or 0) for v in cursor.fetchone())
+    return errors, {"unchanged": unchanged, "updated": updated}
 
 
 def _apply_updates(cursor) -> None:
@@ -229,7 +344,9 @@ def _apply_updates(cursor) -> None:
 # --- Chunking and the pool ---------------------------------------------------------------------
 
 
-def _chunks(records: Iterator, size: int, mapping: Mapping, is_csv: bool) -> Iterator[list]:
+def _chunks(records: Iterator, size: int, mapping: Mapping, is_csv: bool = False) -> Iterator[list]:
+    """Lists of ``size`` (line, record) pairs; records other than CSV value lists are checked for
+    identifier columns and given canonical keys on the way."""
     chunk: list = []
     for line, record in records:
         if not is_csv:
@@ -243,24 +360,23 @@ def _chunks(records: Iterator, size: int, mapping: Mapping, is_csv: bool) -> Ite
         yield chunk
 
 
-def _prepared(chunks: Iterator[list], ctx: RowContext, workers: int) -> Iterator:
+def _prepared(chunks: Iterator[list], ctx: RowContext, workers: int) -> Iterator[Prepared]:
     """Prepared chunks in file order. With workers > 1, at most 2 × workers chunks are in flight, so
     memory stays bounded whatever the file size."""
     if workers <= 1:
         for chunk in chunks:
-            yield len(chunk), prepare_chunk(chunk, ctx)
+            yield prepare_chunk(chunk, ctx)
         return
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=init_worker, initargs=(ctx,))
     try:
         pending = []
         for chunk in chunks:
-            pending.append((len(chunk), pool.submit(prepare_chunk, chunk)))
+            pending.append(pool.submit(prepare_chunk, chunk))
             if len(pending) >= 2 * workers:
-                n, future = pending.pop(0)
-                yield n, future.result()
-        for n, future in pending:
-            yield n, future.result()
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -300,8 +416,12 @@ def import_cases(*, actor, ai_system: AISystem, raw: bytes | None = None, path: 
     )
     with readers.open_binary(raw=raw, path=path) as stream:
         info = readers.inspect(stream)
-        header, records = readers.read_records(stream, info, fmt)
         is_csv = fmt == ImportFormat.CSV
+        if is_csv:  # blocks of CSV text, parsed where the rows are prepared
+            header, chunks = readers.read_csv_blocks(stream, info, CHUNK)
+        else:
+            header, records = readers.read_records(stream, info, fmt)
+            chunks = _chunks(records, CHUNK, mapping)
         if header is not None:
             mapping.check_columns(header)
             canonical = [mapping.canonical(h) for h in header]
@@ -319,24 +439,31 @@ def import_cases(*, actor, ai_system: AISystem, raw: bytes | None = None, path: 
         with transaction.atomic():
             batch = _open_batch(batch, actor=actor, ai_system=ai_system, profile=profile, filename=filename,
                                 info=info, fmt=fmt, key_id=key.key_id, dry_run=dry_run, policy=ctx.policy)
+            # A dry run goes through the very same writes, then rolls them back to this savepoint:
+            # its report is the report of the real import.
+            savepoint = transaction.savepoint() if dry_run else None
             total = 0
             with connection.cursor() as cursor:
                 _stage_create(cursor)
-                for n, (staged, errors, warnings, redacted) in _prepared(
-                        _chunks(records, CHUNK, mapping, is_csv), ctx, workers):
-                    _stage_write(cursor, staged)
-                    total += n
-                    result.errors += errors
-                    result.warnings += warnings
-                    result.redacted += redacted
+                writer = _Writer(cursor, ai_system_id=ai_system.pk, batch_id=batch.pk)
+                if ctx.copy_text:
+                    ctx.copy_prefix = writer.prefix  # before the pool starts: the workers get it
+                for prepared in _prepared(chunks, ctx, workers):
+                    result.errors += writer.write(prepared)
+                    total += prepared.records
+                    result.errors += prepared.errors
+                    result.warnings += prepared.warnings
+                    result.redacted += prepared.redacted
                     if progress is not None:
                         progress(total, expected)
                 decided_errors, counts = _decide(cursor, ai_system.pk)
                 result.errors += decided_errors
-                if not dry_run:
-                    _apply_inserts(cursor, ai_system_id=ai_system.pk, batch_id=batch.pk)
-                    _apply_updates(cursor)
+                _apply_updates(cursor)
+                writer.flag_opted_out()
                 cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+            counts["created"] = writer.created
+            if savepoint is not None:
+                transaction.savepoint_rollback(savepoint)
             result.created, result.updated, result.unchanged = counts["created"], counts["updated"], counts["unchanged"]
             result.errors.sort(key=lambda e: e.line)
             result.warnings.sort(key=lambda w: w["line"])

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from common.exceptions import ValidationFailed
 
@@ -125,6 +125,78 @@ def _csv(text) -> tuple[list[str], Iterator]:
             raise ValidationFailed(f"The CSV file cannot be read: {exc} (line {reader.line_num + 1}).") from exc
 
     return header, rows()
+
+
+class CsvBlock(NamedTuple):
+    """Whole CSV records, unparsed: ``text`` starts at physical line ``first_line`` of the file."""
+
+    first_line: int
+    text: str
+    delimiter: str
+
+
+def read_csv_blocks(stream: BinaryIO, info: SourceInfo, size: int) -> tuple[list[str], Iterator[CsvBlock]]:
+    """The header, and the rest of a CSV file in blocks of ``size`` records, cut only between
+    records: parsing a block (``parse_csv_block``, in a pool worker) gives exactly the records,
+    line numbers and errors that ``read_records`` gives, while this process only splits lines."""
+    text = io.TextIOWrapper(stream, encoding=info.encoding, newline="")
+    first = text.readline()
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter), [])]
+
+    def blocks():
+        lines: list[str] = []
+        start, records, inside = 2, 0, False
+        for line in text:
+            lines.append(line)
+            if inside or '"' in line:
+                inside = _ends_inside_quotes(line, inside, delimiter)
+            if not inside:
+                records += 1
+                if records >= size:
+                    yield CsvBlock(start, "".join(lines), delimiter)
+                    start += len(lines)
+                    lines, records = [], 0
+        if lines:
+            yield CsvBlock(start, "".join(lines), delimiter)
+
+    return header, blocks()
+
+
+def _ends_inside_quotes(line: str, inside: bool, delimiter: str) -> bool:
+    """Whether the csv module, reading ``line`` (inside a quoted field at its start or not), ends it
+    inside a quoted field, so that the record goes on to the next line. The states of the csv
+    module's reader for the default dialect (``"`` quotes, doubled inside a quoted field; a quote
+    elsewhere in a field is a plain character)."""
+    pos, n = 0, len(line)
+    while True:
+        if inside:
+            quote = line.find('"', pos)
+            if quote < 0:
+                return True
+            if quote + 1 < n and line[quote + 1] == '"':  # a doubled quote: still inside
+                pos = quote + 2
+                continue
+            inside = False
+            pos = quote + 1  # after the closing quote, the field runs to the next delimiter
+        elif pos < n and line[pos] == '"':  # a field that opens with a quote
+            inside = True
+            pos += 1
+            continue
+        delimiter_at = line.find(delimiter, pos)
+        if delimiter_at < 0:
+            return False
+        pos = delimiter_at + 1
+
+
+def parse_csv_block(block: CsvBlock) -> list[tuple[int, list[str]]]:
+    """(line, values) for the records of a block, as ``read_records`` numbers them."""
+    reader = csv.reader(io.StringIO(block.text, newline=""), delimiter=block.delimiter)
+    offset = block.first_line - 1
+    try:
+        return [(offset + reader.line_num, values) for values in reader if values]
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        raise ValidationFailed(f"The CSV file cannot be read: {exc} (line {offset + reader.line_num}).") from exc
 
 
 def _jsonl(text) -> Iterator:

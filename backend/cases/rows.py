@@ -17,11 +17,12 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .enums import AgeBand, DatePrecision, IdentifierPolicy, OutputType, Sex
 from .identifiers import TAGS, blinding_mentions, blinding_pattern, redact, scan_text
 from .pseudonymization import PseudonymKey, hmac_sha256_hex, normalise_identifier
+from .readers import CsvBlock, parse_csv_block
 from .source_reference import SourceKey, encrypt_source_reference
 
 REQUIRED = ("accession_number", "patient_id", "exam_date", "site")
@@ -69,9 +70,11 @@ class RowContext:
     # CSV: canonical field → column index; identifier columns (names) → indexes.
     index: dict[str, int] = field(default_factory=dict)
     name_index: list[int] = field(default_factory=list)
-    # PostgreSQL: prepare_chunk returns the staged rows as one block of COPY text (the conversion
-    # happens in the worker, and one string crosses the process boundary instead of many tuples).
+    # PostgreSQL: prepare_chunk returns the accepted rows as one block of COPY text, each line
+    # starting with ``copy_prefix`` (the conversion happens in the worker, and one string crosses
+    # the process boundary instead of many tuples).
     copy_text: bool = False
+    copy_prefix: str = ""
 
     @classmethod
     def for_system(cls, ai, key, source_key=None, **kwargs) -> "RowContext":
@@ -186,12 +189,16 @@ def build_values(ctx: RowContext, line: int, row: dict[str, Any], names=()) -> t
     for name in FIELDS:
         v = row.get(name)
         fields[name] = "" if v is None else str(v).strip()
-    return _build(ctx, line, fields, names)
+    values, redacted, errors, warnings = _build(ctx, line, fields, names)
+    if values is None:
+        return None, errors, warnings
+    return {**dict(zip(STAGED, values, strict=True)), "_redacted": redacted}, errors, warnings
 
 
 def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tuple[
-        dict[str, Any] | None, list[RowError], list[dict]]:
-    """``build_values`` on a record already reduced to stripped strings, one per field of FIELDS."""
+        tuple | None, bool, list[RowError], list[dict]]:
+    """(values in STAGED order, redacted, errors, warnings) for a record already reduced to stripped
+    strings, one per field of FIELDS."""
     errors: list[RowError] = []
     warnings: list[dict] = []
     get = fields.__getitem__
@@ -199,34 +206,47 @@ def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tupl
     for name in REQUIRED:
         if not get(name):
             errors.append(RowError(line, name, "required value is missing"))
-    values: dict[str, Any] = {}
-
-    def parse(name, fn, target=None, quote=True):
-        value = get(name)
-        if value:
-            try:
-                values[target or name] = fn(value)
-            except ValueError as exc:
-                errors.append(RowError(line, name, f"{exc}: {value!r}" if quote else str(exc)))
-
-    parse("exam_date", parse_date)
-    parse("ai_score", parse_float)
-    parse("patient_informed", parse_bool)
-    parse("age", parse_age, target="age_band")
-    if get("age_band") and "age_band" not in values:
+    # Parsed values; the usual record has them all, so each is parsed inline (no helper call).
+    exam_date = score = informed = None
+    age_band = ""
+    value = get("exam_date")
+    if value:
+        try:
+            exam_date = parse_date(value)
+        except ValueError as exc:
+            errors.append(RowError(line, "exam_date", f"{exc}: {value!r}"))
+    value = get("ai_score")
+    if value:
+        try:
+            score = parse_float(value)
+        except ValueError as exc:
+            errors.append(RowError(line, "ai_score", f"{exc}: {value!r}"))
+    value = get("patient_informed")
+    if value:
+        try:
+            informed = parse_bool(value)
+        except ValueError as exc:
+            errors.append(RowError(line, "patient_informed", f"{exc}: {value!r}"))
+    value = get("age")
+    if value:
+        try:
+            age_band = parse_age(value)
+        except ValueError as exc:
+            errors.append(RowError(line, "age", f"{exc}: {value!r}"))
+    if not age_band and get("age_band"):
         if get("age_band") in AGE_BANDS:
-            values["age_band"] = get("age_band")
+            age_band = get("age_band")
         else:
             errors.append(RowError(line, "age_band", f"unknown age band {get('age_band')!r}"))
-    if get("birth_date") and "age_band" not in values:
+    if not age_band and get("birth_date"):
         try:
             birth = parse_date(get("birth_date"))
         except ValueError as exc:
             errors.append(RowError(line, "birth_date", str(exc)))  # never quote a birth date
         else:
-            if "exam_date" in values:
+            if exam_date is not None:
                 try:
-                    values["age_band"] = age_band_of(age_at(birth, values["exam_date"]))
+                    age_band = age_band_of(age_at(birth, exam_date))
                 except ValueError as exc:
                     errors.append(RowError(line, "birth_date", str(exc)))
     sex = get("sex").upper()[:1] or Sex.OTHER
@@ -235,8 +255,8 @@ def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tupl
         if sex is None:
             errors.append(RowError(line, "sex", f"expected F, M or X, got {get('sex')!r}"))
     ai_label = get("ai_label")
-    if not ai_label and ctx.output_type == OutputType.SCORE and "ai_score" in values:
-        ai_label = ctx.labels[0] if values["ai_score"] >= ctx.score_threshold else ctx.labels[-1]
+    if not ai_label and ctx.output_type == OutputType.SCORE and score is not None:
+        ai_label = ctx.labels[0] if score >= ctx.score_threshold else ctx.labels[-1]
     if not ai_label:
         errors.append(RowError(line, "ai_label", "the AI output is missing"))
     elif ai_label not in ctx.labels:
@@ -248,7 +268,7 @@ def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tupl
     redacted = False
     for name in FREE_TEXT:
         text = get(name)
-        findings = scan_text(text, names=names)
+        findings = scan_text(text, names=names) if text else None
         if findings:
             kinds = sorted({f.kind for f in findings})
             described = ", ".join(KIND_LABELS[k] for k in kinds)
@@ -261,12 +281,14 @@ def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tupl
                 errors.append(RowError(line, name, f"the text carries {described}: the row is rejected"))
         texts[name] = text
     if errors:
-        return None, errors, []
+        return None, False, errors, []
     if ctx.date_precision == DatePrecision.MONTH:
-        values["exam_date"] = values["exam_date"].replace(day=1)
+        exam_date = exam_date.replace(day=1)
     flags = []
     if ctx.blinding is not None:
         for name in FREE_TEXT:
+            if not texts[name]:
+                continue
             for mention in blinding_mentions(texts[name], ctx.blinding):
                 if mention not in TAG_VALUES:
                     flags.append({"field": name, "mention": mention})
@@ -276,29 +298,31 @@ def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tupl
                                        "the reviewer; correct the text"})
     accession = get("accession_number")
     crypto = _crypto(ctx)
-    return {
-        "source_key": crypto.pseudo("case", accession),
-        "patient_pseudonym": crypto.pseudo("patient", get("patient_id")),
-        "key_id": ctx.key.key_id,
-        "exam_date": values["exam_date"],
-        "site": get("site"),
-        "service": get("service"),
-        "sex": sex,
-        "age_band": values.get("age_band", ""),
-        "clinical_context": texts["clinical_context"],
-        "report_text": texts["report_text"],
-        "image_url": get("image_url"),
-        "ai_label": ai_label,
-        "ai_score": values.get("ai_score"),
-        "ai_version": get("ai_version") or ctx.default_version,
-        "final_label": final,
-        "clinician_pseudonym": crypto.pseudo("clinician", get("clinician_id")) if get("clinician_id") else "",
-        "patient_informed": values.get("patient_informed"),
-        "source_reference": crypto.encrypt(accession) if ctx.source_key else "",
-        "source_reference_key_id": ctx.source_key.key_id if ctx.source_key else "",
-        "blinding_flags": json.dumps(flags, ensure_ascii=False) if flags else "[]",
-        "_redacted": redacted,
-    }, [], warnings
+    clinician = get("clinician_id")
+    source_key = ctx.source_key
+    # In STAGED order.
+    return (
+        crypto.pseudo("case", accession),
+        crypto.pseudo("patient", get("patient_id")),
+        ctx.key.key_id,
+        exam_date,
+        get("site"),
+        get("service"),
+        sex,
+        age_band,
+        texts["clinical_context"],
+        texts["report_text"],
+        get("image_url"),
+        ai_label,
+        score,
+        get("ai_version") or ctx.default_version,
+        final,
+        crypto.pseudo("clinician", clinician) if clinician else "",
+        informed,
+        crypto.encrypt(accession) if source_key else "",
+        source_key.key_id if source_key else "",
+        json.dumps(flags, ensure_ascii=False) if flags else "[]",
+    ), redacted, [], warnings
 
 
 # --- Chunks, in this process or in a pool worker -----------------------------------------------
@@ -311,33 +335,59 @@ def init_worker(ctx: RowContext) -> None:
     _CTX = ctx
 
 
-def prepare_chunk(chunk: list[tuple[int, Any]], ctx: RowContext | None = None):
-    """(staged tuples, errors, warnings, redacted count) for a chunk of (line, record) pairs, where a
-    record is a CSV value list (mapped through ``ctx.index``) or a dict with canonical keys."""
+class Prepared(NamedTuple):
+    """A prepared chunk. ``lines`` and ``keys`` (the pseudonymized accession numbers) run in
+    parallel over the accepted records; ``values`` are their tuples in STAGED order, or, when
+    ``ctx.copy_text``, one string: a line of PostgreSQL COPY text per record (``ctx.copy_prefix``,
+    then the values in STAGED order), ready to be written as is."""
+
+    records: int
+    lines: list[int]
+    keys: list[str]
+    values: list[tuple] | str
+    errors: list[RowError]
+    warnings: list[dict]
+    redacted: int
+
+
+def prepare_chunk(chunk: list[tuple[int, Any]] | CsvBlock, ctx: RowContext | None = None) -> Prepared:
+    """The ``Prepared`` chunk of a chunk of (line, record) pairs, where a record is a CSV value list
+    (mapped through ``ctx.index``) or a dict with canonical keys, or of a block of CSV text (parsed
+    here, in the worker)."""
     ctx = ctx or _CTX
-    staged, errors, warnings, redacted = [], [], [], 0
+    if isinstance(chunk, CsvBlock):
+        chunk = parse_csv_block(chunk)
+    lines, keys, staged, errors, warnings, redacted = [], [], [], [], [], 0
     index_items = list(ctx.index.items())
+    name_index = ctx.name_index
+    empty = dict.fromkeys(FIELDS, "")
+    as_text = _copy_text if ctx.copy_text else None
+    prefix = ctx.copy_prefix
     for line, record in chunk:
         if isinstance(record, list):
             n = len(record)
-            fields = dict.fromkeys(FIELDS, "")
+            fields = empty.copy()
             for name, i in index_items:
                 if i < n:
                     fields[name] = record[i].strip()
-            names = [record[i] for i in ctx.name_index if i < n]
-            values, row_errors, row_warnings = _build(ctx, line, fields, names)
+            names = [record[i] for i in name_index if i < n] if name_index else ()
         else:
             names = record.pop("_names", ())
-            values, row_errors, row_warnings = build_values(ctx, line, record, names)
+            fields = {}
+            for name in FIELDS:
+                v = record.get(name)
+                fields[name] = "" if v is None else str(v).strip()
+        values, is_redacted, row_errors, row_warnings = _build(ctx, line, fields, names)
         if row_errors:
             errors.extend(row_errors)
             continue
-        warnings.extend(row_warnings)
-        redacted += values.pop("_redacted")
-        staged.append((line, *(values[f] for f in STAGED)))
-    if ctx.copy_text:
-        staged = "".join(copy_line(row) for row in staged)
-    return staged, errors, warnings, redacted
+        if row_warnings:
+            warnings.extend(row_warnings)
+        redacted += is_redacted
+        lines.append(line)
+        keys.append(values[0])
+        staged.append(prefix + as_text(values) if as_text else values)
+    return Prepared(len(chunk), lines, keys, "".join(staged) if as_text else staged, errors, warnings, redacted)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
@@ -371,3 +421,30 @@ def copy_line(row: tuple) -> str:
         else:  # int, float (finite: parse_float refuses NaN and infinity)
             out.append(repr(v))
     return "\t".join(out) + "\n"
+
+
+# Positions in STAGED of the values that are not strings.
+_DATE_AT, _SCORE_AT, _INFORMED_AT = STAGED.index("exam_date"), STAGED.index("ai_score"), \
+    STAGED.index("patient_informed")
+
+
+def _copy_text(values: tuple) -> str:
+    """``copy_line`` for a tuple in STAGED order, whose types are known: every value is a string
+    but the exam date (a date), the AI score (a float or None) and patient_informed (a bool or
+    None)."""
+    out = list(values)
+    out[_DATE_AT] = values[_DATE_AT].isoformat()
+    score = values[_SCORE_AT]
+    out[_SCORE_AT] = "" if score is None else repr(score)
+    informed = values[_INFORMED_AT]
+    out[_INFORMED_AT] = "" if informed is None else ("t" if informed else "f")
+    text = "\t".join(out)
+    if "\\" in text or "\n" in text or "\r" in text or text.count("\t") != len(out) - 1:
+        return copy_line(values)  # something to escape: the general path
+    if score is None or informed is None:
+        if score is None:
+            out[_SCORE_AT] = "\\N"
+        if informed is None:
+            out[_INFORMED_AT] = "\\N"
+        text = "\t".join(out)
+    return text + "\n"

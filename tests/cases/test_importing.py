@@ -319,6 +319,81 @@ def test_importing_a_file_where_every_row_is_bad_is_recorded_as_rejected(world):
     )
 
 
+# --- Duplicates across chunks, the Bloom filter, the pool -----------------------------------------
+
+TWICE = "the same accession number appears twice"
+
+
+def rows_of(*specs):
+    """(accession, clinical context) → a good row."""
+    return [f"{acc};PAT-{acc};01/03/2026;Nord;Urgences;F;34;{text};fracture;0,5;fracture".split(";")
+            for acc, text in specs]
+
+
+@pytest.fixture
+def tiny_chunks(monkeypatch):
+    monkeypatch.setattr("cases.importing.CHUNK", 2)
+
+
+def test_importing_duplicates_in_later_chunks_are_reported_and_the_first_row_wins(world, tiny_chunks):
+    rows = rows_of(("ACC-1", "Premier."), ("ACC-2", "x"), ("ACC-3", "x"), ("ACC-1", "Second."), ("ACC-3", "y"),
+                   ("ACC-3", "z"), ("ACC-4", "x"))
+    result = run(world, csv_bytes(rows))
+    assert (result.created, result.updated, result.unchanged) == (4, 0, 0)
+    assert result.errors == [RowError(5, "accession_number", TWICE), RowError(6, "accession_number", TWICE),
+                             RowError(7, "accession_number", TWICE)]
+    assert (case_of("ACC-1").clinical_context, case_of("ACC-3").clinical_context) == ("Premier.", "x")
+    assert result.batch.rows_rejected == 3
+
+
+def test_importing_into_a_system_with_cases_sorts_new_existing_and_duplicate_rows(world, tiny_chunks):
+    run(world, csv_bytes(rows_of(("ACC-1", "Avant."), ("ACC-2", "Avant."))))
+    rows = rows_of(("ACC-1", "Corrigé."), ("ACC-9", "Nouveau."), ("ACC-2", "Avant."), ("ACC-9", "Encore."),
+                   ("ACC-1", "Encore."), ("ACC-8", "Nouveau."))
+    result = run(world, csv_bytes(rows))
+    assert (result.created, result.updated, result.unchanged) == (2, 1, 1)
+    assert result.errors == [RowError(5, "accession_number", TWICE), RowError(6, "accession_number", TWICE)]
+    assert [case_of(a).clinical_context for a in ("ACC-1", "ACC-2", "ACC-9", "ACC-8")] == [
+        "Corrigé.", "Avant.", "Nouveau.", "Nouveau."]
+    assert case_of("ACC-9").import_batch == result.batch
+
+
+def test_importing_with_a_saturated_bloom_filter_gives_the_same_result(world, tiny_chunks, monkeypatch):
+    monkeypatch.setattr("cases.importing._Writer.BLOOM_BITS", 3)  # 8 bits: nearly every key is a candidate
+    rows = rows_of(*((f"ACC-{i}", "x") for i in range(12)), ("ACC-3", "y"), ("ACC-11", "y"))
+    result = run(world, csv_bytes(rows))
+    assert (result.created, result.errors) == (
+        12, [RowError(14, "accession_number", TWICE), RowError(15, "accession_number", TWICE)])
+    assert Case.objects.filter(import_batch=result.batch).count() == 12
+
+
+def test_importing_a_dry_run_reports_what_the_import_then_does(world, tiny_chunks):
+    run(world, csv_bytes(rows_of(("ACC-1", "Avant."), ("ACC-2", "Avant."))))
+    rows = rows_of(("ACC-1", "Corrigé."), ("ACC-3", "x"), ("ACC-3", "y"), ("ACC-2", "Avant."))
+    before = Case.objects.count()
+    dry = import_cases(actor=world.quality, ai_system=world.ai_system, raw=csv_bytes(rows), filename="c.csv",
+                       dry_run=True)
+    assert Case.objects.count() == before
+    assert case_of("ACC-1").clinical_context == "Avant."
+    real = run(world, csv_bytes(rows))
+    assert (dry.created, dry.updated, dry.unchanged, dry.errors) == (
+        real.created, real.updated, real.unchanged, real.errors) == (1, 1, 1, [RowError(4, "accession_number",
+                                                                                         TWICE)])
+    assert (dry.batch.status, real.batch.status) == ("validated", "completed")
+
+
+def test_importing_through_the_process_pool_gives_the_same_cases(world, tiny_chunks):
+    rows = rows_of(*((f"ACC-{i}", f"Texte {i}.") for i in range(9)), ("ACC-4", "y"))
+    rows.insert(3, "ACC-X;PAT-X;31/02/2026;Nord;;F;40;;fracture;;".split(";"))
+    pooled = import_cases(actor=world.quality, ai_system=world.ai_system, raw=csv_bytes(rows), filename="c.csv",
+                          workers=2)
+    assert (pooled.created, pooled.errors) == (9, [
+        RowError(5, "exam_date", "expected a date as dd/mm/yyyy or yyyy-mm-dd: '31/02/2026'"),
+        RowError(12, "accession_number", TWICE)])
+    cases = Case.objects.filter(import_batch=pooled.batch).order_by("pk")
+    assert [c.clinical_context for c in cases] == [f"Texte {i}." for i in range(9)]  # in file order
+
+
 # --- All or nothing ----------------------------------------------------------------------------
 
 
@@ -469,4 +544,12 @@ def test_importing_a_malformed_csv_is_refused_cleanly(world, api):
     response = api(world.quality).post("/api/import-batches/", upload(world, raw), format="multipart")
     assert (response.status_code, response.json()["code"]) == (400, "invalid")
     assert response.json()["detail"].startswith("The CSV file cannot be read")
+    assert counts() == before
+
+
+def test_importing_a_malformed_csv_through_the_process_pool_is_refused_cleanly(world):
+    raw = csv_bytes() + b"ACC-9;PAT-9;01/03/2026;Nord;;F;40;" + b"x" * 200_000 + b";fracture;;\r\n"
+    before = counts()
+    with pytest.raises(ValidationFailed, match=r"The CSV file cannot be read: .* \(line 5\)"):
+        import_cases(actor=world.quality, ai_system=world.ai_system, raw=raw, filename="c.csv", workers=2)
     assert counts() == before

@@ -72,3 +72,43 @@ def test_copy_line_writes_text_choices_as_their_value():
 
     assert copy_line((1, Sex.OTHER, AgeBand.A18_39)) == "1\tX\t18-39\n"
     assert copy_line((1, Sex.OTHER, "a\tb")) == "1\tX\ta\\tb\n"
+
+
+TRICKY_CSV = (
+    'a;b;c\r\n'
+    '1;"deux\r\nlignes";x\r\n'
+    '2;un "guillemet;y\r\n'  # a quote inside an unquoted field is a plain character
+    '3;"fermé" puis texte;"ouvert\nsur ""trois""\n lignes"\r\n'
+    '\r\n'
+    '4;sans;guillemet\r\n'
+    '5;"";"a;b"\r'
+    '6;a"b;"c\r\n'
+    'd"\n'
+    '7;fin;"non fermé'
+)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 100])
+def test_csv_blocks_give_the_records_and_lines_of_the_csv_module(size):
+    from io import BytesIO
+
+    from cases.readers import inspect, parse_csv_block, read_csv_blocks, read_records
+
+    raw = TRICKY_CSV.encode()
+    stream = BytesIO(raw)
+    header, records = read_records(stream, inspect(stream), "csv")
+    expected = list(records)
+    stream = BytesIO(raw)
+    block_header, blocks = read_csv_blocks(stream, inspect(stream), size)
+    assert block_header == header == ["a", "b", "c"]
+    assert [r for block in blocks for r in parse_csv_block(block)] == expected
+    assert [line for line, _ in expected] == [3, 4, 7, 9, 10, 12, 13]
+
+
+def test_csv_block_error_names_the_line():
+    from cases.readers import CsvBlock, parse_csv_block
+    from common.exceptions import ValidationFailed
+
+    block = CsvBlock(5, "a;b\r\nc;" + "x" * 200_000 + "\r\n", ";")
+    with pytest.raises(ValidationFailed, match=r"cannot be read: .* \(line 6\)"):
+        parse_csv_block(block)
