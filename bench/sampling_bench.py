@@ -3,11 +3,11 @@
 
     .venv/bin/python bench/sampling_bench.py                               # SQLite, 1,000,000 cases
     scripts/with_postgres.sh .venv/bin/python bench/sampling_bench.py      # PostgreSQL
-    .venv/bin/python bench/sampling_bench.py --cases 200000 --n 400
+    .venv/bin/python bench/sampling_bench.py --cases 200000 --n 400 --repeat 5
 
-Prints, for a draw of ``--n`` cases: the time and peak Python memory (tracemalloc) of the whole
-draw (population hash + strata counts + ranked query), of its parts, for a simple random and a
-stratified design, and the ratio to a bare ``ORDER BY random() LIMIT n`` over the same
+Prints, for a draw of ``--n`` cases: the time (median of ``--repeat`` runs) and peak Python
+memory (tracemalloc) of the whole draw (population hash + strata counts + candidates), of its
+parts, for a simple random and a stratified design, and the ratio to a bare ``ORDER BY random() LIMIT n`` over the same
 population. Runs on a scratch database (a temporary SQLite file, or the PostgreSQL database
 named by the CGH_DB_* environment), never on the demo database.
 """
@@ -80,9 +80,12 @@ def fill(connection, ai_id: int, n: int) -> None:
         cursor.execute("ANALYZE")
 
 
-def measure(fn, repeat: int = 3):
+REPEAT = 3
+
+
+def measure(fn, repeat: int | None = None):
     times, peaks, result = [], [], None
-    for _ in range(repeat):
+    for _ in range(repeat or REPEAT):
         tracemalloc.start()
         start = time.perf_counter()
         result = fn()
@@ -96,7 +99,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=1_000_000, help="population size (default 1,000,000)")
     parser.add_argument("--n", type=int, default=400, help="sample size (default 400)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measure, the median is printed (default 3)")
     args = parser.parse_args()
+    global REPEAT
+    REPEAT = max(1, args.repeat)
 
     import django
 

@@ -7,8 +7,18 @@ from the seed with SHA-256, ``a < 2^30`` so that the product never leaves 63 bit
 by ``source_key``. The first ``n`` by rank (in each stratum) are the sample. SQLite and
 PostgreSQL evaluate the same integer arithmetic, so the same seed on the same population gives
 the same sample on both, and ``reference_rank`` lets an auditor recompute it from the key list.
-Nothing of the population is loaded into Python: one grouped count, one ranked query (a window
-function per stratum for stratified designs) and one aggregate for the population hash.
+Nothing of the population is loaded into Python: one aggregate for the population hash, one
+grouped count per stratum (stratified designs only) and one query for the candidates.
+
+Candidates. Sorting the whole population by rank (or a window function partitioned by stratum)
+costs a full sort of a million rows. Ranks are uniform over [0, P) (the key is an HMAC and the
+rank an affine bijection of it), so a stratum's first ``n_h`` ranks lie, with overwhelming
+probability, below a cut-off ``c_h`` chosen so that about ``1.1 n_h + 4.4 sqrt(n_h) + 18`` of its
+``N_h`` cases fall under it. The database returns only the cases under their stratum's cut-off
+(a single scan, no sort; about the sample's size whatever the population's), and Python takes
+the first ``n_h`` of each stratum by ``(rank, source_key)``, which is ``reference_rank``'s order.
+The result never depends on the cut-offs: a stratum with fewer than ``n_h`` candidates under its
+cut-off is queried again with a four times larger one, up to ``P`` (every case of the stratum).
 
 Population hash: SHA-256 over the population's source keys sorted bytewise, one per line;
 computed by PostgreSQL itself (``sha256(string_agg(...))``), streamed in chunks on SQLite.
@@ -20,11 +30,12 @@ shown to reviewers.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Case, CharField, Count, F, Func, QuerySet, Value, When, Window
-from django.db.models.functions import Concat, RowNumber
+from django.db.models import BigIntegerField, Case, CharField, Count, F, Func, QuerySet, Value, When
+from django.db.models.functions import Concat
 
 from cases.models import Case as CaseModel
 from cases.models import OptOut
@@ -83,6 +94,23 @@ class SeededRank(Func):
     def as_sql(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
         return f"(({sql} * {self.a} + {self.b}) %% {PRIME})", params
+
+
+class StratumCutoff(Func):
+    """``CASE <stratum> WHEN 's1' THEN c1 ... ELSE -1 END``: the stratum expression is evaluated
+    once per row (a searched ``CASE WHEN stratum = ...`` would evaluate it once per stratum)."""
+
+    output_field = BigIntegerField()
+
+    def __init__(self, expression, cutoffs: dict[str, int]):
+        super().__init__(expression)
+        self.cutoffs = cutoffs
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        whens = " ".join("WHEN %s THEN %s" for _ in self.cutoffs)
+        args = [x for s, c in sorted(self.cutoffs.items()) for x in (s, c)]
+        return f"(CASE {sql} {whens} ELSE -1 END)", [*params, *args]
 
 
 # --- Design -------------------------------------------------------------------------------------
@@ -197,11 +225,15 @@ def population_fingerprint(population: QuerySet[CaseModel]) -> tuple[int, str]:
     if connection.vendor == "postgresql":
         sql, params = keys.query.sql_with_params()
         with transaction.atomic(), connection.cursor() as cursor:
-            # The ordered aggregate sorts the keys: in memory rather than on disk (this transaction only).
+            # The sort: in memory rather than on disk (this transaction only).
             cursor.execute("SET LOCAL work_mem = '256MB'")
+            # The keys are sorted by a subquery rather than by the aggregate's own ORDER BY: the
+            # subquery's sort runs in parallel workers (Gather Merge keeps the order), the
+            # aggregate's does not (PostgreSQL 15). string_agg over a single sorted subquery
+            # consumes its rows in that order; tests compare the digest with Python's.
             cursor.execute(
-                "SELECT COUNT(*), encode(sha256(convert_to(COALESCE(string_agg(t.source_key || chr(10), '' "
-                f"ORDER BY t.source_key COLLATE \"C\"), ''), 'UTF8')), 'hex') FROM ({sql}) t", params)
+                "SELECT COUNT(*), encode(sha256(convert_to(COALESCE(string_agg(t.k || chr(10), ''), ''), 'UTF8')), "
+                f"'hex') FROM (SELECT p.source_key COLLATE \"C\" AS k FROM ({sql}) p ORDER BY 1) t", params)
             size, digest = cursor.fetchone()
         return int(size), digest
     digest = hashlib.sha256()
@@ -216,9 +248,15 @@ def population_fingerprint(population: QuerySet[CaseModel]) -> tuple[int, str]:
 def stratum_counts(population: QuerySet[CaseModel], design: Design) -> dict[str, int]:
     if design.type == "simple_random":
         return {"": population.count()}
-    rows = (population.order_by().annotate(stratum=stratum_expression(design)).values("stratum")
-            .annotate(n=Count("id")).values_list("stratum", "n"))
-    return dict(sorted(rows))
+    # Grouped by each dimension's value rather than by the concatenated name (cheaper per row);
+    # the name is put together here exactly as ``stratum_expression`` does it in SQL.
+    dims = {f"d{i}": _dimension(name, design) for i, name in enumerate(design.strata_by)}
+    rows = population.order_by().annotate(**dims).values(*dims).annotate(n=Count("id")).values_list(*dims, "n")
+    counts: dict[str, int] = {}
+    for *values, n in rows:
+        key = "|".join(f"{name}={'' if v is None else v}" for name, v in zip(design.strata_by, values, strict=True))
+        counts[key] = counts.get(key, 0) + n
+    return dict(sorted(counts.items()))
 
 
 def allocation_for(design: Design, sample_size: int, counts: dict[str, int]) -> dict[str, int]:
@@ -249,33 +287,71 @@ class Sample:
         return [u.case_id for u in self.units]
 
 
+def _cutoff(quota: int, stratum_size: int) -> int:
+    """A rank below which about ``1.1 n + 4.4 sqrt(n) + 18`` of the stratum's ``N`` cases fall
+    (4 standard deviations above ``n``): ``P`` when that is the whole stratum."""
+    expected = 1.1 * quota + 4.4 * math.sqrt(quota) + 18
+    if expected >= stratum_size:
+        return PRIME
+    return min(PRIME, math.ceil(PRIME * expected / stratum_size))
+
+
+def _candidates(population: QuerySet[CaseModel], design: Design, rank, cutoffs: dict[str, int], *,
+                every_stratum: bool):
+    """(id, stratum, source_key, rank) of the cases whose rank is below their stratum's cut-off
+    (``every_stratum``: ``cutoffs`` names every stratum of the population): one scan, no sort."""
+    base = population.order_by().alias(r=rank)
+    top = max(cutoffs.values())
+    if top < PRIME:  # cheap test first, so that the stratum is computed for candidates only
+        base = base.filter(r__lt=top)
+    if design.type == "simple_random":
+        return list(base.annotate(rank=F("r"), stratum_key=Value("", output_field=CharField()))
+                    .values_list("id", "stratum_key", "source_key", "rank"))
+    stratum = stratum_expression(design)
+    if not every_stratum or any(c < PRIME for c in cutoffs.values()):
+        base = base.alias(cut=StratumCutoff(stratum, cutoffs)).filter(r__lt=F("cut"))
+    return list(base.annotate(rank=F("r"), stratum_key=stratum).values_list("id", "stratum_key", "source_key",
+                                                                             "rank"))
+
+
+def _first_by_rank(population: QuerySet[CaseModel], design: Design, seed: int, quotas: dict[str, int],
+                   counts: dict[str, int]) -> list[tuple[int, str, str]]:
+    """The first ``quotas[h]`` cases of each stratum by ``(rank, source_key)``; see the module's
+    docstring on candidates. Strata short of candidates are asked again with a larger cut-off."""
+    rank = SeededRank("source_key", seed)
+    wanted = {s: q for s, q in quotas.items() if q}
+    cutoffs = {s: _cutoff(q, counts[s]) for s, q in wanted.items()}
+    chosen: list[tuple[int, str, str]] = []
+    while cutoffs:
+        by_stratum: dict[str, list[tuple[int, str, int]]] = {s: [] for s in cutoffs}
+        every_stratum = set(cutoffs) == {s for s, n in counts.items() if n}
+        for cid, s, key, r in _candidates(population, design, rank, cutoffs, every_stratum=every_stratum):
+            by_stratum[s].append((r, key, cid))
+        short = {}
+        for s, rows in by_stratum.items():
+            if len(rows) >= wanted[s] or cutoffs[s] >= PRIME:
+                rows.sort()
+                chosen += [(cid, s, key) for _, key, cid in rows[:wanted[s]]]
+            else:
+                short[s] = min(PRIME, cutoffs[s] * 4)
+        cutoffs = short
+    return chosen
+
+
 def draw_sample(population: QuerySet[CaseModel], *, seed: int, sample_size: int, design: Design) -> Sample:
     """Draw ``sample_size`` cases of ``population`` under ``design`` with ``seed``; each unit
     carries its stratum and inclusion probability n_h / N_h. Pure function of (population, seed,
-    design, size): no write."""
+    design, size): no write. Queries: the population hash, the stratum counts (stratified
+    designs), one candidates query (rarely more, see ``_first_by_rank``)."""
     size, digest = population_fingerprint(population)
-    counts = stratum_counts(population, design) if size else {}
-    quotas = allocation_for(design, sample_size, counts) if size else {}
-    rank = SeededRank("source_key", seed)
-    stratum = stratum_expression(design)
-    base = population.order_by()
-    if design.type == "simple_random":
-        n = quotas.get("", 0)
-        rows = [(cid, "", key) for cid, key in
-                base.annotate(r=rank).order_by("r", "source_key").values_list("id", "source_key")[:n]]
-    elif any(quotas.values()):
-        quota = Case(*[When(stratum_key=s, then=Value(q)) for s, q in quotas.items() if q],
-                     default=Value(0), output_field=BigIntegerField())
-        rows = list(
-            base.annotate(stratum_key=stratum)
-            .annotate(r=rank, quota=quota,
-                      pos=Window(RowNumber(), partition_by=[F("stratum_key")], order_by=[F("r"), F("source_key")]))
-            .filter(pos__lte=F("quota"))
-            .order_by("stratum_key", "r", "source_key")
-            .values_list("id", "stratum_key", "source_key")
-        )
+    if not size:
+        counts: dict[str, int] = {}
+    elif design.type == "simple_random":
+        counts = {"": size}
     else:
-        rows = []
+        counts = stratum_counts(population, design)
+    quotas = allocation_for(design, sample_size, counts) if size else {}
+    rows = _first_by_rank(population, design, seed, quotas, counts)
     # Units in source-key order: the rows' ids (and so the assignment order) say nothing of the rank.
     units = [SampledUnit(cid, s, quotas[s] / counts[s]) for cid, s, _ in sorted(rows, key=lambda r: r[2])]
     return Sample(units=units, population_size=size, population_hash=digest,

@@ -1,7 +1,11 @@
 """Input forms of the web interface. They check what a person typed and produce the keyword
 arguments of one service; the services still enforce every domain rule themselves."""
 
+import hashlib
+import json
+
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import AISystem
@@ -120,6 +124,17 @@ class ReassignForm(forms.Form):
     reason = forms.CharField(label=_("Reason for reassigning"), max_length=2000)
 
 
+def _names(value: str) -> list[str]:
+    """The stratum names of the wizard's hidden field; anything malformed is no strata."""
+    try:
+        names = json.loads(value or "[]")
+    except ValueError:
+        return []
+    if not isinstance(names, list):
+        return []
+    return list(dict.fromkeys(n for n in names if isinstance(n, str) and n))[:500]
+
+
 def _int_list(value: str) -> list[int]:
     try:
         return [int(x) for x in value.replace(";", ",").split(",") if x.strip()]
@@ -147,7 +162,10 @@ class CampaignWizardForm(forms.Form):
                  ("override", _("Clinician override"))])
     allocation = forms.ChoiceField(
         label=_("Allocation to strata"), initial="proportional",
-        choices=[("proportional", _("Proportional")), ("equal", _("Equal per stratum"))])
+        choices=[("proportional", _("Proportional")), ("equal", _("Equal per stratum")),
+                 ("set", _("Set per stratum"))],
+        help_text=_("Over-sampling weights apply to the proportional and equal allocations; with a set "
+                    "allocation, give the sample size of each stratum. Preview the sample to see the strata."))
     target = forms.ChoiceField(label=_("Precision target"), initial="agreement",
                                choices=[("agreement", _("Agreement rate")), ("sensitivity", _("Sensitivity"))])
     expected = forms.FloatField(label=_("Expected value (0 to 1)"), min_value=0.001, max_value=0.999, initial=0.9)
@@ -168,6 +186,34 @@ class CampaignWizardForm(forms.Form):
     review_deadline = forms.DateField(label=_("Review deadline"), widget=forms.DateInput(attrs={"type": "date"}))
     reminder_days = forms.CharField(label=_("Reminders (days before the deadline)"), initial="7, 1",
                                     required=False, max_length=100)
+    # The strata shown by the last preview (a JSON list of names): their size and weight fields
+    # are added by ``__init__``, keyed by a digest of the name (names hold "=", "|" and spaces).
+    strata_names = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20_000)
+
+    def __init__(self, data=None, *args, strata: list[str] | None = None, **kwargs):
+        if data is not None and strata is not None:
+            data = data.copy()
+            data["strata_names"] = json.dumps(strata, ensure_ascii=False)
+        super().__init__(data, *args, **kwargs)
+        if strata is None:
+            strata = _names((data or {}).get("strata_names", ""))
+        self.strata: list[tuple[str, str, str]] = []  # (stratum, size field, weight field)
+        for name in strata:
+            key = hashlib.sha256(name.encode()).hexdigest()[:12]
+            size, weight = f"stratum_size_{key}", f"stratum_weight_{key}"
+            self.fields[size] = forms.IntegerField(
+                label=gettext("Sample size of the stratum %(stratum)s") % {"stratum": name},
+                required=False, min_value=0, max_value=100_000,
+                error_messages={"min_value": _("A stratum's sample size cannot be negative."),
+                                "max_value": _("A stratum's sample size is at most 100,000."),
+                                "invalid": _("Give a whole number of cases.")})
+            self.fields[weight] = forms.FloatField(
+                label=gettext("Over-sampling weight of the stratum %(stratum)s") % {"stratum": name},
+                required=False, min_value=0.01, max_value=1000, localize=True,
+                error_messages={"min_value": _("An over-sampling weight is more than 0 (1: no over-sampling)."),
+                                "max_value": _("An over-sampling weight is at most 1000."),
+                                "invalid": _("Give a number, such as 2 or 1.5.")})
+            self.strata.append((name, size, weight))
 
     def clean_sites(self) -> list[str]:
         return [s.strip() for s in self.cleaned_data["sites"].split(",") if s.strip()]
@@ -183,13 +229,48 @@ class CampaignWizardForm(forms.Form):
             self.add_error("prevalence", _("Give the expected prevalence for a sensitivity target."))
         if d.get("period_start") and d.get("period_end") and d["period_end"] < d["period_start"]:
             self.add_error("period_end", _("The period ends before it starts."))
+        # Only the fields of the chosen allocation are shown; the others are kept hidden for a
+        # switch back, and an error there would be one the user cannot see: it is dropped.
+        unused = 2 if d.get("allocation") == "set" else 1
+        for names in self.strata:
+            self._errors.pop(names[unused], None)
         return d
+
+    def stratum_values(self) -> tuple[dict[str, int], dict[str, float]]:
+        """(sizes, weights) typed for the strata of the chosen dimensions; a stratum of another
+        stratification (the dimensions changed since the preview) is left out, a weight of 1 too."""
+        d = self.cleaned_data
+        dims = list(d.get("strata_by") or [])
+        sizes, weights = {}, {}
+        for name, size, weight in self.strata:
+            if [part.split("=", 1)[0] for part in name.split("|")] != dims:
+                continue
+            if d.get(size) is not None:
+                sizes[name] = d[size]
+            if d.get(weight) is not None and d[weight] != 1:
+                weights[name] = d[weight]
+        return sizes, weights
+
+    def needs_sizes(self) -> bool:
+        """A set allocation without any stratum size yet: the preview lists the strata to fill in."""
+        d = self.cleaned_data
+        return (d.get("design_type") == "stratified" and d.get("allocation") == "set"
+                and not any(self.stratum_values()[0].values()))
 
     def design(self) -> dict:
         d = self.cleaned_data
         if d["design_type"] == "simple_random":
             return {"type": "simple_random"}
-        return {"type": "stratified", "strata_by": list(d["strata_by"]), "allocation": d["allocation"]}
+        out = {"type": "stratified", "strata_by": list(d["strata_by"]), "allocation": d["allocation"]}
+        sizes, weights = self.stratum_values()
+        if d["allocation"] == "set":
+            if self.needs_sizes():  # the preview shows the strata with a proportional allocation
+                out["allocation"] = "proportional"
+            else:
+                out["sizes"] = sizes
+        elif weights:
+            out["oversample"] = weights
+        return out
 
     def plan_kwargs(self) -> dict:
         d = self.cleaned_data

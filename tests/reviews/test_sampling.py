@@ -261,14 +261,15 @@ def test_nobody_reads_a_case_from_their_own_service_or_that_they_signed(services
 
 def test_own_service_allowed_when_the_campaign_says_so_but_never_the_signer(services_world):
     w = services_world
-    campaign = reviewing(w, n_cases=12, exclude_own_service=False)
+    # Five readers per case: every reader eligible for an Urgences case must read it, whatever the
+    # draw (six clinician readers, the signer of the Urgences cases barred from them).
+    campaign = reviewing(w, n_cases=12, exclude_own_service=False, clinicians_per_case=5)
 
     rows = list(Assignment.objects.filter(campaign_case__campaign=campaign, kind="clinician").values_list(
         "reviewer_id", "campaign_case__case__service"))
 
     urgences_readers = {uid for uid, service in rows if service == "Urgences"}
-    assert {u.pk for u in w.urgentistes} <= urgences_readers
-    assert w.clinicians[2].pk not in urgences_readers
+    assert urgences_readers == {w.chair.pk, w.clinicians[0].pk, w.clinicians[1].pk, *(u.pk for u in w.urgentistes)}
 
 
 def test_not_enough_eligible_reviewers_is_409_naming_the_case_and_writes_nothing(services_world, api):

@@ -125,35 +125,64 @@ def _plan_view(plan: dict) -> dict:
     }
 
 
+def _wizard_page(request, form: CampaignWizardForm, plan: dict | None = None, *, status: int = 200,
+                 needs_sizes: bool = False):
+    """The wizard page. The strata table pairs each stratum of the preview (population, sample,
+    inclusion probability) with its size field (set allocation) or over-sampling weight field;
+    after an error without a preview it still shows the fields typed, with their errors."""
+    view = _plan_view(plan) if plan else None
+    by_name = {s["stratum"]: s for s in (view or {}).get("strata", [])}
+    allocation = form.cleaned_data.get("allocation") if hasattr(form, "cleaned_data") else None
+    is_set = (allocation or form["allocation"].value()) == "set"
+    # The field of the chosen allocation is shown, the other kept hidden (a switch keeps both).
+    rows = [{"stratum": name, "plan": by_name.get(name), "field": form[size if is_set else weight],
+             "other": form[weight if is_set else size]} for name, size, weight in form.strata
+            if form["design_type"].value() == "stratified"]
+    context = {"form": form, "plan": view, "strata_rows": rows, "needs_sizes": needs_sizes,
+               "set_allocation": is_set}
+    return render(request, "web/campaign_wizard.html", context, status=status)
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 @web_errors("campaign")
 def campaign_wizard(request):
     """The campaign wizard: one form, two buttons. "Preview" shows the population size, the
     planner's sample size (finite population correction; Buderer for a sensitivity target) and
-    the sample's strata with their counts; "Create" creates the draft campaign, whose page then
-    offers schedule, draw and start. Quality team only: strata may be built on the AI output."""
+    the sample's strata with their counts, where a set size or an over-sampling weight can be
+    typed per stratum; "Create" creates the draft campaign, whose page then offers schedule,
+    draw and start. Quality team only: strata may be built on the AI output."""
     if not perms.can_create_campaign(request.user):
         raise Forbidden("Only the quality team can create campaigns.")
     if request.method != "POST":
-        return render(request, "web/campaign_wizard.html", {"form": CampaignWizardForm()})
+        return _wizard_page(request, CampaignWizardForm())
     form = CampaignWizardForm(request.POST)
     if not form.is_valid():
-        return render(request, "web/campaign_wizard.html", {"form": form}, status=400)
+        return _wizard_page(request, form, status=400)
+    creating = request.POST.get("action") == "create"
     try:
         plan = selectors.campaign_plan(**form.plan_kwargs())
     except ValueError as exc:
         form.add_error(None, str(exc))
-        return render(request, "web/campaign_wizard.html", {"form": form}, status=400)
-    if request.POST.get("action") != "create":
-        return render(request, "web/campaign_wizard.html", {"form": form, "plan": _plan_view(plan)})
+        return _wizard_page(request, form, status=400)
+    needs_sizes = form.needs_sizes()
+    if plan["design"]["type"] == "stratified":
+        # The fields follow the strata of this preview; what was typed for them is kept.
+        form = CampaignWizardForm(request.POST, strata=[s["stratum"] for s in plan["strata"] or []])
+        form.is_valid()
+    if needs_sizes and creating:
+        form.add_error("allocation", _("With a set allocation, give the sample size of at least one stratum "
+                                       "in the strata table."))
+        return _wizard_page(request, form, plan, status=400, needs_sizes=True)
+    if not creating:
+        return _wizard_page(request, form, plan, needs_sizes=needs_sizes)
     sample_size = form.cleaned_data["sample_size"] or plan["sample_size"]
     try:
         campaign = services.campaign_create(actor=request.user, **form.create_kwargs(sample_size))
     except ValidationFailed as exc:
         for field, errors in (exc.extra or {}).items():
             form.add_error(field if field in form.fields else None, "; ".join(map(str, errors)))
-        return render(request, "web/campaign_wizard.html", {"form": form, "plan": _plan_view(plan)}, status=400)
+        return _wizard_page(request, form, plan, status=400)
     messages.success(request, _("The campaign is created as a draft. "
                                 "Schedule it, draw the sample, then start the review."))
     return redirect("web:campaign", pk=campaign.pk)
