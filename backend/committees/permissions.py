@@ -12,8 +12,18 @@ def can_manage_committees(user) -> bool:
 
 def can_manage_committee(user, committee_id: int) -> bool:
     """Compose one committee (seats, terms, conflicts, quorum): the quality team, or the officers
-    who sit on it."""
-    return _active(user) and (user.role in CAMPAIGN_MANAGER_ROLES or _officer_of(user, committee_id))
+    who sit on it; while nobody holds a seat yet, any committee officer (who founds it by taking
+    the first seat)."""
+    if not _active(user):
+        return False
+    if user.role in CAMPAIGN_MANAGER_ROLES or _officer_of(user, committee_id):
+        return True
+    from django.utils import timezone
+
+    from .models import Member
+
+    return user.role in COMMITTEE_OFFICER_ROLES and not Member.objects.active_on(timezone.localdate()).filter(
+        committee_id=committee_id).exists()
 
 
 def can_view_committees(user) -> bool:

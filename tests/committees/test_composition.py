@@ -259,3 +259,21 @@ def test_officer_of_another_committee_cannot_compose_this_one(world, api, path):
 
     assert r.status_code == 403
     assert state() == before
+
+
+def test_an_officer_founds_a_new_committee_by_taking_the_first_seat(api):
+    founder = UserFactory(role="chair", username="founder")
+    committee = CommitteeFactory()
+    other = UserFactory(role="clinician", username="first-reader")
+
+    def client():  # each request loads its user afresh, as in production
+        return api(type(founder).objects.get(pk=founder.pk))
+
+    assert client().post(f"/api/committees/{committee.pk}/members/", {
+        "user": founder.pk, "role": "chair", "term_start": "2026-01-01"}, format="json").status_code == 201
+    assert client().post(f"/api/committees/{committee.pk}/members/", {
+        "user": other.pk, "role": "clinician", "term_start": "2026-01-01"}, format="json").status_code == 201
+    # Once seated, the committee is its own officers' to compose.
+    outsider = UserFactory(role="secretary", username="outsider")
+    assert api(outsider).post(f"/api/committees/{committee.pk}/quorum/", {
+        "clinicians": 1, "patient_reps": 0}, format="json").status_code == 403
