@@ -133,6 +133,23 @@ def campaign_context(figures: dict) -> dict:
     } | patient_and_weighted_context(figures)
 
 
+AGENDA_NAMES = {
+    "pending": gettext_lazy("On the agenda"),
+    "decided": gettext_lazy("Decided by the committee"),
+}
+
+
+def discordant_context(rows: list[dict]) -> list[dict]:
+    """Display rows of the discordant-case list (case-level: the live dashboard only, for callers
+    with case-level access; never a frozen report)."""
+    return [r | {
+        "ai_display": label_display(r["ai_label"]), "final_display": label_display(r["final_label"]),
+        "reference_display": label_display(r["reference_label"]),
+        "category_display": str(THREE_WAY_NAMES.get(r["category"], r["category"])),
+        "agenda_display": str(AGENDA_NAMES[r["agenda"]]) if r["agenda"] else "",
+    } for r in rows]
+
+
 def series_context(series: dict) -> dict:
     metrics = []
     figs = {}

@@ -5,6 +5,8 @@ Every dashboard reads a fixed number of queries whatever the number of cases or 
 statistics of :mod:`concordance` on the DataFrames. Nothing here checks permissions: the views
 call :mod:`reports.permissions` first; what a selector returns is chosen by its ``audience``
 arguments (management never receives case-level data, so no per-case value and no AI version).
+The one case-level read, :func:`discordant_cases`, is for callers with case-level access and is
+never part of the figures a report freezes.
 """
 
 import math
@@ -15,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db.models import Case as SqlCase
-from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -31,12 +33,13 @@ from concordance import (
     metric_series,
     p_chart,
     proportion,
+    three_way_category,
     three_way_concordance,
     threshold_alerts,
 )
 from reviews import permissions as review_perms
-from reviews.enums import BLIND_STATES, LOCKED_STATES, AssignmentKind, CampaignState
-from reviews.models import Assignment, Campaign, CampaignCase, Verdict
+from reviews.enums import BLIND_STATES, LOCKED_STATES, AssignmentKind, CampaignCaseState, CampaignState
+from reviews.models import Assignment, Campaign, CampaignCase, Classification, Verdict
 
 SMALL_SAMPLE = 30
 """Below this many cases with a reference a figure is shown with a warning: too small to conclude."""
@@ -48,6 +51,8 @@ PUBLIC_MIN_CELL = 10
 GROUPS = ("sex", "age_band", "site", "ai_version")
 CASE_COLUMNS = ["campaign_case_id", "campaign_id", "ai_label", "final_label", "reference_label",
                 "sex", "age_band", "site", "ai_version", "inclusion_probability", "stratum"]
+CASE_FLAG_COLUMNS = ["case_id", "state", "possible_adverse_event", "agenda_pending", "agenda_decided"]
+"""Case-level columns read only for the discordant-case list (``campaign_frame(with_case_flags=True)``)."""
 PATIENT_QUESTIONS = {
     "patient_informed": "patient_informed",
     "information_understandable": "information_understandable",
@@ -81,19 +86,43 @@ def _blank_to_none(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.astype(object).ne(""), None)
 
 
-def campaign_frame(campaign_ids: Iterable[int], min_readers: dict[int, int]) -> pd.DataFrame:
+def _case_flags() -> dict:
+    """Annotations of a campaign case for the committee: a possible adverse event flagged by a
+    reviewer after unblinding, and its place on a committee agenda (pending on a planned or open
+    session, or already decided), as :mod:`committees.agenda` reads them. Subqueries, so the case
+    rows stay one query."""
+    from committees.agenda import ACTIVE_SESSION_STATES
+    from committees.enums import AgendaItemState
+    from committees.models import AgendaItem
+
+    items = AgendaItem.objects.filter(campaign_case=OuterRef("pk"))
+    return {
+        "possible_adverse_event": Exists(Classification.objects.filter(
+            assignment__campaign_case=OuterRef("pk"), possible_adverse_event=True)),
+        "agenda_pending": Exists(items.filter(state=AgendaItemState.PENDING,
+                                              session__state__in=ACTIVE_SESSION_STATES)),
+        "agenda_decided": Exists(items.filter(state=AgendaItemState.DECIDED)),
+    }
+
+
+def campaign_frame(campaign_ids: Iterable[int], min_readers: dict[int, int], *,
+                   with_case_flags: bool = False) -> pd.DataFrame:
     """One row per case of the campaigns, with the clinicians' reader labels and the reference.
 
     Two queries. The reference is the recorded one (unanimous readers, or the adjudication),
     else the strict majority of at least ``min_readers[campaign]`` locked clinician verdicts, as
-    in :func:`concordance.campaign_summary`."""
+    in :func:`concordance.campaign_summary`. ``with_case_flags`` adds the case-level columns of
+    :data:`CASE_FLAG_COLUMNS` to the same case query (for callers with case-level access only)."""
     ids = list(campaign_ids)
-    cases = pd.DataFrame.from_records(
-        list(CampaignCase.objects.filter(campaign_id__in=ids).order_by("campaign_id", "id").values_list(
-            "id", "campaign_id", "case__ai_label", "case__final_label", "reference_label",
-            "case__sex", "case__age_band", "case__site", "case__ai_version", "inclusion_probability", "stratum")),
-        columns=CASE_COLUMNS,
-    )
+    fields = ["id", "campaign_id", "case__ai_label", "case__final_label", "reference_label",
+              "case__sex", "case__age_band", "case__site", "case__ai_version", "inclusion_probability", "stratum"]
+    columns = list(CASE_COLUMNS)
+    qs = CampaignCase.objects.filter(campaign_id__in=ids).order_by("campaign_id", "id")
+    if with_case_flags:
+        qs = qs.annotate(**_case_flags())
+        fields += CASE_FLAG_COLUMNS
+        columns += CASE_FLAG_COLUMNS
+    cases = pd.DataFrame.from_records(list(qs.values_list(*fields)), columns=columns)
     readers: dict[int, list] = defaultdict(list)
     for campaign_case_id, label in Verdict.objects.filter(
         assignment__campaign_case__campaign_id__in=ids, assignment__kind=AssignmentKind.CLINICIAN,
@@ -120,14 +149,23 @@ def _equity_rows(df: pd.DataFrame, metric: str, positive, groups: Iterable[str])
     return rows
 
 
-def campaign_dashboard(campaign: Campaign, *, with_ai_version: bool) -> dict:
+def campaign_dashboard_frame(campaign: Campaign, *, with_case_flags: bool = False) -> pd.DataFrame:
+    """The campaign's case frame as its dashboard reads it (two queries, see :func:`campaign_frame`)."""
+    return campaign_frame([campaign.pk], {campaign.pk: campaign.clinicians_per_case},
+                          with_case_flags=with_case_flags)
+
+
+def campaign_dashboard(campaign: Campaign, *, with_ai_version: bool, frame: pd.DataFrame | None = None) -> dict:
     """Every figure of a campaign's dashboard, JSON-serialisable (frozen as is in a report).
 
     Aggregates only: counts, proportions with their 95 % intervals, kappas, the confusion matrix
     and per-group tables. The AI-version subgroup names an AI version, a sealed field of the
-    cases: only callers with case-level access get it (``with_ai_version``)."""
+    cases: only callers with case-level access get it (``with_ai_version``). ``frame`` is the
+    frame of :func:`campaign_dashboard_frame` when the caller already read it (the dashboard view
+    shares it with :func:`discordant_cases`); whatever case-level columns it holds, none of them
+    reaches the figures."""
     ai = campaign.ai_system
-    df = campaign_frame([campaign.pk], {campaign.pk: campaign.clinicians_per_case})
+    df = campaign_dashboard_frame(campaign) if frame is None else frame
     labels = list(ai.labels or [])
     positive = ai.positive_label or None
     summary = campaign_summary(
@@ -163,6 +201,50 @@ def campaign_dashboard(campaign: Campaign, *, with_ai_version: bool) -> dict:
         "patient_findings": patient,
         "design_weighted": weighted,
     })
+
+
+DISCORDANT_FIRST = "ai_wrong_followed"
+"""The three-way category the human guarantee exists to catch: listed first, with the cases
+flagged as possible adverse events."""
+
+
+def discordant_cases(frame: pd.DataFrame) -> list[dict]:
+    """The campaign's discordant cases, for the committee: case-level data, so only for callers
+    with case-level access (``reports.permissions.has_case_level_access``) and never frozen into
+    a report. ``frame`` comes from ``campaign_dashboard_frame(campaign, with_case_flags=True)``:
+    no query here, whatever the number of cases.
+
+    A case is discordant when the AI output differs from the college's reference, when the
+    clinician's final decision differs from it, or when the clinician readers disagreed (the case
+    awaits adjudication or was adjudicated, or its locked readings differ). The reference is the
+    dashboard's (recorded, else the readers' strict majority), so that the list and the
+    three-way counts agree. Order: AI wrong but followed and flagged as a possible adverse event,
+    then AI wrong but followed, then flagged, then the others; by campaign case within each."""
+    if not len(frame):
+        return []
+    rows = []
+    columns = ("campaign_case_id", "case_id", "ai_label", "final_label", "reference_label", "reader_labels", "state",
+               "possible_adverse_event", "agenda_pending", "agenda_decided")
+    for cc_id, case_id, ai, final, reference, readers, state, adverse, pending, decided in zip(
+            *(_as_list(frame[c]) for c in columns), strict=True):
+        ai, final, reference = clean(ai), clean(final), clean(reference)  # a missing label may read NaN
+        readers_disagree = len(set(readers)) > 1 or state in (
+            CampaignCaseState.NEEDS_ADJUDICATION, CampaignCaseState.ADJUDICATED)
+        ai_differs = ai is not None and reference is not None and ai != reference
+        final_differs = final is not None and reference is not None and final != reference
+        if not (ai_differs or final_differs or readers_disagree):
+            continue
+        category = three_way_category(ai, final, reference)
+        adverse = bool(adverse)
+        # 0: wrong but followed and flagged, 1: wrong but followed, 2: flagged, 3: the others.
+        rank = (0 if category == DISCORDANT_FIRST else 2) + (0 if adverse else 1)
+        rows.append((rank, cc_id, {
+            "campaign_case_id": cc_id, "case_id": case_id, "ai_label": ai, "final_label": final,
+            "reference_label": reference, "awaiting_adjudication": state == CampaignCaseState.NEEDS_ADJUDICATION,
+            "category": category, "readers_disagree": readers_disagree, "possible_adverse_event": adverse,
+            "agenda": "decided" if decided else "pending" if pending else None,
+        }))
+    return [row for _rank, _cc, row in sorted(rows, key=lambda r: (r[0], r[1]))]
 
 
 def patient_findings(campaign: Campaign) -> dict:

@@ -64,11 +64,17 @@ def campaign_dashboard(request, pk: int):
     campaign = reads.campaign_for(request.user, pk)
     if not perms.can_view_campaign_dashboard(request.user, campaign):
         raise Forbidden("You cannot read this campaign's figures.")
-    figures = selectors.campaign_dashboard(
-        campaign, with_ai_version=perms.has_case_level_access(request.user, campaign))
+    # Case-level access (quality team, the committee's officers) adds the AI-version subgroup and
+    # the discordant-case list, read from the same two queries as the figures; management gets
+    # the figures only. The list lives in this page's context, never in the figures a report freezes.
+    case_level = perms.has_case_level_access(request.user, campaign)
+    frame = selectors.campaign_dashboard_frame(campaign, with_case_flags=case_level)
+    figures = selectors.campaign_dashboard(campaign, with_ai_version=case_level, frame=frame)
+    discordant = pages.discordant_context(selectors.discordant_cases(frame)) if case_level else None
     reports = [_report_row(r) for r in Report.objects.filter(campaign=campaign).order_by("audience", "-version")]
     return render(request, "reports/campaign_dashboard.html", pages.campaign_context(figures) | {
         "campaign": {"id": campaign.pk, "name": campaign.name, "ai_system_id": campaign.ai_system_id},
+        "discordant_cases": discordant,
         "reports": reports, "can_publish": perms.can_publish_report(request.user, campaign)
         and campaign.state in selectors.FIGURE_STATES,
         "audiences": Audience.choices,
