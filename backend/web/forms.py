@@ -124,6 +124,21 @@ class ReassignForm(forms.Form):
     reason = forms.CharField(label=_("Reason for reassigning"), max_length=2000)
 
 
+class DeviationForm(forms.Form):
+    """A departure from the frozen protocol (``reviews.services.protocol_deviation_record``).
+    The model has no list of items: the item is free text, with the protocol's items suggested."""
+
+    item = forms.CharField(
+        label=_("Protocol item"), max_length=80,
+        help_text=_("What part of the frozen protocol: for example the sample size or the review deadline."),
+        widget=forms.TextInput(attrs={"list": "deviation-items"}),
+    )
+    description = forms.CharField(label=_("What changed"), max_length=5000,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(label=_("Reason for the deviation"), max_length=5000,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+
+
 def _names(value: str) -> list[str]:
     """The stratum names of the wizard's hidden field; anything malformed is no strata."""
     try:

@@ -8,8 +8,12 @@ decision) and the other reviewers' verdicts are read only for an assignment in
 template cannot leak what its context does not hold.
 """
 
+import datetime as dt
+
 from django.http import Http404
 from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.enums import RESULTS_READER_ROLES
 from cases.enums import Sex
@@ -28,6 +32,7 @@ from reviews.enums import (
     YesNoUnknown,
 )
 from reviews.models import Assignment, Campaign
+from reviews.services import DEVIATION_STATES
 
 from .labels import CAMPAIGN_ACTIONS, label_display, state_display
 
@@ -335,6 +340,95 @@ def board_view(campaign: Campaign) -> dict:
         "expired": [_row_ref(a) for a in closed if a.state == AssignmentState.EXPIRED],
         "withdrawn": [_row_ref(a) for a in closed if a.state == AssignmentState.WITHDRAWN],
         "can_reassign": campaign.state == CampaignState.IN_REVIEW,
+    }
+
+
+# --- Frozen protocol and its deviations (quality team and committee officers) --------------------
+# The protocol may name strata built on the AI output: shown only to ``can_view_deviations``
+# callers (never reviewers, never management), like the deviations themselves.
+
+_DESIGN_TYPES = {"simple_random": gettext_lazy("Simple random"), "stratified": gettext_lazy("Stratified")}
+_STRATA_BY = {"ai_label": gettext_lazy("AI output"), "score_band": gettext_lazy("AI confidence band"),
+              "site": gettext_lazy("Site"), "override": gettext_lazy("Clinician override")}
+_ALLOCATIONS = {"proportional": gettext_lazy("Proportional"), "equal": gettext_lazy("Equal per stratum"),
+                "set": gettext_lazy("Set per stratum")}
+_THRESHOLDS = {"agreement": gettext_lazy("Agreement AI / reference"), "sensitivity": gettext_lazy("Sensitivity"),
+               "specificity": gettext_lazy("Specificity"), "ppv": gettext_lazy("Positive predictive value"),
+               "npv": gettext_lazy("Negative predictive value")}
+
+
+def _named(mapping: dict, key: str) -> str:
+    return str(mapping.get(key, key))
+
+
+def _design_rows(design: dict) -> list[tuple[str, str]]:
+    rows = [(gettext("Sampling design"), _named(_DESIGN_TYPES, design.get("type", "")))]
+    if design.get("type") == "stratified":
+        rows += [
+            (gettext("Strata"), ", ".join(_named(_STRATA_BY, s) for s in design.get("strata_by", []))),
+            (gettext("Allocation to strata"), _named(_ALLOCATIONS, design.get("allocation", ""))),
+        ]
+        if design.get("sizes"):
+            rows.append((gettext("Sample size per stratum"),
+                         "; ".join(f"{k} : {v}" for k, v in design["sizes"].items())))
+        if design.get("oversample"):
+            rows.append((gettext("Over-sampling weights"),
+                         "; ".join(f"{k} : {_num(v)}" for k, v in design["oversample"].items())))
+    return rows
+
+
+def _num(value) -> str:
+    """A frozen number as typed (2, not 2.0), with the locale's decimal separator."""
+    return number_format(f"{value:g}") if isinstance(value, int | float) else str(value)
+
+
+def _on_off(value) -> str:
+    return gettext("yes") if value else gettext("no")
+
+
+def protocol_view(protocol: dict) -> list[tuple[str, str]] | None:
+    """The protocol frozen at ``schedule`` (``campaign.protocol``) as (label, value) rows, or
+    None while the campaign is a draft (nothing frozen yet). Values are read from the frozen
+    copy, never from the campaign's current fields: a deviation shows against what was frozen."""
+    if not protocol:
+        return None
+    ai = protocol.get("ai_system") or {}
+    period = protocol.get("period") or ["", ""]
+    thresholds = protocol.get("acceptance_thresholds") or {}
+    return [
+        *_design_rows(protocol.get("design") or {}),
+        (gettext("Sample size"), str(protocol.get("sample_size", ""))),
+        (gettext("Period"), " – ".join(date_format(dt.date.fromisoformat(d)) for d in period if d)),
+        (gettext("Sites"), ", ".join(protocol.get("sites") or []) or gettext("all sites")),
+        (gettext("Readers per case"), gettext("%(c)s clinician(s), %(p)s patient representative(s)") % {
+            "c": protocol.get("clinicians_per_case", ""), "p": protocol.get("patient_reps_per_case", "")}),
+        (gettext("Required specialty"), protocol.get("required_specialty") or gettext("any specialty")),
+        (gettext("Exclude reviewers of the case's own service"), _on_off(protocol.get("exclude_own_service"))),
+        (gettext("Exclude reviewers of the case's own site"), _on_off(protocol.get("exclude_own_site"))),
+        (gettext("Review deadline"),
+         date_format(dt.date.fromisoformat(protocol["review_deadline"])) if protocol.get("review_deadline") else ""),
+        (gettext("Reminders (days before the deadline)"),
+         ", ".join(str(d) for d in protocol.get("reminder_days") or []) or "—"),
+        (gettext("AI system"), f"{ai.get('name', '')} {ai.get('version', '')}".strip()),
+        (gettext("Acceptance thresholds"),
+         "; ".join(f"{_named(_THRESHOLDS, k)} ≥ {_num(v)}" for k, v in thresholds.items()) or "—"),
+    ]
+
+
+def deviations_view(user, campaign: Campaign) -> dict | None:
+    """The "Protocol deviations" section of the campaign page, or None for whoever may not see
+    it (``can_view_deviations``). One query: the deviations with their author."""
+    if not perms.can_view_deviations(user, campaign):
+        return None
+    return {
+        "protocol": protocol_view(campaign.protocol),
+        "rows": [
+            {"created_at": d.created_at, "author": d.recorded_by.display_name,
+             "state_label": state_display(CampaignState, d.campaign_state), "item": d.item,
+             "description": d.description, "reason": d.reason}
+            for d in selectors.protocol_deviation_list(campaign)
+        ],
+        "can_record": perms.can_manage_campaign(user, campaign) and campaign.state in DEVIATION_STATES,
     }
 
 

@@ -38,6 +38,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/", campaigns.campaign_detail, name="campaign"),
     path("campaigns/<int:pk>/progress/", campaigns.campaign_progress, name="campaign_progress"),
     path("campaigns/<int:pk>/board/", campaigns.campaign_board, name="campaign_board"),
+    path("campaigns/<int:pk>/deviations/", campaigns.deviation_record, name="deviation_record"),
     path("campaigns/<int:pk>/assignments/<int:assignment_pk>/reassign/", campaigns.assignment_reassign,
          name="assignment_reassign"),
     path("campaigns/<int:pk>/transitions/<slug:name>/", campaigns.campaign_transition,

@@ -76,6 +76,8 @@ def test_no_serious_or_critical_accessibility_violation(open_page, live_server):
     page.goto(f"{base}/reviews/{rep_a.pk}/")
     found["patient-rep form"] = violations(page)
 
+    services.protocol_deviation_record(actor=world.quality, campaign=campaign, item="Taille d'échantillon",
+                                       description="Portée de 2 à 3 cas.", reason="Strate rare.")
     page = open_page().page
     log_in(page, base, world.quality.username)
     for name, url in (("campaign list", "/campaigns/"), ("campaign detail", f"/campaigns/{campaign.pk}/"),
@@ -83,6 +85,15 @@ def test_no_serious_or_critical_accessibility_violation(open_page, live_server):
                       ("import list", "/imports/")):
         page.goto(base + url)
         found[name] = violations(page)
+
+    # The campaign page with the deviations list and the deviation form in error (400).
+    page.goto(f"{base}/campaigns/{campaign.pk}/")
+    page.locator("#id_item").fill("Date limite")
+    page.locator("#id_description").fill("Reportée d'une semaine.")
+    page.locator("#deviations form").evaluate("f => f.noValidate = true")
+    page.get_by_role("button", name="Enregistrer l'écart").click()
+    page.locator("#deviations .notice-error").wait_for()
+    found["deviation form errors"] = violations(page)
 
     page.goto(f"{base}/campaigns/new/")
     page.locator("#id_name").fill("A11y")

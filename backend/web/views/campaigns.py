@@ -4,18 +4,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from common.exceptions import Forbidden, ValidationFailed
+from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
 from reviews import permissions as perms
 from reviews import selectors, services
+from reviews.enums import CampaignState
 from reviews.models import Assignment
 
 from .. import reads
 from ..errors import web_errors
-from ..forms import CampaignWizardForm, CancelForm, ReassignForm
-from ..labels import CAMPAIGN_ACTIONS
+from ..forms import CampaignWizardForm, CancelForm, DeviationForm, ReassignForm
+from ..labels import CAMPAIGN_ACTIONS, state_display
+from .committee_common import refusal_page
 
 CAMPAIGN_SERVICES = {
     "schedule": services.campaign_schedule,
@@ -42,10 +45,52 @@ def campaign_list(request):
 @require_safe
 @web_errors("campaign")
 def campaign_detail(request, pk: int):
-    campaign = reads.campaign_for(request.user, pk)
+    return _campaign_page(request, reads.campaign_for(request.user, pk))
+
+
+def _campaign_page(request, campaign, *, deviation_form: DeviationForm | None = None, status: int = 200):
+    """The campaign page; ``deviation_form`` is the bound form of a refused deviation (400)."""
+    deviations = reads.deviations_view(request.user, campaign)
+    if deviations and deviations["can_record"]:
+        deviations["form"] = deviation_form or DeviationForm()
     return render(request, "web/campaign_detail.html", reads.campaign_page(request.user, campaign) | {
         "cancel_form": CancelForm(), "board_link": reads.can_see_board(request.user, campaign),
-    })
+        "deviations": deviations,
+    }, status=status)
+
+
+@login_required
+@require_POST
+@web_errors("campaign")
+def deviation_record(request, pk: int):
+    """Record a deviation from the frozen protocol through ``protocol_deviation_record``, which
+    checks the role (403) and the state (409) again under the campaign's row lock and writes the
+    audit event. The role and the state are answered first, so that a reviewer or a stale page
+    gets the refusal page rather than form errors; a form error re-renders the campaign page
+    (400) with the error on its field."""
+    campaign = reads.campaign_for(request.user, pk)  # 404 for whoever may not see the campaign
+    if not perms.can_manage_campaign(request.user, campaign):
+        raise Forbidden("Only the quality team records protocol deviations.")
+    try:
+        if campaign.state not in services.DEVIATION_STATES:
+            raise TransitionNotAllowed(f"Cannot record a protocol deviation: the campaign is {campaign.state}.",
+                                       extra={"campaign_state": campaign.state})
+        form = DeviationForm(request.POST)
+        if form.is_valid():
+            try:
+                services.protocol_deviation_record(actor=request.user, campaign=campaign, **form.cleaned_data)
+            except ValidationFailed as exc:
+                for field, errors in (exc.extra or {}).items():
+                    form.add_error(field if field in form.fields else None, "; ".join(map(str, errors)))
+            else:
+                messages.success(request, _("The protocol deviation is recorded."))
+                return redirect(reverse("web:campaign", args=[campaign.pk]) + "#deviations")
+    except TransitionNotAllowed as exc:
+        state = (exc.extra or {}).get("campaign_state", campaign.state)
+        return refusal_page(request, exc, message=_(
+            "A protocol deviation can be recorded only between scheduling and publication: this campaign "
+            "is in the state “%(state)s”.") % {"state": state_display(CampaignState, state)})
+    return _campaign_page(request, campaign, deviation_form=form, status=400)
 
 
 @login_required
