@@ -1,0 +1,276 @@
+"""Campaign pages: list, summary and results, progress board, frozen protocol and deviations."""
+
+import datetime as dt
+
+from django.http import Http404
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext, gettext_lazy
+
+from accounts.enums import RESULTS_READER_ROLES
+from common.fsm import available_transitions
+from reviews import permissions as perms
+from reviews import selectors
+from reviews.enums import (
+    ACTIVE_STATES,
+    LOCKED_STATES,
+    AssignmentKind,
+    AssignmentState,
+    CampaignCaseState,
+    CampaignState,
+)
+from reviews.models import Assignment, Campaign
+from reviews.services import DEVIATION_STATES
+
+from ..labels import CAMPAIGN_ACTIONS, label_display, state_display
+
+SMALL_SAMPLE = 30
+"""Below this many cases the page warns that the sample is too small to conclude."""
+
+
+# --- Campaigns -------------------------------------------------------------------------------
+
+def sees_campaign_details(user) -> bool:
+    """The audience of the API's full ``CampaignSerializer`` (seed, population, protocol);
+    everyone else gets ``CampaignReviewerSerializer``'s fields."""
+    return perms.is_campaign_manager(user) or user.role in RESULTS_READER_ROLES
+
+
+def campaign_for(user, pk: int) -> Campaign:
+    try:
+        return selectors.campaign_get_for_user(user, pk)
+    except Campaign.DoesNotExist:
+        raise Http404 from None
+
+
+def campaign_rows(user) -> list[dict]:
+    return [
+        {"id": c.pk, "name": c.name, "state_label": state_display(CampaignState, c.state),
+         "ai_system": c.ai_system.name, "committee": c.committee.name, "period_start": c.period_start,
+         "period_end": c.period_end, "review_deadline": c.review_deadline, "sample_size": c.sample_size,
+         "n_cases": c.n_cases}
+        for c in selectors.campaign_list_for_user(user)
+    ]
+
+
+def can_see_progress(user, campaign: Campaign) -> bool:
+    """As the API's ``progress`` action: case states say whether readers agreed, so they are
+    results-like and hidden from anyone who still reads blind in the campaign."""
+    return perms.can_manage_campaign(user, campaign) or perms.can_view_campaign_results(user, campaign)
+
+
+def progress_view(campaign: Campaign) -> dict:
+    progress = selectors.campaign_progress(campaign)
+    cases, assignments = progress["cases"], progress["assignments"]
+    return {
+        "campaign_id": campaign.pk,
+        "cases": [(state_display(CampaignCaseState, s), cases[s])
+                  for s in CampaignCaseState.values if cases.get(s)],
+        "assignments": [(state_display(AssignmentState, s), assignments[s])
+                        for s in AssignmentState.values if assignments.get(s)],
+        "n_cases": sum(cases.values()),
+        "n_locked": sum(n for s, n in assignments.items() if s in LOCKED_STATES),
+        "n_active": sum(n for s, n in assignments.items() if s in ACTIVE_STATES),
+    }
+
+
+def _percent(fraction):
+    return None if fraction is None else fraction * 100
+
+
+def _agreement(block: dict, *, one_label_reason: str) -> dict:
+    kappa = block.get("kappa")
+    reason = ""
+    if kappa is None:
+        reason = "no_case" if not block.get("n") else one_label_reason
+    return {
+        "n": block.get("n") or 0, "percent": _percent(block.get("percent_agreement")), "kappa": kappa,
+        "ci_low": block.get("kappa_ci_low"), "ci_high": block.get("kappa_ci_high"), "kappa_reason": reason,
+    }
+
+
+def results_view(results: dict) -> dict:
+    """``selectors.campaign_results`` shaped for a page: percentages, the reason a kappa is not
+    computable, and the confusion matrix as rows of display labels."""
+    labels = results["labels"]
+    confusion = results["confusion"]
+    column_totals = [sum(confusion[row][col] for row in labels) for col in labels]
+    return {
+        "n_cases": results["n_cases"], "n_with_reference": results["n_with_reference"],
+        "n_needs_adjudication": results["n_needs_adjudication"],
+        "small_sample": results["n_cases"] < SMALL_SAMPLE, "small_sample_threshold": SMALL_SAMPLE,
+        "ai_vs_reference": _agreement(results["ai_vs_reference"], one_label_reason="one_label"),
+        "readers": _agreement(results["readers"], one_label_reason="one_label"),
+        "ai_vs_final": _agreement(results["ai_vs_final"], one_label_reason="one_label"),
+        "labels": [label_display(x) for x in labels],
+        "confusion": [
+            {"label": label_display(row), "counts": [confusion[row][col] for col in labels],
+             "total": sum(confusion[row].values())}
+            for row in labels
+        ],
+        "column_totals": column_totals, "grand_total": sum(column_totals),
+    }
+
+
+def campaign_page(user, campaign: Campaign) -> dict:
+    """A campaign's summary. Reviewers get the fields of ``CampaignReviewerSerializer`` (name,
+    state, AI system, deadline); progress and results follow the API's gates."""
+    details = sees_campaign_details(user)
+    ai = campaign.ai_system
+    ctx = {
+        "campaign": {
+            "id": campaign.pk, "name": campaign.name, "state": campaign.state,
+            "state_label": state_display(CampaignState, campaign.state),
+            "ai_system": ai.name, "review_deadline": campaign.review_deadline,
+        },
+        "details": details,
+        "progress": progress_view(campaign) if can_see_progress(user, campaign) else None,
+        "results": None,
+        "results_hidden": False,
+        "transitions": [
+            {"name": name, "label": CAMPAIGN_ACTIONS[name]}
+            for name in available_transitions(campaign, user, perms.CAMPAIGN_TRANSITIONS)
+        ],
+    }
+    if details:
+        ctx["campaign"] |= {
+            "ai_version": ai.version, "committee": campaign.committee.name,
+            "period_start": campaign.period_start, "period_end": campaign.period_end,
+            "sites": campaign.sites, "sample_size": campaign.sample_size,
+            "population_size": campaign.population_size, "seed": campaign.seed,
+            "population_hash": campaign.population_hash, "clinicians_per_case": campaign.clinicians_per_case,
+            "patient_reps_per_case": campaign.patient_reps_per_case, "n_cases": campaign.n_cases,
+        }
+        if perms.can_view_campaign_results(user, campaign):
+            ctx["results"] = results_view(selectors.campaign_results(campaign))
+        else:
+            ctx["results_hidden"] = "blind" if perms.has_blind_reviews_in(user, campaign) else "role"
+    return ctx
+
+
+# --- Progress board (quality team) ---------------------------------------------------------------
+
+def can_see_board(user, campaign: Campaign) -> bool:
+    """The quality team, minus anyone who still reads blind in the campaign (a quality member
+    may also sit on the committee): the board names reviewers and their pace, never a stratum,
+    an AI output or a verdict, but it is an operator's page and stays with operators."""
+    return perms.is_campaign_manager(user) and not perms.has_blind_reviews_in(user, campaign)
+
+
+def _row_ref(a: Assignment) -> dict:
+    return {"id": a.pk, "reviewer": a.reviewer.username, "kind_label": AssignmentKind(a.kind).label,
+            "campaign_case": a.campaign_case_id, "due_date": a.due_date, "reason": a.decline_reason,
+            "state_label": state_display(AssignmentState, a.state)}
+
+
+def board_view(campaign: Campaign) -> dict:
+    """Per reviewer: active (assigned), opened, locked and overdue counts, in one aggregate
+    query; then the pending, declined, expired and withdrawn reviews (one query each, reviewer
+    joined). Counts and names only: no case content, stratum, AI output or verdict."""
+    today = timezone.localdate()
+    per_reviewer = selectors.campaign_board_rows(campaign, today=today)
+    assignments = Assignment.objects.filter(campaign_case__campaign=campaign).select_related("reviewer")
+    blind = [AssignmentState.ASSIGNED, AssignmentState.OPENED]
+    pending = [_row_ref(a) | {"is_overdue": a.due_date < today}
+               for a in assignments.filter(state__in=blind).order_by("due_date", "reviewer__username", "pk")]
+    closed = list(assignments.filter(
+        state__in=[AssignmentState.DECLINED, AssignmentState.EXPIRED, AssignmentState.WITHDRAWN]
+    ).order_by("-updated_at", "pk"))
+    return {
+        "campaign_id": campaign.pk,
+        "reviewers": per_reviewer,
+        "pending": pending,
+        "declined": [_row_ref(a) for a in closed if a.state == AssignmentState.DECLINED],
+        "expired": [_row_ref(a) for a in closed if a.state == AssignmentState.EXPIRED],
+        "withdrawn": [_row_ref(a) for a in closed if a.state == AssignmentState.WITHDRAWN],
+        "can_reassign": campaign.state == CampaignState.IN_REVIEW,
+    }
+
+
+# --- Frozen protocol and its deviations (quality team and committee officers) --------------------
+# The protocol may name strata built on the AI output: shown only to ``can_view_deviations``
+# callers (never reviewers, never management), like the deviations themselves.
+
+_DESIGN_TYPES = {"simple_random": gettext_lazy("Simple random"), "stratified": gettext_lazy("Stratified")}
+_STRATA_BY = {"ai_label": gettext_lazy("AI output"), "score_band": gettext_lazy("AI confidence band"),
+              "site": gettext_lazy("Site"), "override": gettext_lazy("Clinician override")}
+_ALLOCATIONS = {"proportional": gettext_lazy("Proportional"), "equal": gettext_lazy("Equal per stratum"),
+                "set": gettext_lazy("Set per stratum")}
+_THRESHOLDS = {"agreement": gettext_lazy("Agreement AI / reference"), "sensitivity": gettext_lazy("Sensitivity"),
+               "specificity": gettext_lazy("Specificity"), "ppv": gettext_lazy("Positive predictive value"),
+               "npv": gettext_lazy("Negative predictive value")}
+
+
+def _named(mapping: dict, key: str) -> str:
+    return str(mapping.get(key, key))
+
+
+def _design_rows(design: dict) -> list[tuple[str, str]]:
+    rows = [(gettext("Sampling design"), _named(_DESIGN_TYPES, design.get("type", "")))]
+    if design.get("type") == "stratified":
+        rows += [
+            (gettext("Strata"), ", ".join(_named(_STRATA_BY, s) for s in design.get("strata_by", []))),
+            (gettext("Allocation to strata"), _named(_ALLOCATIONS, design.get("allocation", ""))),
+        ]
+        if design.get("sizes"):
+            rows.append((gettext("Sample size per stratum"),
+                         "; ".join(f"{k} : {v}" for k, v in design["sizes"].items())))
+        if design.get("oversample"):
+            rows.append((gettext("Over-sampling weights"),
+                         "; ".join(f"{k} : {_num(v)}" for k, v in design["oversample"].items())))
+    return rows
+
+
+def _num(value) -> str:
+    """A frozen number as typed (2, not 2.0), with the locale's decimal separator."""
+    return number_format(f"{value:g}") if isinstance(value, int | float) else str(value)
+
+
+def _on_off(value) -> str:
+    return gettext("yes") if value else gettext("no")
+
+
+def protocol_view(protocol: dict) -> list[tuple[str, str]] | None:
+    """The protocol frozen at ``schedule`` (``campaign.protocol``) as (label, value) rows, or
+    None while the campaign is a draft (nothing frozen yet). Values are read from the frozen
+    copy, never from the campaign's current fields: a deviation shows against what was frozen."""
+    if not protocol:
+        return None
+    ai = protocol.get("ai_system") or {}
+    period = protocol.get("period") or ["", ""]
+    thresholds = protocol.get("acceptance_thresholds") or {}
+    return [
+        *_design_rows(protocol.get("design") or {}),
+        (gettext("Sample size"), str(protocol.get("sample_size", ""))),
+        (gettext("Period"), " – ".join(date_format(dt.date.fromisoformat(d)) for d in period if d)),
+        (gettext("Sites"), ", ".join(protocol.get("sites") or []) or gettext("all sites")),
+        (gettext("Readers per case"), gettext("%(c)s clinician(s), %(p)s patient representative(s)") % {
+            "c": protocol.get("clinicians_per_case", ""), "p": protocol.get("patient_reps_per_case", "")}),
+        (gettext("Required specialty"), protocol.get("required_specialty") or gettext("any specialty")),
+        (gettext("Exclude reviewers of the case's own service"), _on_off(protocol.get("exclude_own_service"))),
+        (gettext("Exclude reviewers of the case's own site"), _on_off(protocol.get("exclude_own_site"))),
+        (gettext("Review deadline"),
+         date_format(dt.date.fromisoformat(protocol["review_deadline"])) if protocol.get("review_deadline") else ""),
+        (gettext("Reminders (days before the deadline)"),
+         ", ".join(str(d) for d in protocol.get("reminder_days") or []) or "—"),
+        (gettext("AI system"), f"{ai.get('name', '')} {ai.get('version', '')}".strip()),
+        (gettext("Acceptance thresholds"),
+         "; ".join(f"{_named(_THRESHOLDS, k)} ≥ {_num(v)}" for k, v in thresholds.items()) or "—"),
+    ]
+
+
+def deviations_view(user, campaign: Campaign) -> dict | None:
+    """The "Protocol deviations" section of the campaign page, or None for whoever may not see
+    it (``can_view_deviations``). One query: the deviations with their author."""
+    if not perms.can_view_deviations(user, campaign):
+        return None
+    return {
+        "protocol": protocol_view(campaign.protocol),
+        "rows": [
+            {"created_at": d.created_at, "author": d.recorded_by.display_name,
+             "state_label": state_display(CampaignState, d.campaign_state), "item": d.item,
+             "description": d.description, "reason": d.reason}
+            for d in selectors.protocol_deviation_list(campaign)
+        ],
+        "can_record": perms.can_manage_campaign(user, campaign) and campaign.state in DEVIATION_STATES,
+    }

@@ -1,0 +1,167 @@
+"""Committee pages: committees, sessions and their items, actions, vigilance, re-identification, the
+committee's view of a case."""
+
+
+from django.http import Http404
+
+from reviews import permissions as perms
+from reviews.enums import (
+    AssignmentState,
+    CampaignCaseState,
+)
+from reviews.models import Assignment, Campaign
+
+from .campaigns import can_see_board
+
+# --- Committees: sessions, actions, vigilance, re-identification --------------------------------
+# Case-level committee work is for the quality team and the officers sitting on the committee;
+# anyone else gets 404. A case item is withheld (no reasons, no decision, no link) from someone
+# who still reads that case blind (``committees.permissions.can_view_item``): the set of such
+# cases is read once per page (``blind_case_ids``), never once per item.
+
+def blind_case_ids(user) -> frozenset[int]:
+    """Campaign cases the caller still reads blind: one query."""
+    from reviews.enums import BLIND_STATES
+
+    if not user.is_authenticated:
+        return frozenset()
+    return frozenset(Assignment.objects.filter(reviewer=user, state__in=BLIND_STATES)
+                     .values_list("campaign_case_id", flat=True))
+
+
+def committees_for(user):
+    """Committees whose sessions the caller may see: all for the quality team, the ones they sit
+    on for an officer, none for anyone else."""
+    from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES
+    from committees.models import Committee
+
+    if not user.is_authenticated:
+        return Committee.objects.none()
+    if user.role in CAMPAIGN_MANAGER_ROLES:
+        return Committee.objects.all()
+    if user.role in COMMITTEE_OFFICER_ROLES:
+        return Committee.objects.filter(pk__in=perms.committee_ids_of(user))
+    return Committee.objects.none()
+
+
+def committee_for(user, pk: int):
+    from committees.models import Committee
+    from committees.permissions import can_view_sessions
+
+    committee = Committee.objects.filter(pk=pk).first()
+    if committee is None or not can_view_sessions(user, committee.pk):
+        raise Http404
+    return committee
+
+
+def session_for(user, pk: int, *, for_update: bool = False):
+    from committees.models import Session
+    from committees.permissions import can_view_sessions
+
+    session = Session.objects.select_related("committee", "signed_by").filter(pk=pk).first()
+    if session is None or not can_view_sessions(user, session.committee_id):
+        raise Http404
+    return session
+
+
+def item_for(user, session, item_pk: int):
+    """An agenda item of ``session`` the caller may see (404 for a case they read blind)."""
+    from committees.models import AgendaItem
+    from committees.permissions import can_view_item
+
+    item = AgendaItem.objects.select_related("campaign_case__campaign__ai_system").filter(
+        pk=item_pk, session=session).first()
+    if item is None or not can_view_item(user, item):
+        raise Http404
+    return item
+
+
+def action_for(user, pk: int):
+    from committees.models import Action
+    from committees.permissions import can_view_action
+
+    action = Action.objects.select_related("committee", "owner", "decision__item__session").filter(pk=pk).first()
+    if action is None or not can_view_action(user, action):
+        raise Http404
+    return action
+
+
+def vigilance_for(user, pk: int):
+    from vigilance.models import VigilanceReport
+    from vigilance.permissions import can_view_report
+
+    report = VigilanceReport.objects.select_related("committee", "ai_system", "campaign_case", "declared_by").filter(
+        pk=pk).first()
+    if report is None or not can_view_report(user, report):
+        raise Http404
+    return report
+
+
+def vigilance_list_for(user):
+    """Reports of the committees the caller handles, minus those of a case they read blind. The
+    art. 73 clock is computed per row from the row itself: no query per report."""
+    from django.db.models import Exists, OuterRef
+
+    from reviews.enums import BLIND_STATES
+    from vigilance.models import VigilanceReport
+
+    blind = Assignment.objects.filter(reviewer=user, state__in=BLIND_STATES,
+                                      campaign_case_id=OuterRef("campaign_case_id"))
+    return (VigilanceReport.objects.filter(committee__in=committees_for(user))
+            .annotate(blind=Exists(blind)).filter(blind=False)
+            .select_related("committee", "ai_system").order_by("state", "aware_at", "id"))
+
+
+def vigilance_clock(report, now=None) -> dict:
+    clock = report.clock(now)
+    days_left = clock["days_left"]
+    return clock | {
+        "days_left_whole": None if days_left is None else int(days_left) if days_left >= 0 else None,
+        "days_late": None if days_left is None or days_left >= 0 else int(-days_left) + 1,
+    }
+
+
+def reid_for(user, pk: int):
+    from reidentification.models import ReidentificationRequest
+    from reidentification.permissions import can_view_request
+
+    request = (ReidentificationRequest.objects.select_related(
+        "campaign_case__campaign__committee", "campaign_case__case", "requested_by", "decided_by")
+        .filter(pk=pk).first())
+    if request is None or not can_view_request(user, request):
+        raise Http404
+    return request
+
+
+def case_context_for(user, campaign_pk: int, cc_pk: int):
+    """A case of a campaign as the committee discusses it (AI output, readers' labels), for the
+    quality team and the committee's officers, never for someone still reading it blind."""
+    from committees.permissions import can_view_sessions
+    from reviews.models import CampaignCase
+
+    cc = (CampaignCase.objects.select_related("campaign__ai_system", "campaign__committee", "case")
+          .filter(pk=cc_pk, campaign_id=campaign_pk).first())
+    if cc is None or not can_view_sessions(user, cc.campaign.committee_id) or perms.has_blind_review_of(user, cc):
+        raise Http404
+    return cc
+
+
+def adjudication_rows(user, campaign: Campaign) -> list[dict]:
+    """Cases of ``campaign`` whose readers disagree, for whoever already sees the campaign's board
+    or results and its committee's sessions (never someone reading in it blind; 404 otherwise),
+    with whether the caller may ask for a third reading of each."""
+    from committees.permissions import can_view_sessions
+
+    if not (can_see_board(user, campaign) or (perms.can_view_campaign_results(user, campaign)
+                                               and can_view_sessions(user, campaign.committee_id))):
+        raise Http404
+    rows = []
+    ccs = list(campaign.campaign_cases.filter(state=CampaignCaseState.NEEDS_ADJUDICATION).order_by("pk"))
+    pending = set(Assignment.objects.filter(campaign_case__in=ccs, is_third_reading=True,
+                                            state__in=[AssignmentState.ASSIGNED, AssignmentState.OPENED])
+                  .values_list("campaign_case_id", flat=True))
+    for cc in ccs:
+        cc.campaign = campaign
+        rows.append({"id": cc.pk, "case_id": cc.case_id, "third_reading_pending": cc.pk in pending,
+                     "can_request": perms.can_request_third_reading(user, cc)})
+    return rows
