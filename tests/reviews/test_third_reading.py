@@ -109,8 +109,9 @@ def test_consensus_adjudication_withdraws_a_pending_third_reading(world, api):
     third = Assignment.objects.get(campaign_case=cc, is_third_reading=True)
     assert third.state == AssignmentState.WITHDRAWN
     assert Adjudication.objects.get(campaign_case=cc).method == AdjudicationMethod.CONSENSUS
-    event = AuditEvent.objects.filter(action="campaign_case.adjudicate").latest("pk")
-    assert event.data["third_readings_withdrawn"] == [third.pk]
+    event = AuditEvent.objects.filter(action="assignment.withdraw").latest("pk")
+    assert (event.object_id, event.data) == (
+        str(third.pk), {"reason": "Adjudicated by the committee before the third reading."})
 
 
 def test_disagreement_puts_the_case_on_the_next_planned_session(world, django_capture_on_commit_callbacks):

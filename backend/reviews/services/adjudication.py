@@ -87,15 +87,14 @@ def adjudication_record(*, actor, campaign_case: CampaignCase, label: str, reaso
         adjudication = Adjudication.objects.create(
             campaign_case=cc, decided_by=actor, method=method, label=label, reasoning=reasoning.strip())
         save_transitioned(cc, "reference_label")
-        withdrawn = []
+        audit_record(actor=actor, action="campaign_case.adjudicate", target=cc, data={"label": label, "method": method})
+        reason = "Adjudicated by the committee before the third reading."
         for pending in cc.assignments.select_for_update(of=("self",)).filter(is_third_reading=True,
                                                                                 state__in=BLIND_STATES):
-            apply_transition(pending, "reassign", "Adjudicated by the committee before the third reading.")
+            apply_transition(pending, "reassign", reason)
             AssignmentDraft.objects.filter(assignment=pending).delete()
             save_transitioned(pending, "decline_reason", "updated_at")
-            withdrawn.append(pending.pk)
-        data = {"label": label, "method": method} | ({"third_readings_withdrawn": withdrawn} if withdrawn else {})
-        audit_record(actor=actor, action="campaign_case.adjudicate", target=cc, data=data)
+            audit_record(actor=actor, action="assignment.withdraw", target=pending, data={"reason": reason})
         if label != cc.case.ai_label:
             enqueue_for_committee(cc)
     return adjudication
