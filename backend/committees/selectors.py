@@ -7,12 +7,10 @@ officers sitting on the session's committee see them. Each agenda item carries
 length). Everything a serializer reads is joined or prefetched here.
 """
 
-from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import BooleanField, Prefetch, Q, QuerySet, Value
 
 from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES
-from reviews.enums import BLIND_STATES
-from reviews.models import Assignment
-from reviews.permissions import committee_ids_of
+from reviews.permissions import committee_ids_of, reads_blind
 
 from .models import Action, AgendaItem, Attendance, Decision, Session
 
@@ -38,9 +36,7 @@ def agenda_items_for_user(user) -> QuerySet[AgendaItem]:
     the item's case blind (then the item is withheld from them)."""
     qs = AgendaItem.objects.select_related("decision__recorded_by", "session")
     if _active(user):
-        blind = Assignment.objects.filter(campaign_case=OuterRef("campaign_case_id"), reviewer=user,
-                                          state__in=BLIND_STATES)
-        qs = qs.annotate(is_blind_for_caller=Exists(blind))
+        qs = qs.annotate(is_blind_for_caller=reads_blind(user, "campaign_case_id"))
     else:
         qs = qs.annotate(is_blind_for_caller=Value(True, output_field=BooleanField()))
     return qs.order_by("position")

@@ -3,12 +3,10 @@ sees those of the committees they sit on, except on a case they still read blind
 justification describes what the AI missed). Nobody else sees any. No query here ever reads the
 source reference."""
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 
 from accounts.enums import Role
-from reviews.enums import BLIND_STATES
-from reviews.models import Assignment
-from reviews.permissions import committee_ids_of
+from reviews.permissions import committee_ids_of, reads_blind
 
 from .models import ReidentificationRequest
 
@@ -18,7 +16,6 @@ def reidentification_list_for_user(user) -> QuerySet[ReidentificationRequest]:
         return ReidentificationRequest.objects.none()
     qs = ReidentificationRequest.objects.select_related("campaign_case__campaign", "requested_by", "decided_by")
     if user.role == Role.CHAIR:
-        blind = Assignment.objects.filter(campaign_case=OuterRef("campaign_case_id"), reviewer=user,
-                                          state__in=BLIND_STATES)
-        qs = qs.filter(campaign_case__campaign__committee_id__in=committee_ids_of(user)).exclude(Exists(blind))
+        qs = (qs.filter(campaign_case__campaign__committee_id__in=committee_ids_of(user))
+              .exclude(reads_blind(user, "campaign_case_id")))
     return qs.order_by("-created_at", "-id")

@@ -5,6 +5,8 @@ show). The blinding rule lives here too: a user with a blind review pending on a
 campaign, for campaign-wide figures) may not see anything that derives from sealed data.
 """
 
+from django.db.models import Exists, OuterRef
+
 from accounts.enums import CAMPAIGN_MANAGER_ROLES, RESULTS_READER_ROLES, Role
 from committees.models import Member
 
@@ -40,6 +42,14 @@ def has_blind_reviews_in(user, campaign: Campaign) -> bool:
     return Assignment.objects.filter(
         reviewer=user, campaign_case__campaign=campaign, state__in=BLIND_STATES
     ).exists()
+
+
+def reads_blind(user, campaign_case_ref: str = "pk") -> Exists:
+    """Subquery for querysets: the caller still reads blind the campaign case at
+    ``campaign_case_ref`` (an ``OuterRef`` path), so that a list excludes or withholds such rows in
+    the same query, whatever its length."""
+    return Exists(Assignment.objects.filter(campaign_case=OuterRef(campaign_case_ref), reviewer=user,
+                                            state__in=BLIND_STATES))
 
 
 def has_blind_review_of(user, campaign_case: CampaignCase) -> bool:

@@ -6,7 +6,7 @@ caller still has a blind review pending.
 """
 
 import pandas as pd
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from accounts.enums import Role
 from cases.models import AISystem
@@ -57,9 +57,8 @@ def campaign_case_list_for_user(user, campaign: Campaign | None = None) -> Query
         if user.role not in (Role.CHAIR, Role.SECRETARY):
             return qs.none()
         qs = qs.filter(campaign__committee_id__in=perms.committee_ids_of(user))
-    blind = Assignment.objects.filter(campaign_case=OuterRef("pk"), reviewer=user, state__in=BLIND_STATES)
     return (
-        qs.exclude(Exists(blind))
+        qs.exclude(perms.reads_blind(user))
         .select_related("case", "campaign__ai_system", "adjudication__decided_by")
         .prefetch_related(
             Prefetch(

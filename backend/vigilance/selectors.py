@@ -4,10 +4,9 @@ The quality team (and administrators) see every report, the officers those of th
 sit on; a report about a case the caller still reads blind is left out (it describes the AI's
 error), exactly as ``permissions.can_view_report`` says, but as one query."""
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 
-from reviews.enums import BLIND_STATES
-from reviews.models import Assignment
+from reviews.permissions import reads_blind
 
 from .models import VigilanceReport
 
@@ -21,6 +20,4 @@ def vigilance_list_for_user(user) -> QuerySet[VigilanceReport]:
     qs = VigilanceReport.objects.select_related("committee", "ai_system", "created_by", "declared_by")
     if ids is not None:
         qs = qs.filter(committee_id__in=ids)
-    blind = Assignment.objects.filter(campaign_case=OuterRef("campaign_case_id"), reviewer=user,
-                                      state__in=BLIND_STATES)
-    return qs.exclude(Exists(blind)).order_by("-aware_at", "-id")
+    return qs.exclude(reads_blind(user, "campaign_case_id")).order_by("-aware_at", "-id")

@@ -67,6 +67,13 @@ def vigilance_create(*, actor, committee, ai_system, event_date: date, descripti
     return report
 
 
+def ensure_draft(report: VigilanceReport, action: str) -> None:
+    """409 unless the report is a draft: a declared or closed report is what was sent."""
+    if report.state != VigilanceState.DRAFT:
+        raise TransitionNotAllowed(f"Cannot {action} this vigilance report: it is {report.state}.",
+                                   extra={"state": report.state, "transition": action})
+
+
 def _locked(report: VigilanceReport) -> VigilanceReport:
     return VigilanceReport.objects.select_for_update(of=("self",)).select_related("campaign_case").get(pk=report.pk)
 
@@ -85,9 +92,7 @@ def vigilance_update(*, actor, report: VigilanceReport, **changes) -> VigilanceR
     with transaction.atomic():
         report = _locked(report)
         ensure(perms.can_handle_report(actor, report))
-        if report.state != VigilanceState.DRAFT:
-            raise TransitionNotAllowed(f"Cannot change this vigilance report: it is {report.state}.",
-                                       extra={"state": report.state})
+        ensure_draft(report, "change")
         for name, value in changes.items():
             setattr(report, name, value.strip() if isinstance(value, str) else value)
         report.save(update_fields=[*changes, "updated_at"])

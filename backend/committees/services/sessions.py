@@ -30,7 +30,8 @@ def _locked_session(pk: int) -> Session:
     return Session.objects.select_for_update(of=("self",)).select_related("committee").get(pk=pk)
 
 
-def _ensure_session_in(session: Session, action: str, *states: str) -> None:
+def ensure_session_in(session: Session, action: str, *states: str) -> None:
+    """409 unless the session is in one of ``states`` (the web views check it before a form)."""
     if session.state not in states:
         raise TransitionNotAllowed(
             f"Cannot {action}: the session is {session.state}.",
@@ -130,7 +131,7 @@ def session_refresh_agenda(*, actor, session: Session) -> int:
     with transaction.atomic():
         session = _locked_session(session.pk)
         ensure(perms.can_run_session(actor, session))
-        _ensure_session_in(session, "change the agenda", SessionState.PLANNED, SessionState.OPEN)
+        ensure_session_in(session, "change the agenda", SessionState.PLANNED, SessionState.OPEN)
         added = _append_items(session)
         audit_record(actor=actor, action="session.refresh_agenda", target=session, data={"items": added})
     return added
@@ -143,7 +144,7 @@ def session_add_item(*, actor, session: Session, title: str) -> AgendaItem:
     with transaction.atomic():
         session = _locked_session(session.pk)
         ensure(perms.can_run_session(actor, session))
-        _ensure_session_in(session, "change the agenda", SessionState.PLANNED, SessionState.OPEN)
+        ensure_session_in(session, "change the agenda", SessionState.PLANNED, SessionState.OPEN)
         position = (session.items.aggregate(m=Max("position"))["m"] or 0) + 1
         item = AgendaItem.objects.create(session=session, position=position, kind=AgendaItemKind.OTHER,
                                          title=title.strip()[:200])
@@ -207,7 +208,7 @@ def attendance_record(*, actor, session: Session, member: Member, status: str) -
     with transaction.atomic():
         session = _locked_session(session.pk)
         ensure(perms.can_run_session(actor, session))
-        _ensure_session_in(session, "record attendance", SessionState.OPEN)
+        ensure_session_in(session, "record attendance", SessionState.OPEN)
         if member.committee_id != session.committee_id:
             raise ValidationFailed("This person does not sit on the session's committee.",
                                    extra={"member": ["not a member of this committee"]})
@@ -253,7 +254,7 @@ def decision_record(*, actor, item: AgendaItem, summary: str, text: str, votes_f
         item = AgendaItem.objects.select_for_update(of=("self",)).select_related("campaign_case").get(pk=item.pk)
         ensure(perms.can_record_decision(actor, session), "Only the committee chair records decisions.")
         ensure(perms.can_view_item(actor, item), "You still read this case blind: another member must chair this item.")
-        _ensure_session_in(session, "record a decision", SessionState.OPEN)
+        ensure_session_in(session, "record a decision", SessionState.OPEN)
         apply_transition(item, "decide")
         quorum = session_quorum(session)
         if not quorum.is_met:
@@ -289,7 +290,7 @@ def item_defer(*, actor, item: AgendaItem) -> AgendaItem:
         session = _locked_session(item.session_id)
         item = AgendaItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
         ensure(perms.can_run_session(actor, session))
-        _ensure_session_in(session, "defer an item", SessionState.PLANNED, SessionState.OPEN)
+        ensure_session_in(session, "defer an item", SessionState.PLANNED, SessionState.OPEN)
         apply_transition(item, "defer")
         save_transitioned(item, "updated_at")
         audit_record(actor=actor, action="session.defer", target=session, data={"item": item.pk})

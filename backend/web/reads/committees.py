@@ -30,18 +30,12 @@ def blind_case_ids(user) -> frozenset[int]:
 
 
 def committees_for(user):
-    """Committees whose sessions the caller may see: all for the quality team, the ones they sit
-    on for an officer, none for anyone else."""
-    from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES
+    """Committees whose sessions the caller may see (``committees.selectors.visible_committee_ids``)."""
     from committees.models import Committee
+    from committees.selectors import visible_committee_ids
 
-    if not user.is_authenticated:
-        return Committee.objects.none()
-    if user.role in CAMPAIGN_MANAGER_ROLES:
-        return Committee.objects.all()
-    if user.role in COMMITTEE_OFFICER_ROLES:
-        return Committee.objects.filter(pk__in=perms.committee_ids_of(user))
-    return Committee.objects.none()
+    ids = visible_committee_ids(user)
+    return Committee.objects.all() if ids is None else Committee.objects.filter(pk__in=ids)
 
 
 def committee_for(user, pk: int):
@@ -98,18 +92,12 @@ def vigilance_for(user, pk: int):
 
 
 def vigilance_list_for(user):
-    """Reports of the committees the caller handles, minus those of a case they read blind. The
-    art. 73 clock is computed per row from the row itself: no query per report."""
-    from django.db.models import Exists, OuterRef
+    """Reports of the committees the caller handles, minus those of a case they read blind
+    (``vigilance.selectors.vigilance_list_for_user``), in the order of the page. The art. 73 clock
+    is computed per row from the row itself: no query per report."""
+    from vigilance.selectors import vigilance_list_for_user
 
-    from reviews.enums import BLIND_STATES
-    from vigilance.models import VigilanceReport
-
-    blind = Assignment.objects.filter(reviewer=user, state__in=BLIND_STATES,
-                                      campaign_case_id=OuterRef("campaign_case_id"))
-    return (VigilanceReport.objects.filter(committee__in=committees_for(user))
-            .annotate(blind=Exists(blind)).filter(blind=False)
-            .select_related("committee", "ai_system").order_by("state", "aware_at", "id"))
+    return vigilance_list_for_user(user).order_by("state", "aware_at", "id")
 
 
 def vigilance_clock(report, now=None) -> dict:

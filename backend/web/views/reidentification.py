@@ -7,7 +7,6 @@ the data-protection officer gets 404 on every page here."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -21,8 +20,7 @@ from reidentification import services
 from reidentification.enums import RequestState
 from reidentification.selectors import reidentification_list_for_user
 from reviews import permissions as review_perms
-from reviews.enums import BLIND_STATES
-from reviews.models import Assignment, CampaignCase
+from reviews.models import CampaignCase
 
 from .. import reads
 from ..forms_committees import DecideRequestForm, ReidentificationForm, apply_service_errors
@@ -49,10 +47,9 @@ def reid_list(request):
 
 def _requestable(user):
     """Cases the chair may ask about: their committees' cases, minus those they read blind."""
-    blind = Assignment.objects.filter(campaign_case=OuterRef("pk"), reviewer=user, state__in=BLIND_STATES)
     return (CampaignCase.objects.filter(campaign__committee_id__in=review_perms.committee_ids_of(user),
                                         case__source_reference__gt="")
-            .exclude(Exists(blind)).select_related("campaign").order_by("campaign__name", "case_id"))
+            .exclude(review_perms.reads_blind(user)).select_related("campaign").order_by("campaign__name", "case_id"))
 
 
 @login_required

@@ -23,6 +23,7 @@ from committees import services
 from committees.enums import AgendaItemState, CaseReason, SessionState
 from committees.minutes import render_minutes
 from committees.models import Action, AgendaItem, Member, Session
+from committees.services.sessions import ensure_session_in
 from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
 from common.fsm import available_transitions, ensure_can_proceed
 from reviews.enums import CampaignCaseState
@@ -172,12 +173,6 @@ def session_detail(request, pk: int):
     return render(request, "committees/session_detail.html", _session_context(request, session))
 
 
-def _ensure_state(session: Session, action: str, *states) -> None:
-    if session.state not in states:
-        raise TransitionNotAllowed(f"Cannot {action}: the session is {session.state}.",
-                                   extra={"session_state": session.state, "action": action})
-
-
 def _session_to_run(request, pk: int, action: str | None = None, *states) -> Session:
     """The session (404 if not visible), 403 unless the caller runs it, then 409 unless it is in
     one of ``states``: checked before any form, so that a wrong state never reads as form errors."""
@@ -185,7 +180,7 @@ def _session_to_run(request, pk: int, action: str | None = None, *states) -> Ses
     if not cperms.can_run_session(request.user, session):
         raise Forbidden("You cannot run this session.")
     if action is not None:
-        _ensure_state(session, action, *states)
+        ensure_session_in(session, action, *states)
     return session
 
 
@@ -260,7 +255,7 @@ def item_decide(request, pk: int, item_pk: int):
     item = reads.item_for(request.user, session, item_pk)
     if not cperms.can_record_decision(request.user, session):
         raise Forbidden("Only the committee chair records decisions.")
-    _ensure_state(session, "record a decision", SessionState.OPEN)
+    ensure_session_in(session, "record a decision", SessionState.OPEN)
     ensure_can_proceed(item, "decide")
     quorum = services.session_quorum(session)
     if not quorum.is_met:

@@ -20,6 +20,7 @@ from common.fsm import available_transitions
 from vigilance import permissions as vperms
 from vigilance import services
 from vigilance.enums import VigilanceState
+from vigilance.services import ensure_draft
 
 from .. import reads
 from ..forms_committees import DeclareForm, NoteForm, VigilanceForm, apply_service_errors
@@ -60,11 +61,6 @@ def vigilance_detail(request, pk: int):
     return _detail(request, reads.vigilance_for(request.user, pk))
 
 
-def _ensure_draft(report, action: str) -> None:
-    if report.state != VigilanceState.DRAFT:
-        raise TransitionNotAllowed("Not a draft.", extra={"state": report.state, "transition": action})
-
-
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 @committee_errors("vigilance", "edit")
@@ -72,7 +68,7 @@ def vigilance_edit(request, pk: int):
     report = reads.vigilance_for(request.user, pk)
     if not vperms.can_handle_report(request.user, report):
         raise Forbidden("You cannot handle this report.")
-    _ensure_draft(report, "edit")
+    ensure_draft(report, "edit")
     if request.method != "POST":
         initial = {f: getattr(report, f) for f in VigilanceForm.FIELDS}
         initial["aware_at"] = timezone.localtime(report.aware_at)
@@ -95,7 +91,7 @@ def vigilance_edit(request, pk: int):
 @committee_errors("vigilance", "declare")
 def vigilance_declare(request, pk: int):
     report = reads.vigilance_for(request.user, pk)
-    _ensure_draft(report, "declare")
+    ensure_draft(report, "declare")
     form = DeclareForm(request.POST)
     if not form.is_valid():
         return _detail(request, report, declare_form=form, status=400)
