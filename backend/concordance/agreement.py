@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .kappa_ci import kappa_interval
 from .proportions import _two_sided_z
 
 __all__ = [
@@ -201,14 +202,19 @@ def confusion_matrix(
 
 @dataclass(frozen=True, slots=True)
 class KappaResult:
-    """Cohen's kappa with its large-sample standard error and Wald confidence interval.
+    """Cohen's kappa with its large-sample standard error and a confidence interval inside [-1, 1].
 
     ``observed_agreement`` and ``expected_agreement`` are the (weighted, when ``weights`` is set)
     observed and chance agreement proportions ``p_o`` and ``p_e``, so that
-    ``kappa = (p_o - p_e) / (1 - p_e)``. ``n`` is the number of complete pairs. ``ci_low`` and
-    ``ci_high`` bound the two-sided ``1 - alpha`` interval ``kappa -/+ z_{1-alpha/2} se``, not
-    truncated to [-1, 1]. ``weights`` is ``None``, ``"linear"`` or ``"quadratic"``; ``labels`` is
-    the label order used (the ordinal scale of a weighted kappa).
+    ``kappa = (p_o - p_e) / (1 - p_e)``. ``n`` is the number of complete pairs. ``se`` is the
+    Fleiss-Cohen-Everitt large-sample standard error. ``ci_low`` and ``ci_high`` bound the
+    two-sided ``1 - alpha`` interval computed by the method named in ``ci_method`` (see
+    :mod:`~concordance.kappa_ci`): ``"wald"`` (``kappa -/+ z_{1-alpha/2} se`` truncated to
+    [-1, 1], for ``n >= 30`` with a positive ``se``), ``"goodness-of-fit"`` (Donner-Eliasziw,
+    two categories, small or degenerate samples) or ``"dirichlet-posterior"`` (three or more
+    categories or a weighted scale, small or degenerate samples); ``None`` when kappa is
+    undefined. The interval always contains ``kappa``. ``weights`` is ``None``, ``"linear"`` or
+    ``"quadratic"``; ``labels`` is the label order used (the ordinal scale of a weighted kappa).
     """
 
     kappa: float
@@ -221,6 +227,7 @@ class KappaResult:
     weights: str | None = None
     labels: tuple[Any, ...] = ()
     alpha: float = 0.05
+    ci_method: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-serialisable dict; NaN values become ``None``, ``labels`` a list."""
@@ -275,17 +282,19 @@ def _kappa_from_table(
     term = float((p * (w - (w_bar_row[:, None] + w_bar_col[None, :]) * (1.0 - kappa)) ** 2).sum())
     variance = (term - (kappa - p_e * (1.0 - kappa)) ** 2) / (n * (1.0 - p_e) ** 2)
     se = math.sqrt(max(variance, 0.0))
+    low, high, method = kappa_interval(table, w, kappa, se, z, alpha, weighted=weights is not None)
     return KappaResult(
         kappa=kappa,
         observed_agreement=p_o,
         expected_agreement=p_e,
         n=n,
         se=se,
-        ci_low=kappa - z * se,
-        ci_high=kappa + z * se,
+        ci_low=low,
+        ci_high=high,
         weights=weights,
         labels=tuple(labels),
         alpha=alpha,
+        ci_method=method,
     )
 
 
@@ -317,8 +326,17 @@ def cohen_kappa(
     which for the unweighted kappa reduces to the well-known three-term formula. This is
     ``std_kappa`` of ``statsmodels.stats.inter_rater.cohens_kappa`` (not ``std_kappa0``, the
     standard error under the null hypothesis kappa = 0). A variance that rounds to a tiny
-    negative number (perfect agreement) is set to 0. The interval is the Wald interval
-    ``kappa -/+ z_{1-alpha/2} se`` and is not truncated to [-1, 1].
+    negative number (perfect agreement) is set to 0.
+
+    Interval (:mod:`~concordance.kappa_ci`, which gives the sources): with ``n >= 30`` complete
+    pairs and a positive standard error, the Wald interval ``kappa -/+ z_{1-alpha/2} se``,
+    truncated to [-1, 1] (statsmodels' ``kappa_low``/``kappa_upp`` where those lie inside).
+    Below 30 pairs, or when the standard error is 0 (perfect agreement, raters constant on
+    different labels), the Wald interval collapses or leaves [-1, 1], and a small-sample
+    interval is used instead: Donner and Eliasziw's goodness-of-fit interval when two
+    categories are in use (unweighted, or a weighted kappa on a two-label scale, which is the
+    same), otherwise a Dirichlet posterior interval (Perks' prior). ``ci_method`` names the method
+    used; the interval always lies in [-1, 1] and contains ``kappa``.
 
     Parameters
     ----------

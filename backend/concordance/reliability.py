@@ -165,8 +165,9 @@ class AC1Result:
     ``percent_agreement`` is Gwet's ``p_a`` and ``chance_agreement`` his ``p_e``;
     ``n_units`` counts the units with at least one rating (they enter the category
     prevalences) and ``n_units_paired`` those with two or more (they enter ``p_a``). The
-    interval is ``ac1 -/+ t_{1-alpha/2, n_units-1} se`` truncated to [-1, 1], as in Gwet's
-    ``irrCAC``.
+    interval is ``ac1 -/+ t_{1-alpha/2, n_units-1} se`` truncated to AC1's range
+    ``[-1/(q-1), 1]`` with ``q`` the number of categories (see :func:`gwet_ac1`); with two
+    categories this is the ``[-1, 1]`` truncation of Gwet's ``irrCAC``.
     """
 
     ac1: float
@@ -212,6 +213,12 @@ def gwet_ac1(
         p_e|i  = sum_k (r_ik / r_i) (1 - pi_k) / (q - 1),
         var    = sum_i (ac1_i - AC1)^2 / (n (n - 1)).
 
+    Interval: ``AC1 -/+ t_{1-alpha/2, n-1} se`` (irrCAC), a Wald-type interval that knows
+    nothing of AC1's range, so it is truncated to it: ``p_e <= 1/q`` (``sum_k pi_k^2 >= 1/q``),
+    hence ``AC1 >= -p_e / (1 - p_e) >= -1/(q - 1)``, the bound reached when no unit has two
+    matching ratings and the categories are equally used; the upper bound is 1. irrCAC
+    truncates to [-1, 1], which is the same for two categories and looser beyond.
+
     NaN (never raises) when no unit has two ratings, ``q < 2`` (a single category: chance
     agreement is undefined; ``percent_agreement`` is still reported), or ``p_e = 1``. Unlike
     kappa, AC1 does not collapse when one category is rare (Gwet 2008; Wongpakaran et al.,
@@ -247,7 +254,7 @@ def gwet_ac1(
         ac1_i = ac1_i - 2.0 * (1.0 - ac1) * (pe_i - p_e) / (1.0 - p_e)
         se = math.sqrt(float(((ac1_i - ac1) ** 2).sum()) / (n * (n - 1.0)))
         t = _two_sided_t(alpha, n - 1.0)
-        low, high = max(-1.0, ac1 - t * se), min(1.0, ac1 + t * se)
+        low, high = max(-1.0 / (q - 1.0), ac1 - t * se), min(1.0, ac1 + t * se)
     else:
         se = low = high = nan
     return AC1Result(ac1, p_a, p_e, n, n_paired, se, low, high, tuple(label_list), alpha)

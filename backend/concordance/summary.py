@@ -128,7 +128,9 @@ def campaign_summary(
     -----------
     ``n_cases``, ``n_with_reference``, ``n_needs_adjudication``;
     ``ai_vs_reference`` {``percent_agreement``, ``kappa``, ``kappa_ci_low``, ``kappa_ci_high``
-    (95 % Wald interval, Fleiss-Cohen-Everitt standard error), ``n``};
+    (95 % interval of :func:`~concordance.agreement.cohen_kappa`, inside [-1, 1]: Wald with the
+    Fleiss-Cohen-Everitt standard error from 30 cases, a small-sample interval below or when
+    that standard error is 0), ``n``};
     ``readers`` {``percent_agreement``, ``kappa``, ``n``}: first versus second reader, on the
     cases with at least two non-missing reader labels (the first two of them, in list order);
     ``ai_vs_final`` {``percent_agreement``, ``kappa``, ``n``};

@@ -113,9 +113,16 @@ def test_cohen_kappa_matches_statsmodels_se_and_ci(seed, weights):
     result = cohen_kappa(a, b, labels=labels, weights=weights)
     assert result.kappa == pytest.approx(expected.kappa, abs=1e-10)
     assert result.se == pytest.approx(expected.std_kappa, abs=1e-10)
-    assert result.ci_low == pytest.approx(expected.kappa_low, abs=1e-10)
-    assert result.ci_high == pytest.approx(expected.kappa_upp, abs=1e-10)
     assert result.n == len(a)
+    if len(a) >= 30 and expected.std_kappa > 0:
+        # the large-sample Wald interval, unchanged except for the truncation to [-1, 1]
+        assert result.ci_method == "wald"
+        assert result.ci_low == pytest.approx(max(-1.0, expected.kappa_low), abs=1e-10)
+        assert result.ci_high == pytest.approx(min(1.0, expected.kappa_upp), abs=1e-10)
+    else:  # small or degenerate sample: see test_kappa_ci
+        assert result.ci_method in ("goodness-of-fit", "dirichlet-posterior")
+        assert -1.0 <= result.ci_low <= result.kappa <= result.ci_high <= 1.0
+        assert result.ci_low < result.ci_high
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -126,8 +133,12 @@ def test_cohen_kappa_alpha_sets_the_confidence_level(seed):
     expected["alpha"] = 0.005  # statsmodels' alpha is one-sided
     expected._initialize()
     result = cohen_kappa(a, b, labels=list(range(k)), alpha=0.01)
-    assert result.ci_low == pytest.approx(expected.kappa_low, abs=1e-10)
-    assert result.ci_high == pytest.approx(expected.kappa_upp, abs=1e-10)
+    if result.ci_method == "wald":
+        assert result.ci_low == pytest.approx(max(-1.0, expected.kappa_low), abs=1e-10)
+        assert result.ci_high == pytest.approx(min(1.0, expected.kappa_upp), abs=1e-10)
+    else:  # a small sample: the 99 % interval contains the 95 % one
+        wider, narrower = result, cohen_kappa(a, b, labels=list(range(k)))
+        assert wider.ci_low < narrower.ci_low and narrower.ci_high <= wider.ci_high
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -215,6 +226,10 @@ def test_each_rater_constant_on_different_labels_gives_zero_kappa():
     assert result.kappa == 0.0
     assert result.observed_agreement == 0.0
     assert result.expected_agreement == 0.0
+    # the zero standard error does not collapse the interval to [0, 0] (values in test_kappa_ci)
+    assert result.se == 0.0
+    assert result.ci_method == "goodness-of-fit"
+    assert result.ci_low == -1.0 and result.ci_high == 0.0
 
 
 def test_perfect_agreement():
@@ -222,7 +237,10 @@ def test_perfect_agreement():
     result = cohen_kappa(a, a)
     assert result.kappa == 1.0
     assert result.se == 0.0
-    assert result.ci_low == result.ci_high == 1.0
+    # not the degenerate [1, 1] of the Wald interval (values in test_kappa_ci)
+    assert result.ci_method == "dirichlet-posterior"
+    assert result.ci_high == 1.0
+    assert -1.0 < result.ci_low < 0.9
 
 
 def test_empty_input():

@@ -42,13 +42,20 @@ def test_campaign_summary_by_hand():
     # Fleiss-Cohen-Everitt variance: diagonal 2 * 1/3 * (1 - 1 * 2/3)^2 = 2/27; off-diagonal
     # (2/3)^2 * 2 * 1/6 * (1/2 + 1/2)^2 = 4/27; minus (1/3 - 1/2 * 2/3)^2 = 0; over 6 * (1/2)^2:
     # var = (6/27) / (3/2) = 4/27.
+    # The Wald interval 1/3 -/+ 1.96 sqrt(4/27) would be [-0.42, 1.09], beyond 1. Six cases are a
+    # small sample: Donner-Eliasziw goodness of fit, pooled positive rate pi = 1/2, so
+    # P1 = P3 = (1 + k) / 4 and P2 = (1 - k) / 2 with observed counts 2, 2, 2:
+    # X^2 = 2 (2 - 6 P1)^2 / (6 P1) + (2 - 6 P2)^2 / (6 P2) = 2 (3k - 1)^2 / (3 (1 - k^2)).
+    # X^2 = z^2 is the quadratic (18 + 3 z^2) k^2 - 12 k + (2 - 3 z^2) = 0.
     ai_ref = summary["ai_vs_reference"]
-    se = math.sqrt(4 / 27)
+    a, b, c = 18 + 3 * Z_975**2, -12.0, 2 - 3 * Z_975**2
+    root = math.sqrt(b * b - 4 * a * c)
     assert ai_ref["n"] == 6
     assert ai_ref["percent_agreement"] == pytest.approx(2 / 3, abs=1e-15)
     assert ai_ref["kappa"] == pytest.approx(1 / 3, abs=1e-15)
-    assert ai_ref["kappa_ci_low"] == pytest.approx(1 / 3 - Z_975 * se, abs=1e-12)
-    assert ai_ref["kappa_ci_high"] == pytest.approx(1 / 3 + Z_975 * se, abs=1e-12)
+    assert ai_ref["kappa_ci_low"] == pytest.approx((-b - root) / (2 * a), abs=1e-12)
+    assert ai_ref["kappa_ci_high"] == pytest.approx((-b + root) / (2 * a), abs=1e-12)
+    assert round(ai_ref["kappa_ci_low"], 4) == -0.4000 and round(ai_ref["kappa_ci_high"], 4) == 0.8065
     assert summary["confusion"] == {"neg": {"neg": 2, "pos": 1}, "pos": {"neg": 1, "pos": 2}}
 
     # First two readers, on cases 1, 2, 3, 4, 5, 8: pos-pos 3, pos-neg 1, neg-neg 2.
