@@ -8,13 +8,10 @@ which names the first broken row. Plain database tests: they run on SQLite and o
 """
 
 import datetime as dt
-import hashlib
 import json
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
 
 from audit.models import GENESIS_HASH, AppendOnlyError, AuditEvent, ChainHead
 from audit.services import audit_record
@@ -25,6 +22,11 @@ from committees.services import committee_create, member_add, member_end_term
 from reviews import services
 from reviews.enums import AssignmentState, CampaignState
 from reviews.models import Assignment, CampaignCase
+from tests.audit.support import Buffer as _Buffer
+from tests.audit.support import json_param as _json_param
+from tests.audit.support import keyed_hash as canonical_hash
+from tests.audit.support import plain_hash, tampering
+from tests.audit.support import sql as _sql
 from tests.factories import UserFactory
 from tests.workflows import campaign_in
 
@@ -33,30 +35,20 @@ pytestmark = pytest.mark.django_db
 A = AssignmentState
 
 
-def canonical_hash(row: AuditEvent) -> str:
-    """The documented canonical content: sorted keys, no spaces, ISO timestamps, Django's JSON."""
-    payload = {
-        "prev": row.prev_hash,
-        "at": row.created_at.isoformat(),
-        "actor_id": row.actor_id,
-        "actor": row.actor_label,
-        "action": row.action,
-        "object_type": row.object_type,
-        "object_id": row.object_id,
-        "data": row.data,
-    }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def assert_chain_intact() -> list[AuditEvent]:
+    """Every lane links from the genesis, position after position, each row sealed with the test
+    audit key; each lane's head holds its last link. Returns the rows in id order."""
     rows = list(AuditEvent.objects.order_by("id"))
-    prev = GENESIS_HASH
+    lanes: dict[int, list[AuditEvent]] = {}
     for row in rows:
-        assert (row.prev_hash, row.hash) == (prev, canonical_hash(row)), row.pk
-        prev = row.hash
-    head = ChainHead.objects.get(id=1)
-    assert (head.last_hash, head.count) == (prev, len(rows))
+        lanes.setdefault(row.lane, []).append(row)
+    for lane, events in lanes.items():
+        prev = GENESIS_HASH
+        for position, row in enumerate(events, start=1):
+            assert (row.seq, row.key_id, row.prev_hash, row.hash) == (position, "atest1", prev, canonical_hash(row))
+            prev = row.hash
+        head = ChainHead.objects.get(id=lane)
+        assert (head.last_hash, head.count) == (prev, len(events))
     return rows
 
 
@@ -217,7 +209,7 @@ def test_audit_chain_every_service_write_appends_its_events(world):
         ("campaign.cancel", "reviews.campaign", "quality")
     ]
     call_command("verify_audit", stdout=(out := _Buffer()))
-    assert out.text == f"Audit trail intact: {AuditEvent.objects.count()} events verified.\n"
+    assert out.text == f"Audit trail intact: {AuditEvent.objects.count()} events verified.\n" + NO_ANCHOR
 
 
 def test_audit_chain_a_refused_write_appends_nothing(world):
@@ -240,7 +232,9 @@ def test_audit_chain_event_stores_exactly_what_it_hashed(db):
     )
     stored = AuditEvent.objects.get(pk=event.pk)
     assert stored.data == {"a": {"when": "2026-03-01"}, "b": [1, 2.5, "é"], "none": None}
+    assert (stored.lane, stored.seq, stored.key_id) == (1, 1, "atest1")
     assert (stored.prev_hash, stored.hash) == (GENESIS_HASH, canonical_hash(stored))
+    assert stored.hash != plain_hash(stored)  # keyed: not computable without the audit key
     assert (stored.actor_id, stored.actor_label) == (user.pk, "hasher")
     anonymous = audit_record(actor=None, action="test.system")
     assert (anonymous.actor_id, anonymous.actor_label, anonymous.prev_hash) == (None, "system", stored.hash)
@@ -266,27 +260,6 @@ def test_audit_chain_rows_cannot_be_saved_again_or_deleted(db):
 # --- Tampering in SQL --------------------------------------------------------------------------
 
 
-class _Buffer:
-    def __init__(self):
-        self.text = ""
-
-    def write(self, s):
-        self.text += s
-
-    def flush(self):
-        pass
-
-
-def _sql(statement: str, params=()) -> None:
-    table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(statement.format(table=table), params)
-
-
-def _json_param() -> str:
-    return "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
-
-
 @pytest.fixture
 def chain(world):
     """A real trail of a dozen events, through the services."""
@@ -295,18 +268,27 @@ def chain(world):
         services.assignment_open(actor=a.reviewer, assignment=a)
     rows = list(AuditEvent.objects.order_by("id"))
     assert len(rows) >= 8
+    assert {r.lane for r in rows} == {1}
     call_command("verify_audit", stdout=_Buffer())
     return [r.pk for r in rows]
 
 
+NO_ANCHOR = ("Warning: no anchor file is configured (CGH_AUDIT_ANCHOR_PATH): a trail cut at its end or emptied "
+             "cannot be detected.\n")
+
+
 def broken(pk, reason: str, checked: int) -> str:
-    where = "the chain head" if pk == -1 else f"row {pk}"
-    return f"Audit trail broken at {where}: {reason} ({checked} rows verified before it)."
+    seq = AuditEvent.objects.values_list("seq", flat=True).get(pk=pk)
+    return f"Audit trail broken at event {pk} (lane 1, position {seq}): {reason} ({checked} events verified)."
 
 
-CONTENT = "its content does not match its hash"
-LINK = "its previous-hash link does not match the row before it"
-HEAD = "the chain head does not match the last row: rows were removed"
+CONTENT = "its content does not match its keyed hash: it was changed, or sealed without the audit key"
+LINK = "its previous-hash link does not match the event before it in its lane"
+
+
+def head_broken(count: int, length: int, checked: int) -> str:
+    return (f"Audit trail does not verify: the head of lane 1 counts {count} events but the lane ends at position "
+            f"{length}: events were removed from its end, or the head was altered ({checked} events verified).")
 
 
 def _verify_fails_with(message: str) -> None:
@@ -318,82 +300,92 @@ def _verify_fails_with(message: str) -> None:
 def test_audit_chain_verify_passes_on_an_intact_chain(chain):
     out = _Buffer()
     call_command("verify_audit", stdout=out)
-    assert out.text == f"Audit trail intact: {len(chain)} events verified.\n"
+    assert out.text == f"Audit trail intact: {len(chain)} events verified.\n" + NO_ANCHOR
 
 
 def test_audit_chain_update_of_data_names_that_row(chain):
     target = chain[4]
-    _sql(
-        "UPDATE {table} SET data = " + _json_param() + " WHERE id = %s",
-        [json.dumps({"state": "forged"}), target],
-    )
+    with tampering():
+        _sql("UPDATE {table} SET data = " + _json_param() + " WHERE id = %s", [json.dumps({"state": "forged"}), target])
     _verify_fails_with(broken(target, CONTENT, 4))
 
 
 def test_audit_chain_update_of_actor_label_names_that_row(chain):
     target = chain[2]
-    _sql("UPDATE {table} SET actor_label = %s WHERE id = %s", ["somebody-else", target])
+    with tampering():
+        _sql("UPDATE {table} SET actor_label = %s WHERE id = %s", ["somebody-else", target])
     _verify_fails_with(broken(target, CONTENT, 2))
 
 
 def test_audit_chain_update_of_the_first_row_names_it(chain):
-    _sql("UPDATE {table} SET action = %s WHERE id = %s", ["campaign.forged", chain[0]])
+    with tampering():
+        _sql("UPDATE {table} SET action = %s WHERE id = %s", ["campaign.forged", chain[0]])
     _verify_fails_with(broken(chain[0], CONTENT, 0))
 
 
-def test_audit_chain_rehashed_forgery_is_caught_at_the_next_row(chain):
-    """Someone who changes a row and recomputes its hash still breaks the next row's link."""
+def test_audit_chain_forgery_rehashed_without_the_key_is_caught_at_that_row(chain):
+    """Someone who changes a row and recomputes its hash without the audit key is caught there."""
     target = chain[3]
     row = AuditEvent.objects.get(pk=target)
     row.actor_label = "forger"
-    _sql(
-        "UPDATE {table} SET actor_label = %s, hash = %s WHERE id = %s",
-        ["forger", canonical_hash(row), target],
-    )
+    with tampering():
+        _sql("UPDATE {table} SET actor_label = %s, hash = %s WHERE id = %s", ["forger", plain_hash(row), target])
+    _verify_fails_with(broken(target, CONTENT, 3))
+
+
+def test_audit_chain_forgery_rehashed_with_the_key_is_caught_at_the_next_row(chain):
+    """Even with the key, a rewritten row breaks the next row's link unless the rest is rewritten too
+    (which only the checkpoints outside the database catch: test_audit_anchors)."""
+    target = chain[3]
+    row = AuditEvent.objects.get(pk=target)
+    row.actor_label = "forger"
+    with tampering():
+        _sql("UPDATE {table} SET actor_label = %s, hash = %s WHERE id = %s", ["forger", canonical_hash(row), target])
     _verify_fails_with(broken(chain[4], LINK, 4))
 
 
 def test_audit_chain_delete_of_a_middle_row_names_the_row_after_it(chain):
-    _sql("DELETE FROM {table} WHERE id = %s", [chain[5]])
-    _verify_fails_with(broken(chain[6], LINK, 5))
+    with tampering():
+        _sql("DELETE FROM {table} WHERE id = %s", [chain[5]])
+    _verify_fails_with(broken(chain[6], "position 6 of lane 1 is missing before it: events were deleted", 5))
 
 
 def test_audit_chain_delete_of_the_last_row_is_caught_by_the_head(chain):
-    _sql("DELETE FROM {table} WHERE id = %s", [chain[-1]])
-    _verify_fails_with(broken(-1, HEAD, len(chain) - 1))
+    with tampering():
+        _sql("DELETE FROM {table} WHERE id = %s", [chain[-1]])
+    _verify_fails_with(head_broken(len(chain), len(chain) - 1, len(chain) - 1))
 
 
 def test_audit_chain_swap_of_two_rows_names_the_first_of_them(chain):
     i, j = chain[2], chain[6]
-    columns = [
-        "created_at",
-        "actor_id",
-        "actor_label",
-        "action",
-        "object_type",
-        "object_id",
-        "data",
-        "prev_hash",
-        "hash",
-    ]
+    columns = ["created_at", "actor_id", "actor_label", "action", "object_type", "object_id", "data", "lane", "seq",
+               "key_id", "prev_hash", "hash"]
     a = AuditEvent.objects.filter(pk=i).values(*columns).get()
     b = AuditEvent.objects.filter(pk=j).values(*columns).get()
-    # An UPDATE behind the model's back, in three steps because ``hash`` is unique.
-    AuditEvent.objects.filter(pk=j).update(hash="0" * 63 + "1")
-    AuditEvent.objects.filter(pk=i).update(**b)
-    AuditEvent.objects.filter(pk=j).update(**a)
-    _verify_fails_with(broken(i, LINK, 2))
+    # An UPDATE behind the model's back, in three steps because ``hash`` and (lane, seq) are unique.
+    with tampering():
+        AuditEvent.objects.filter(pk=j).update(hash="0" * 63 + "1", seq=10_000)
+        AuditEvent.objects.filter(pk=i).update(**b)
+        AuditEvent.objects.filter(pk=j).update(**a)
+    # Walking the lane by position, position 3 now sits on the later row (id j): its id is higher
+    # than the next position's, which is the first to be out of order.
+    _verify_fails_with(
+        f"Audit trail broken at event {chain[3]} (lane 1, position 4): it is out of order: its id is lower than "
+        f"that of the event before it in lane 1 (3 events verified)."
+    )
 
 
 def test_audit_chain_swap_of_two_rows_data_names_the_first_of_them(chain):
     i, j = chain[1], chain[3]
     a, b = (AuditEvent.objects.get(pk=pk).data for pk in (i, j))
     assert a != b
-    _sql("UPDATE {table} SET data = " + _json_param() + " WHERE id = %s", [json.dumps(b), i])
-    _sql("UPDATE {table} SET data = " + _json_param() + " WHERE id = %s", [json.dumps(a), j])
+    with tampering():
+        _sql("UPDATE {table} SET data = " + _json_param() + " WHERE id = %s", [json.dumps(b), i])
+        _sql("UPDATE {table} SET data = " + _json_param() + " WHERE id = %s", [json.dumps(a), j])
     _verify_fails_with(broken(i, CONTENT, 1))
 
 
 def test_audit_chain_verify_reports_a_forged_head(chain):
-    ChainHead.objects.filter(id=1).update(count=len(chain) + 1)
-    _verify_fails_with(broken(-1, HEAD, len(chain)))
+    with tampering():
+        ChainHead.objects.filter(id=1).update(count=len(chain) + 1)
+    _verify_fails_with(head_broken(len(chain) + 1, len(chain), len(chain)))

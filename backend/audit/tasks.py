@@ -1,0 +1,22 @@
+"""Background checkpoints of the audit chain (django-tasks), scheduled after commit by
+``services.audit_record``."""
+
+import logging
+
+from django_tasks import task
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def anchor_audit_trail() -> int:
+    """Write one signed checkpoint and return its number. A refusal (the new events or the last
+    checkpoint do not verify) is logged as an error and raised, so the worker records the task
+    as failed: ``verify_audit`` then names what broke."""
+    from .anchors import AnchorError, anchor_write
+
+    try:
+        return anchor_write().number
+    except AnchorError:
+        logger.exception("Audit checkpoint refused")
+        raise
