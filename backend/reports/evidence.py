@@ -13,7 +13,7 @@ by a test), plus the audit-chain verification, which walks the chain in batches.
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -24,7 +24,7 @@ from audit.services import audit_verify
 from cases.models import AISystem, Case
 from committees.enums import AttendanceStatus, MemberRole, SessionState
 from committees.models import Committee, Member, Session
-from reviews.enums import LOCKED_STATES, AssignmentKind
+from reviews.enums import BLIND_STATES, LOCKED_STATES, AssignmentKind
 from reviews.models import Assignment, Campaign, Classification
 
 from . import selectors
@@ -103,6 +103,26 @@ def _pct(x: int, n: int) -> str:
     return "—" if not n else f"{100 * x / n:.1f} %".replace(".", ",")
 
 
+def _cell_value(cell: dict, value):
+    """``value`` when the cell may be shown, else why not (nothing said of which case or how many)."""
+    if cell["withheld"]:
+        return _("Withheld while you have blind readings in this cell")
+    if cell["suppressed"]:
+        return _("Suppressed: fewer than %(n)s cases") % {"n": selectors.PUBLIC_MIN_CELL}
+    return value
+
+
+def _chain_reference(chain) -> str:
+    """What the verification found: the events verified, or the first event that does not hold,
+    or (a failure on a checkpoint: a cut tail, an emptied trail, a missing anchor file, where no
+    event is to blame) the verifier's reason."""
+    if chain.ok:
+        return _("%(n)s events verified") % {"n": chain.checked}
+    if chain.first_broken_id is not None:
+        return _("first broken event: %(id)s") % {"id": chain.first_broken_id}
+    return _("verification failed: %(reason)s") % {"reason": chain.reason}
+
+
 def evidence_pack(ai_system: AISystem, *, user) -> dict:
     """Every duty with its records for ``ai_system``. Campaign figures follow the dashboards' rule
     (``selectors.campaigns_in_series``: none the reader still reviews blind); everything else is
@@ -118,8 +138,14 @@ def evidence_pack(ai_system: AISystem, *, user) -> dict:
         Assignment.objects.filter(campaign_case__campaign__ai_system=ai_system, state__in=LOCKED_STATES)
         .values("kind").annotate(n=Count("id")).values_list("kind", "n")
     )
+    # The case aggregates are one cell (the AI system as a whole), under the dashboards' rule
+    # (``selectors.cell_disclosure``): the cases the reader still reads blind are counted in the
+    # same query, so that a reader reviewing one of them gets no figure drawn from it.
+    reads_blind = Exists(Assignment.objects.filter(campaign_case__case=OuterRef("pk"), reviewer_id=user.pk,
+                                                   state__in=BLIND_STATES))
     cases = Case.objects.filter(ai_system=ai_system).aggregate(
-        n=Count("id"), informed=Count("id", filter=Q(patient_informed=True)),
+        n=Count("id"), n_blind=Count("id", filter=Q(reads_blind)),
+        informed=Count("id", filter=Q(patient_informed=True)),
         not_informed=Count("id", filter=Q(patient_informed=False)),
         decided=Count("id", filter=~Q(final_label="")),
         overridden=Count("id", filter=~Q(final_label="") & ~Q(final_label=F("ai_label"))),
@@ -148,6 +174,7 @@ def evidence_pack(ai_system: AISystem, *, user) -> dict:
     chain = audit_verify()
     audit_counts = dict(AuditEvent.objects.values("action").annotate(n=Count("id")).values_list("action", "n"))
 
+    cell = selectors.cell_disclosure(cases["n"], cases["n_blind"])
     duties = {key: Duty(key, str(d["title"]), str(d["description"])) for key, d in DUTIES.items()}
 
     # --- L4001-3: the human guarantee --------------------------------------------------------
@@ -164,14 +191,14 @@ def evidence_pack(ai_system: AISystem, *, user) -> dict:
         g.append(Record(str(_("Committee")) + f" « {c.name} »", ", ".join(
             f"{MemberRole(role).label} : {n}" for role, n in sorted(seats.items())), None, f"committee:{c.pk}"))
     g.append(Record(str(_("Cases with the patient informed of the use of AI")),
-                    f"{cases['informed']} / {cases['n']} ({_pct(cases['informed'], cases['n'])})"))
-    g.append(Record(str(_("Cases with the patient not informed")), cases["not_informed"]))
+                    _cell_value(cell, f"{cases['informed']} / {cases['n']} ({_pct(cases['informed'], cases['n'])})")))
+    g.append(Record(str(_("Cases with the patient not informed")), _cell_value(cell, cases["not_informed"])))
     g.append(Record(str(_("Patients opted out (cases excluded from sampling)")), cases["opted_out"]))
 
     # --- Art. 14: human oversight ------------------------------------------------------------
     o = duties["art14"].records
-    o.append(Record(str(_("Clinician override rate (final decision differs from the AI)")),
-                    f"{cases['overridden']} / {cases['decided']} ({_pct(cases['overridden'], cases['decided'])})"))
+    o.append(Record(str(_("Clinician override rate (final decision differs from the AI)")), _cell_value(
+        cell, f"{cases['overridden']} / {cases['decided']} ({_pct(cases['overridden'], cases['decided'])})")))
     o.append(Record(str(_("Automation bias: answers that would have changed after seeing the AI")),
                     f"{bias['changed']} / {bias['n']} ({_pct(bias['changed'], bias['n'])})"))
     o.append(Record(str(_("Possible adverse events flagged by reviewers")), bias["adverse"]))
@@ -194,8 +221,7 @@ def evidence_pack(ai_system: AISystem, *, user) -> dict:
                     None, f"ai_system:{ai_system.pk} v{ai_system.version}"))
     d.append(Record(str(_("Monitoring campaigns run")), len(campaigns)))
     d.append(Record(str(_("Audit trail verification")), _("intact") if chain.ok else _("BROKEN"),
-                    now, _("%(n)s events verified") % {"n": chain.checked} if chain.ok else
-                    _("first broken event: %(id)s") % {"id": chain.first_broken_id}))
+                    now, _chain_reference(chain)))
     logged = (
         ("import", _("Imports logged (whole trail)")),
         ("assignment", _("Review steps logged (whole trail)")),
@@ -207,7 +233,7 @@ def evidence_pack(ai_system: AISystem, *, user) -> dict:
     for prefix, label in logged:
         d.append(Record(str(label), sum(n for a, n in audit_counts.items() if a.split(".")[0] == prefix)))
     d.append(Record(str(_("Cases with the patient informed of the use of AI")),
-                    f"{cases['informed']} / {cases['n']} ({_pct(cases['informed'], cases['n'])})"))
+                    _cell_value(cell, f"{cases['informed']} / {cases['n']} ({_pct(cases['informed'], cases['n'])})")))
     d.append(Record(str(_("Public summaries published (users' committee)")),
                     sum(1 for r in reports if r["audience"] == "public" and r["state"] == ReportState.PUBLISHED),
                     None, "", _url("public")))

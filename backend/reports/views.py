@@ -1,7 +1,6 @@
 """Report pages: dashboards (campaign, AI system, population), published reports, exports and
 the public page. Views check the permission, call one selector or service, render."""
 
-import csv
 import io
 import json
 
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.enums import RESULTS_READER_ROLES, Role
 from cases.models import AISystem
+from common import csv_export
 from common.exceptions import Forbidden
 from reviews import permissions as review_perms
 from reviews import selectors as review_selectors
@@ -99,7 +99,7 @@ def ai_system_dashboard(request, pk: int):
 @web_errors()
 def population(request, pk: int):
     ai_system = _ai_system(request.user, pk)
-    context = pages.population_context(selectors.population_table(ai_system))
+    context = pages.population_context(selectors.population_table(ai_system, request.user))
     return render(request, "reports/population.html", context | {
         "ai_system": {"id": ai_system.pk, "name": ai_system.name},
     })
@@ -149,7 +149,7 @@ def evidence_pack_csv(request, pk: int):
     """The index of the pack: one line per record, with its duty."""
     context = _evidence_for(request.user, pk)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_export.writer(buffer)
     writer.writerow(["duty", "record", "value", "date", "reference", "link"])
     for duty in context["duties"]:
         for r in duty["records"]:
@@ -279,7 +279,7 @@ def report_export_csv(request, pk: int):
     rows: list = []
     _flatten("", data, rows)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_export.writer(buffer)
     writer.writerow(["figure", "value"])
     writer.writerow(["report.version", report.version])
     writer.writerow(["report.content_hash", report.content_hash])

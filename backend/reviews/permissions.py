@@ -44,6 +44,43 @@ def has_blind_reviews_in(user, campaign: Campaign) -> bool:
     ).exists()
 
 
+def reads_campaign_blind(user, campaign: Campaign, *, blind_campaign_ids: frozenset[int] | None = None) -> bool:
+    """The one rule for campaign-wide data: the caller (whatever their role) still has a blind
+    reading pending somewhere in ``campaign``, so they get the reduced view of it everywhere (API
+    detail and list, sub-resources, web pages): no design, protocol, strata, sizes, seed or
+    population, no case-level rows, no progress or results. ``blind_campaign_ids`` (from
+    ``blind_campaign_ids_of``) answers a list without one query per row."""
+    if not _active(user):
+        return False
+    if blind_campaign_ids is not None:
+        return campaign.pk in blind_campaign_ids
+    # Asked several times per request (page sections, API gates): answered once per campaign
+    # object and caller. The object lives for one request; a transition reloads it.
+    cached = getattr(campaign, "_cgh_reads_blind", None)
+    if cached is not None and cached[0] == user.pk:
+        return cached[1]
+    value = has_blind_reviews_in(user, campaign)
+    campaign._cgh_reads_blind = (user.pk, value)
+    return value
+
+
+def blind_campaign_ids_of(user) -> frozenset[int]:
+    """Every campaign in which the caller still has a blind reading pending (one query)."""
+    if not _active(user):
+        return frozenset()
+    return frozenset(
+        Assignment.objects.filter(reviewer=user, state__in=BLIND_STATES)
+        .values_list("campaign_case__campaign_id", flat=True).distinct()
+    )
+
+
+def reads_blind_in_campaign(user, campaign_ref: str = "campaign") -> Exists:
+    """Subquery twin of ``reads_campaign_blind`` for querysets: the caller still reads blind some
+    case of the campaign at ``campaign_ref`` (an ``OuterRef`` path)."""
+    return Exists(Assignment.objects.filter(campaign_case__campaign=OuterRef(campaign_ref), reviewer=user,
+                                            state__in=BLIND_STATES))
+
+
 def reads_blind(user, campaign_case_ref: str = "pk") -> Exists:
     """Subquery for querysets: the caller still reads blind the campaign case at
     ``campaign_case_ref`` (an ``OuterRef`` path), so that a list excludes or withholds such rows in
@@ -77,7 +114,23 @@ def can_view_campaign_results(user, campaign: Campaign) -> bool:
         return False
     if user.role in (Role.CHAIR, Role.SECRETARY) and not sits_on(user, campaign.committee_id):
         return False
-    return not has_blind_reviews_in(user, campaign)
+    return not reads_campaign_blind(user, campaign)
+
+
+def can_view_campaign_design(user, campaign: Campaign, *, blind_campaign_ids: frozenset[int] | None = None) -> bool:
+    """The campaign's full representation (sampling design, frozen protocol, strata and their
+    sizes or weights, seed, population size and hash): the quality team and the results readers,
+    unless they read the campaign blind. Everyone else gets the reviewer's reduced view."""
+    if not _active(user) or not (is_campaign_manager(user) or user.role in RESULTS_READER_ROLES):
+        return False
+    return not reads_campaign_blind(user, campaign, blind_campaign_ids=blind_campaign_ids)
+
+
+def can_view_campaign_progress(user, campaign: Campaign) -> bool:
+    """Counts of case and assignment states: case states say whether readers agreed, so they are
+    results-like; the quality team or the results readers, never while reading the campaign blind."""
+    return (can_manage_campaign(user, campaign) and not reads_campaign_blind(user, campaign)) or \
+        can_view_campaign_results(user, campaign)
 
 
 def can_adjudicate(user, campaign_case: CampaignCase) -> bool:
@@ -110,8 +163,9 @@ def can_view_deviations(user, campaign: Campaign) -> bool:
     """Deviations may name strata built on the AI output: case-level knowledge, so the quality
     team and the committee's officers with no blind review pending in the campaign (never
     management, who read campaign figures only)."""
-    return is_campaign_manager(user) or (
-        _active(user) and user.role in (Role.CHAIR, Role.SECRETARY) and can_view_campaign_results(user, campaign))
+    if is_campaign_manager(user):
+        return not reads_campaign_blind(user, campaign)
+    return _active(user) and user.role in (Role.CHAIR, Role.SECRETARY) and can_view_campaign_results(user, campaign)
 
 
 CAMPAIGN_TRANSITIONS = {

@@ -115,6 +115,24 @@ class StratumCutoff(Func):
 
 # --- Design -------------------------------------------------------------------------------------
 
+
+def _shaped(value, kind: type, name: str, described: str):
+    """``value`` when it has the JSON shape ``kind`` (empty when absent), else a readable ValueError."""
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise ValueError(f"{name} must be {described}.")
+    return value
+
+
+def _number(value, kind: type, name: str):
+    """A finite number of ``kind`` (booleans and strings are not numbers here), else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or abs(value) > 1e9 or (kind is int and value != int(value)):
+        raise ValueError(f"{name} must be a {'whole ' if kind is int else ''}number.")
+    return kind(value)
+
+
 @dataclass(frozen=True)
 class Design:
     type: str = "simple_random"
@@ -127,15 +145,26 @@ class Design:
     @classmethod
     def from_dict(cls, data: dict | None) -> Design:
         """Validate a design as given by a caller; raises ``ValueError`` with a readable message."""
+        if data is not None and not isinstance(data, dict):
+            raise ValueError("The design is an object with type, strata_by, allocation, sizes, oversample.")
         data = dict(data or {})
         kind = data.pop("type", "simple_random")
-        if kind not in DESIGN_TYPES:
-            raise ValueError(f"Unknown design {kind!r}: one of {', '.join(DESIGN_TYPES)}.")
-        strata_by = tuple(data.pop("strata_by", ()) or ())
+        if not isinstance(kind, str) or kind not in DESIGN_TYPES:
+            raise ValueError(f"Unknown design {str(kind)[:40]!r}: one of {', '.join(DESIGN_TYPES)}.")
+        strata_by = _shaped(data.pop("strata_by", None), list, "strata_by", "a list of dimension names")
+        if not all(isinstance(d, str) for d in strata_by):
+            raise ValueError("strata_by must be a list of dimension names.")
+        strata_by = tuple(strata_by)
         allocation = data.pop("allocation", "proportional")
-        sizes = {str(k): int(v) for k, v in (data.pop("sizes", None) or {}).items()}
-        oversample = {str(k): float(v) for k, v in (data.pop("oversample", None) or {}).items()}
-        bands = tuple(float(x) for x in (data.pop("score_bands", None) or DEFAULT_SCORE_BANDS))
+        if not isinstance(allocation, str):
+            raise ValueError(f"allocation must be one of {', '.join(planner.ALLOCATIONS)}.")
+        sizes = {str(k): _number(v, int, f"sizes.{k}")
+                 for k, v in _shaped(data.pop("sizes", None), dict, "sizes", "an object {stratum: size}").items()}
+        oversample = {str(k): _number(v, float, f"oversample.{k}") for k, v in _shaped(
+            data.pop("oversample", None), dict, "oversample", "an object {stratum: weight}").items()}
+        bands = tuple(_number(x, float, "score_bands") for x in (
+            _shaped(data.pop("score_bands", None), list, "score_bands", "a list of cut points")
+            or DEFAULT_SCORE_BANDS))
         if data:
             raise ValueError(f"Unknown design fields: {', '.join(sorted(data))}.")
         if kind == "simple_random":
@@ -200,10 +229,14 @@ def stratum_expression(design: Design):
 
 def population_for(*, ai_system_id: int, period_start, period_end, sites: list[str] | None,
                    exclude_campaign_id: int | None = None) -> QuerySet[CaseModel]:
-    """The AI system's cases in the period and scope, minus opted-out patients (flag or register)
-    and minus cases already drawn into another (non-cancelled) campaign of the same AI system."""
+    """The AI system's cases in the period and scope, minus opted-out patients (flag or register),
+    minus cases whose reviewer-visible text is flagged as naming the AI or its output (held out
+    until the quality team redacts it or clears the flag: ``Case.blinding_flags`` empty, in SQL),
+    and minus cases already drawn into another (non-cancelled) campaign of the same AI system.
+    Every design, the stratum counts and the planner's population counts start from here."""
     qs = CaseModel.objects.filter(
         ai_system_id=ai_system_id, exam_date__gte=period_start, exam_date__lte=period_end, is_opted_out=False,
+        blinding_flags=[],
     ).exclude(patient_pseudonym__in=OptOut.objects.values("patient_pseudonym"))
     if sites:
         qs = qs.filter(site__in=sites)

@@ -17,6 +17,7 @@ from reports.enums import Audience
 from reviews import services as review_services
 from reviews.enums import AssignmentKind, CampaignState
 from reviews.models import Assignment
+from tests.login import verified_client
 from tests.workflows import build_world, campaign_in, submit_all
 
 pytestmark = pytest.mark.django_db
@@ -37,9 +38,7 @@ PLAN = [
 
 
 def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return verified_client(user)
 
 
 def body(response) -> str:

@@ -18,6 +18,7 @@ from reports.enums import Audience
 from reviews import services as review_services
 from reviews.enums import CampaignState
 from tests.factories import UserFactory
+from tests.login import verified_client
 from tests.workflows import build_world, campaign_in, disagreeing_campaign, present_quorum, submit_all
 from vigilance import services as vigilance
 
@@ -25,9 +26,7 @@ pytestmark = pytest.mark.django_db
 
 
 def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return verified_client(user)
 
 
 def body(response) -> str:

@@ -50,6 +50,7 @@ from reviews import services
 from reviews.enums import AssignmentKind, AssignmentState
 from reviews.models import Assignment, Campaign, CampaignCase
 from tests.factories import AISystemFactory, CaseFactory, CommitteeFactory, MemberFactory, UserFactory
+from tests.login import verified_login
 
 A = AssignmentState
 STATES = [A.ASSIGNED, A.OPENED, A.SUBMITTED, A.UNBLINDED, A.CLASSIFIED, A.DECLINED, A.EXPIRED]
@@ -75,6 +76,16 @@ SEALED_KEYS = frozenset(
         "inclusion_probability",
     }
 )
+# A stratified design whose strata, sizes and weights are sentinels (set on the world's campaign).
+SEALED_DESIGN = {
+    "type": "stratified", "strata_by": ["ai_label"], "allocation": "set",
+    "sizes": {"ai_label=DESIGNSEAL001Z": 7, "ai_label=DESIGNSEAL002Z": 7},
+    "oversample": {"ai_label=DESIGNSEAL001Z": 2.718281},
+}
+DESIGN_SENTINELS = ("DESIGNSEAL001Z", "DESIGNSEAL002Z", "2.718281", "POPHASHSEAL4242Z")
+# Who may see the design of the world's campaign: the quality team and the results readers who do
+# not read it blind (the chair still reads some of its cases blind).
+DESIGN_READERS = frozenset({"quality", "admin", "secretary", "chair_free", "management"})
 # Case states that say how the other readers answered.
 DERIVED_CASE_STATES = frozenset({"reviewed", "concordant", "needs_adjudication", "adjudicated"})
 
@@ -341,6 +352,12 @@ def build_sealed_world() -> SealedWorld:
     for cc in CampaignCase.objects.filter(campaign=campaign):
         # Strata may be built on the AI output: secret like it (a stratified design would set it).
         CampaignCase.objects.filter(pk=cc.pk).update(stratum=f"STRATSEAL{index_of[cc.case_id]:03d}Z")
+    # The design and the frozen protocol (strata, set sizes, over-sampling weights) and the draw's
+    # seed and population hash: secret from anyone who reads the campaign blind, whatever the role.
+    Campaign.objects.filter(pk=campaign.pk).update(
+        design=SEALED_DESIGN, protocol={**campaign.protocol, "design": SEALED_DESIGN},
+        population_hash=DESIGN_SENTINELS[-1])
+    campaign.refresh_from_db()
 
     originals = list(Assignment.objects.filter(campaign_case__campaign=campaign).order_by("pk"))
     by_reviewer: dict[int, list[Assignment]] = {}
@@ -575,7 +592,7 @@ def _client(world: SealedWorld, key: str) -> Client:
     client = APIClient()
     client.raise_request_exception = False  # a crash is a finding of its own endpoint, not of the module
     if world.users[key] is not None:
-        client.force_login(world.users[key])
+        verified_login(client, world.users[key])
     return client
 
 
@@ -612,7 +629,7 @@ def fetch(world: SealedWorld, endpoint: Endpoint, key: str) -> list[Response]:
     out: list[Response] = []
     json_accept = {"HTTP_ACCEPT": "application/json"} if endpoint.is_api else {}
     for n, url in enumerate(urls_for(endpoint, world, key)):
-        params = {"limit": 1000} if endpoint.is_list else {}
+        params = {"limit": 200} if endpoint.is_list else {}
         get = _record("GET", url, client.get(url, params, **json_accept))
         out.append(get)
         if thorough and n == 0:
@@ -714,6 +731,9 @@ def test_blinding_nothing_sealed_reaches_the_caller(sealed, db, endpoint, kind, 
                 continue
             for token in sorted(r.tokens & forbidden.keys()):
                 failures.append(f"{where}: sealed data of case {forbidden[token]} ({token!r})")
+            if key not in DESIGN_READERS:
+                for token in sorted(t for t in DESIGN_SENTINELS if t in r.tokens or t in r.body):
+                    failures.append(f"{where}: the campaign's design ({token!r})")
             if r.method == "GET" and r.status == 200 and "schema" not in endpoint.id:
                 data = r.data
                 if data is not None:
@@ -763,7 +783,7 @@ def test_blinding_staff_see_the_sentinels(sealed, db):
 
 def test_blinding_structural_detector_flags_staff_data_for_a_reviewer(sealed, db):
     """The field detector works: the committee's case list, handed to a reviewer, is all leaks."""
-    data = _get(sealed, "quality", f"/api/campaigns/{sealed.campaign.pk}/cases/", limit=1000)
+    data = _get(sealed, "quality", f"/api/campaigns/{sealed.campaign.pk}/cases/", limit=200)
     leaks = structural_leaks(data, unblinded_ids=set(), blind_case_ids=set(), reviewer=True)
     assert len([x for x in leaks if "stratum" in x]) == N_CASES
     assert any("'concordant'" in x for x in leaks) and any("'needs_adjudication'" in x for x in leaks)
@@ -846,7 +866,7 @@ ORDERING_ATTEMPTS = [
 @pytest.mark.parametrize("key", ["clin0", "clin1", "clin2", "rep0", "rep1", "chair"])
 def test_blinding_queue_order_is_display_order_and_ignores_sealed_sorts_and_filters(sealed, db, key):
     uid = sealed.user_id(key)
-    plain = _get(sealed, key, "/api/assignments/", limit=1000)
+    plain = _get(sealed, key, "/api/assignments/", limit=200)
     expected = [
         a.pk
         for a in sorted(
@@ -856,7 +876,7 @@ def test_blinding_queue_order_is_display_order_and_ignores_sealed_sorts_and_filt
     assert [row["id"] for row in plain["results"]] == expected
     assert plain["count"] == len(expected)
     for params in ORDERING_ATTEMPTS:
-        assert _get(sealed, key, "/api/assignments/", limit=1000, **params) == plain, params
+        assert _get(sealed, key, "/api/assignments/", limit=200, **params) == plain, params
 
 
 @pytest.mark.skipif(not any(e.name == "web:queue" for e in ENDPOINTS), reason="no web queue page")
@@ -877,19 +897,17 @@ def test_blinding_web_queue_ignores_sealed_sorts_and_filters(sealed, db, key):
 
 
 def test_blinding_staff_lists_ignore_sealed_filters_for_the_chair_with_blind_reviews(sealed, db):
-    """The chair's case list excludes the cases they still read blind, whatever the filter."""
+    """The chair still reads some cases of the campaign blind: its case list (strata and inclusion
+    probabilities are the design) is refused whatever the filter, and says nothing; the other
+    chair gets every case."""
     url = f"/api/campaigns/{sealed.campaign.pk}/cases/"
-    plain = _get(sealed, "chair", url, limit=1000)
-    blind = {
-        c
-        for (u, c), s in sealed.states.items()
-        if u == sealed.user_id("chair") and s in (A.ASSIGNED, A.OPENED)
-    }
-    assert blind
-    assert blind.isdisjoint(row["case"]["id"] for row in plain["results"])
-    assert plain["count"] == N_CASES - len(blind)
-    for params in ORDERING_ATTEMPTS:
-        assert _get(sealed, "chair", url, limit=1000, **params) == plain, params
+    refused = {"code": "permission_denied",
+               "detail": "Case-level results are for the quality team and the committee officers, "
+                         "without blind reviews pending in the campaign.", "extra": {}}
+    for params in [{}, *ORDERING_ATTEMPTS]:
+        response = _client(sealed, "chair").get(url, {"limit": 200, **params}, HTTP_ACCEPT="application/json")
+        assert (response.status_code, response.json()) == (403, refused), params
+    assert _get(sealed, "chair_free", url, limit=200)["count"] == N_CASES
 
 
 # --- Error messages ----------------------------------------------------------------------------
@@ -1053,8 +1071,8 @@ def test_blinding_only_reviewer_roles_are_given_blind_reviews(sealed, db, role):
         campaign = step(actor=q, campaign=campaign)
 
     client = APIClient()
-    client.force_login(seated)
-    body = client.get("/api/cases/", {"limit": 1000}, HTTP_ACCEPT="application/json").content.decode()
+    verified_login(client, seated)
+    body = client.get("/api/cases/", {"limit": 200}, HTTP_ACCEPT="application/json").content.decode()
     seen = {t for t in tokens_of(body) if t.startswith("SEATSEAL")}
     blind = set(
         Case.objects.filter(campaign_cases__assignments__reviewer=seated).values_list("ai_version", flat=True)

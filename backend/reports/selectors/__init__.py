@@ -23,6 +23,7 @@ from .campaign import (
     campaign_dashboard,
     campaign_dashboard_frame,
     campaign_frame,
+    cell_disclosure,
     clean,
     design_weighted,
     discordant_cases,
@@ -33,6 +34,6 @@ from .campaign import (
 __all__ = [
     "FIGURE_STATES", "GROUPS", "PUBLIC_MIN_CELL", "SMALL_GROUP", "SMALL_SAMPLE", "ai_system_actions",
     "ai_system_series", "ai_system_vigilance", "campaign_dashboard", "campaign_dashboard_frame", "campaign_frame",
-    "campaigns_in_series", "clean", "design_weighted", "discordant_cases", "patient_findings",
+    "campaigns_in_series", "cell_disclosure", "clean", "design_weighted", "discordant_cases", "patient_findings",
     "population_by_month_and_site", "population_table", "public_summary",
 ]

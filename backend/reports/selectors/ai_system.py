@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 from django.db.models import Case as SqlCase
-from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ from reviews import permissions as review_perms
 from reviews.enums import BLIND_STATES
 from reviews.models import Assignment, Campaign
 
-from .campaign import FIGURE_STATES, PUBLIC_MIN_CELL, campaign_frame, clean
+from .campaign import FIGURE_STATES, campaign_frame, cell_disclosure, clean
 
 
 def campaigns_in_series(user, ai_system: AISystem) -> list[Campaign]:
@@ -65,13 +65,20 @@ def ai_system_series(ai_system: AISystem, campaigns: list[Campaign]) -> dict:
 
 # --- Population monitoring, aggregated in the database ----------------------------------------
 
-def population_by_month_and_site(ai_system: AISystem) -> QuerySet:
+def population_by_month_and_site(ai_system: AISystem, user=None) -> QuerySet:
     """Every imported case of the AI system (opted-out patients excluded), grouped by month and
-    site in SQL: cases, AI positives, cases with a final decision and overrides (final ≠ AI)."""
+    site in SQL: cases, AI positives, cases with a final decision and overrides (final ≠ AI), and
+    how many of the cell's cases ``user`` still reads blind. One aggregate query."""
     positive = ai_system.positive_label
     one = Value(1, output_field=IntegerField())
     zero = Value(0, output_field=IntegerField())
     decided = ~Q(final_label="")
+    if user is not None and getattr(user, "pk", None):
+        blind = Exists(Assignment.objects.filter(campaign_case__case=OuterRef("pk"), reviewer=user,
+                                                 state__in=BLIND_STATES))
+        n_blind = Sum(SqlCase(When(blind, then=one), default=zero))
+    else:
+        n_blind = Value(0, output_field=IntegerField())
     return (
         Case.objects.filter(ai_system=ai_system, is_opted_out=False)
         .annotate(month=TruncMonth("exam_date"))
@@ -81,22 +88,30 @@ def population_by_month_and_site(ai_system: AISystem) -> QuerySet:
             ai_positive=Sum(SqlCase(When(ai_label=positive, then=one), default=zero)),
             n_decided=Sum(SqlCase(When(decided, then=one), default=zero)),
             overridden=Sum(SqlCase(When(decided & ~Q(final_label=F("ai_label")), then=one), default=zero)),
+            n_blind=n_blind,
         )
         .order_by("month", "site")
     )
 
 
-def population_table(ai_system: AISystem) -> list[dict]:
+def population_table(ai_system: AISystem, user=None) -> list[dict]:
+    """The population cells. A cell of fewer than ``PUBLIC_MIN_CELL`` cases is suppressed for
+    everyone (no figure, and the table has no total or margin to recompute it by subtraction); a
+    cell holding a case ``user`` still reads blind is withheld (no figure, and nothing said of
+    which case or how many)."""
     rows = []
-    for r in population_by_month_and_site(ai_system):
+    for r in population_by_month_and_site(ai_system, user):
         n, decided = r["n"], r["n_decided"] or 0
-        rows.append({
-            "month": r["month"].strftime("%Y-%m") if r["month"] else None, "site": r["site"], "n": n,
-            "ai_positive": r["ai_positive"] or 0, "ai_positive_rate": (r["ai_positive"] or 0) / n if n else None,
-            "n_decided": decided, "overridden": r["overridden"] or 0,
-            "override_rate": (r["overridden"] or 0) / decided if decided else None,
-            "small": n < PUBLIC_MIN_CELL,
-        })
+        cell = cell_disclosure(n, r["n_blind"])
+        row = {"month": r["month"].strftime("%Y-%m") if r["month"] else None, "site": r["site"], "n": n,
+               "small": cell["small"], "suppressed": cell["suppressed"], "withheld": cell["withheld"],
+               "ai_positive": None, "ai_positive_rate": None, "n_decided": None, "overridden": None,
+               "override_rate": None}
+        if cell["shown"]:
+            row |= {"ai_positive": r["ai_positive"] or 0, "ai_positive_rate": (r["ai_positive"] or 0) / n,
+                    "n_decided": decided, "overridden": r["overridden"] or 0,
+                    "override_rate": (r["overridden"] or 0) / decided if decided else None}
+        rows.append(row)
     return rows
 
 

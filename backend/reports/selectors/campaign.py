@@ -39,6 +39,17 @@ SMALL_GROUP = 30
 PUBLIC_MIN_CELL = 10
 """Public summaries suppress every count (and the rate drawn from it) under this many cases."""
 
+
+def cell_disclosure(n: int, n_blind: int = 0) -> dict:
+    """The one rule for a cell of cases in a breakdown (per month, site, service, version, or the
+    AI system as a whole): under ``PUBLIC_MIN_CELL`` cases it is suppressed for everyone, and when
+    it holds a case the reader still reads blind (``n_blind``, counted in the same query as the
+    cell) it is withheld, whatever its size. ``shown`` only when neither: then, and only then, a
+    figure drawn from the cell's AI outputs or final decisions may be given."""
+    small = n < PUBLIC_MIN_CELL
+    withheld = bool(n_blind)
+    return {"small": small, "suppressed": small, "withheld": withheld, "shown": not (small or withheld)}
+
 GROUPS = ("sex", "age_band", "site", "ai_version")
 CASE_COLUMNS = ["campaign_case_id", "campaign_id", "ai_label", "final_label", "reference_label",
                 "sex", "age_band", "site", "ai_version", "inclusion_probability", "stratum"]
