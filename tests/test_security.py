@@ -3,6 +3,8 @@ environment, Argon2, a Content-Security-Policy with no external origin, API docu
 works on a closed network, and one error shape for unauthenticated API calls."""
 
 import importlib
+import json
+import logging
 import os
 import re
 import secrets
@@ -19,6 +21,8 @@ from django.contrib.staticfiles import finders
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
+from tests.factories import MemberFactory, UserFactory
+
 BACKEND = Path(__file__).resolve().parents[1] / "backend"
 
 
@@ -32,6 +36,8 @@ def _production_env(**overrides) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="config.settings.production",
         CGH_SECRET_KEY=_random_secret(),
         CGH_PSEUDONYM_KEY=_random_secret(40),
+        CGH_AUDIT_KEY=_random_secret(40),
+        CGH_SOURCE_KEY="Yr3mW8F3qXyHjz2p8q0U1hP7t9nC4bV6sK2dL5eR0aQ=",
         CGH_ALLOWED_HOSTS="example.org",
     )
     env.update(overrides)
@@ -83,8 +89,10 @@ def test_security_production_settings_refuse_to_start_without_their_secrets(over
 
 
 @pytest.mark.unit
-def test_security_production_settings_with_their_secrets():
-    env = _production_env(CGH_PSEUDONYM_KEY=None, CGH_PSEUDONYM_KEY_FILE="/run/secrets/pseudonym.key")
+def test_security_production_settings_with_their_secrets(tmp_path):
+    key_file = tmp_path / "pseudonym.key"
+    key_file.write_text(_random_secret(40), encoding="utf-8")
+    env = _production_env(CGH_PSEUDONYM_KEY=None, CGH_PSEUDONYM_KEY_FILE=str(key_file))
     production = _import_production(env)
     assert production.SECRET_KEY == env["CGH_SECRET_KEY"]
     assert production.DEBUG is False
@@ -173,6 +181,8 @@ ASSET = re.compile(
 
 @pytest.mark.parametrize("url", ["/api/docs/", "/api/redoc/", "/login/"])
 def test_security_pages_load_only_local_assets(client, db, url):
+    if url.startswith("/api/"):
+        client.force_login(UserFactory(role="clinician"))  # the API documentation needs a login
     response = client.get(url)
     assert response.status_code == 200
     html = response.content.decode()
@@ -189,6 +199,7 @@ def test_security_pages_load_only_local_assets(client, db, url):
 
 
 def test_security_api_docs_and_schema_are_served(client, db):
+    client.force_login(UserFactory(role="clinician"))
     schema = client.get("/api/schema/", {"format": "json"})
     assert schema.status_code == 200
     spec = schema.json()
@@ -244,3 +255,77 @@ def test_security_a_bad_token_gets_the_error_shape(api, db):
     response = client.get("/api/campaigns/")
     assert response.status_code == 403
     assert response.json() == {"code": "authentication_failed", "detail": "Token non valide.", "extra": {}}
+
+
+# --- API documentation behind a login; refused authorizations on the security logger -------------
+
+
+@pytest.mark.parametrize("url", ["/api/docs/", "/api/redoc/"])
+def test_security_api_docs_send_anonymous_visitors_to_login(client, db, url):
+    response = client.get(url)
+    assert (response.status_code, response["Location"]) == (302, f"/login/?next={url}")
+
+
+def test_security_api_schema_needs_authentication(client, db):
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_security_api_schema_with_a_token(api, db):
+    from knox.models import AuthToken
+
+    _, key = AuthToken.objects.create(user=UserFactory(role="clinician"))
+    client = api(None)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/schema/", {"format": "json"}).status_code == 200
+
+
+def _security_records(caplog) -> list[dict]:
+    return [r.security for r in caplog.records if r.name == "security" and hasattr(r, "security")]
+
+
+def test_security_api_404_for_a_hidden_object_is_logged_with_user_path_and_object(api, world, caplog):
+    from committees.models import Committee
+
+    other = Committee.objects.create(name="Collège B", hospital_group="GHT")
+    MemberFactory(committee=other, user=UserFactory(role="chair", username="chair-b"), role="chair")
+    with caplog.at_level(logging.INFO, logger="security"):
+        response = api(world.chair).get(f"/api/committees/{other.pk}/members/")
+    assert response.status_code == 404
+    [record] = _security_records(caplog)
+    assert {k: record[k] for k in ("event", "status", "user_id", "username", "method", "path", "object_id")} == {
+        "event": "authorization_denied", "status": 404, "user_id": world.chair.pk, "username": "chair",
+        "method": "GET", "path": f"/api/committees/{other.pk}/members/", "object_id": f"pk={other.pk}"}
+    [message] = [r.getMessage() for r in caplog.records if r.name == "security"]
+    assert record["at"] and json.loads(message) == record
+
+
+def test_security_api_403_is_logged(api, world, caplog):
+    with caplog.at_level(logging.INFO, logger="security"):
+        response = api(world.clinicians[0]).get("/api/committees/")
+    assert response.status_code == 403
+    [record] = _security_records(caplog)
+    assert (record["status"], record["user_id"], record["path"], record["reason"]) == (
+        403, world.clinicians[0].pk, "/api/committees/", "permission_denied")
+
+
+def test_security_web_404_for_a_hidden_object_is_logged(world, caplog):
+    from tests.login import verified_client
+
+    client = verified_client(world.clinicians[0])
+    with caplog.at_level(logging.INFO, logger="security"):
+        response = client.get(f"/committees/{world.committee.pk}/")
+    assert response.status_code == 404
+    [record] = _security_records(caplog)
+    assert (record["status"], record["user_id"], record["path"]) == (
+        404, world.clinicians[0].pk, f"/committees/{world.committee.pk}/")
+
+
+def test_security_denials_stay_out_of_the_audit_chain(api, world):
+    from audit.models import AuditEvent
+
+    before = AuditEvent.objects.count()
+    for _ in range(3):
+        api(world.clinicians[0]).get("/api/committees/")
+    assert AuditEvent.objects.count() == before

@@ -22,3 +22,27 @@ REVIEWER_ROLES = frozenset({Role.CLINICIAN, Role.PATIENT_REP, Role.CHAIR})
 CAMPAIGN_MANAGER_ROLES = frozenset({Role.QUALITY, Role.ADMIN})
 COMMITTEE_OFFICER_ROLES = frozenset({Role.CHAIR, Role.SECRETARY})
 RESULTS_READER_ROLES = frozenset({Role.QUALITY, Role.ADMIN, Role.CHAIR, Role.SECRETARY, Role.MANAGEMENT})
+
+SECOND_FACTOR_ROLES = frozenset({Role.ADMIN, Role.DPO, Role.CHAIR, Role.QUALITY})
+"""Roles that must verify a TOTP second factor after the password (web session and API token).
+Staff and superusers must too, whatever their role: they reach the Django admin."""
+
+TWO_PERSON_ROLES = frozenset({Role.DPO})
+"""Giving or removing these roles needs a second administrator: the data-protection officer
+approves re-identification, so no single administrator may make or unmake one."""
+
+PROTECTED_CREDENTIAL_ROLES = frozenset({Role.DPO, Role.CHAIR})
+"""Accounts whose password or second factor no administrator may reset alone: the two roles
+that, together, can reveal a patient's source reference."""
+
+
+class ChangeRequestKind(models.TextChoices):
+    ROLE = "role", _("Role change")
+    SECOND_FACTOR_RESET = "second_factor_reset", _("Second factor reset")
+    PASSWORD_RESET = "password_reset", _("Password reset")
+
+
+class ChangeRequestState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")

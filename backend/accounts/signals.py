@@ -2,22 +2,27 @@
 (the username tried, never the password). Django only reports these through its auth
 signals, so receivers are the one place to catch them."""
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import transaction
 from django.dispatch import receiver
 
 from audit.services import audit_record
+from common.security_log import client_address
 
 
 def _client(request) -> dict:
     if request is None:
         return {}
-    return {"ip": request.META.get("REMOTE_ADDR", ""), "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200]}
+    return {"ip": client_address(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200]}
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def audit_login(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session") and request.session.get(SESSION_KEY) == str(user.pk):
+        from .middleware import start_session_clock
+
+        start_session_clock(request)
     with transaction.atomic():
         audit_record(actor=user, action="auth.login", target=user, data=_client(request))
 

@@ -12,7 +12,7 @@ from django.db.models import BooleanField, Prefetch, Q, QuerySet, Value
 from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES
 from reviews.permissions import committee_ids_of, reads_blind
 
-from .models import Action, AgendaItem, Attendance, Decision, Session
+from .models import Action, AgendaItem, Attendance, Committee, Decision, Member, Session
 
 
 def _active(user) -> bool:
@@ -29,6 +29,27 @@ def visible_committee_ids(user) -> frozenset[int] | None:
     if user.role in COMMITTEE_OFFICER_ROLES:
         return committee_ids_of(user)
     return frozenset()
+
+
+def committee_list_for_user(user) -> QuerySet[Committee]:
+    """Committees whose composition (members, terms, declared conflicts) the caller may read:
+    every one for the quality team, administrators and management; for a chair or secretary,
+    only the committees they sit on, plus a committee nobody sits on yet (which an officer
+    founds by taking its first seat, ``permissions.can_manage_committee``); none for anyone
+    else. Members with their users and conflicts are prefetched for the serializer."""
+    from django.utils import timezone
+
+    from .permissions import can_view_committees
+
+    if not can_view_committees(user):
+        return Committee.objects.none()
+    qs = Committee.objects.prefetch_related(
+        "ai_systems", Prefetch("members", queryset=Member.objects.select_related("user")), "members__conflicts",
+    ).order_by("name")
+    if user.role in COMMITTEE_OFFICER_ROLES:
+        seated = Member.objects.active_on(timezone.localdate()).values("committee_id")
+        qs = qs.filter(Q(pk__in=committee_ids_of(user)) | ~Q(pk__in=seated))
+    return qs
 
 
 def agenda_items_for_user(user) -> QuerySet[AgendaItem]:
