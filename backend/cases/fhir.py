@@ -78,11 +78,44 @@ def _image_url(report, ref) -> str:
     return ""
 
 
+UNKNOWN_LISTED = 20
+
+
+def _check_resource_types(data: dict) -> None:
+    """Refuse a Bundle whose entries name a resource type FHIR R4 does not define (the validator
+    would crash on it), listing each such entry by its position (``entry[3]``) and type."""
+    from fhir.resources.R4B import get_fhir_model_class
+    from fhir.resources.R4B.resource import Resource
+
+    entries = data.get("entry") or []
+    if not isinstance(entries, list):
+        return  # the Bundle validator reports it
+    unknown = []
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if kind is None:
+            continue  # a missing or malformed resource: the Bundle validator reports it
+        try:
+            model = get_fhir_model_class(kind) if isinstance(kind, str) and kind.isascii() and kind.isalpha() else None
+        except (KeyError, ValueError):
+            model = None
+        known = model is not None and issubclass(model, Resource)
+        if not known:
+            unknown.append({"entry": index, "resourceType": str(kind)[:60]})
+    if unknown:
+        listed = ", ".join(f"entry[{u['entry']}] ({u['resourceType']})" for u in unknown[:UNKNOWN_LISTED])
+        more = f" and {len(unknown) - UNKNOWN_LISTED} more" if len(unknown) > UNKNOWN_LISTED else ""
+        raise ValidationFailed(f"The FHIR Bundle holds resources of unknown types: {listed}{more}.",
+                               extra={"entries": unknown[:UNKNOWN_LISTED], "unknown": len(unknown)})
+
+
 def bundle_records(data: Any) -> Iterator[tuple[int, dict]]:
     from fhir.resources.R4B.bundle import Bundle
 
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise ValidationFailed("The FHIR file must be a Bundle resource.")
+    _check_resource_types(data)
     try:
         bundle = Bundle.model_validate(data)
     except ValidationError as exc:
@@ -90,6 +123,8 @@ def bundle_records(data: Any) -> Iterator[tuple[int, dict]]:
         where = ".".join(str(p) for p in first["loc"])
         raise ValidationFailed(f"The FHIR Bundle is not valid R4: {where}: {first['msg']}.",
                                extra={"errors": len(exc.errors())}) from exc
+    except (KeyError, ValueError) as exc:  # the validator's own refusal of a nested unknown type
+        raise ValidationFailed(f"The FHIR Bundle is not valid R4: {str(exc)[:200]}.") from exc
     resources = {}
     consent_list = []
     for entry in bundle.entry or []:

@@ -34,7 +34,7 @@ from common.exceptions import Forbidden, ValidationFailed
 from . import readers
 from .enums import DatePrecision, IdentifierPolicy, ImportFormat, ImportStatus
 from .models import AISystem, Case, ImportBatch, ImportProfile, OptOut
-from .pseudonymization import current_key
+from .pseudonymization import KeyRing, key_ring
 from .rows import (  # noqa: F401 - re-exported for callers and the benchmark
     OPTIONAL,
     PROFILE_ONLY,
@@ -177,6 +177,7 @@ class _Writer:
         self.cursor, self.ai_system_id, self.batch_id = cursor, ai_system_id, batch_id
         self.pg = connection.vendor == "postgresql"
         self.created = 0
+        self.opted_out: list[str] = []  # keys of new cases whose patient opted out under a retired key
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         self.case_columns = ", ".join(("ai_system_id", "import_batch_id", "created_at", "updated_at",
                                        "is_opted_out", *STAGED))
@@ -208,19 +209,33 @@ class _Writer:
         return maybe
 
     def write(self, prepared: Prepared) -> list[RowError]:
-        """Writes one chunk; returns the duplicates within the file, as row errors."""
+        """Writes one chunk; returns the duplicates within the file, as row errors.
+
+        After a key rotation (``prepared.retired`` not empty), a record whose case was imported
+        under a retired key is found by its source key under that key, and staged with that
+        key's pseudonyms and key id: it is compared with its case like with like, so that the
+        same file adds and updates nothing, and a corrected record updates its case, which keeps
+        its key id (``rekey_pseudonyms`` moves cases to the current key)."""
+        self.opted_out += prepared.opted_out
         candidates = self._candidates(prepared.keys)
         if not candidates and self.bloom is not None:  # the usual chunk: every key is new, once
             self._insert(prepared.values)
             self.created += len(prepared.keys)
             return []
-        existing = self._existing(candidates) if candidates else {}
+        lookup = candidates + [t[0] for _, triples in prepared.retired for t in triples]
+        existing = self._existing(lookup) if lookup else {}
         values = prepared.values
         if isinstance(values, str):  # COPY text: one line per record, without the case columns
             cut = len(self.prefix)
             values = [row[cut:] for row in values.splitlines(keepends=True)]
         new, staged, duplicates, seen = [], [], [], set()
-        for line, key, row in zip(prepared.lines, prepared.keys, values, strict=True):
+        for i, (line, key, row) in enumerate(zip(prepared.lines, prepared.keys, values, strict=True)):
+            if key not in existing and prepared.retired:
+                match = next(((key_id, triples[i]) for key_id, triples in prepared.retired
+                              if triples[i][0] in existing), None)
+                if match is not None:
+                    staged.append((line, _under_key(row, *match)))
+                    continue
             if key in existing:
                 if existing[key] == self.batch_id:
                     duplicates.append(line)
@@ -282,17 +297,56 @@ class _Writer:
             self.cursor.executemany(f"INSERT INTO {STAGE} ({cols}) VALUES ({marks})",
                                     [(line, *row) for line, row in rows])
 
-    def flag_opted_out(self) -> None:
-        """The new cases of patients on the opt-out register are flagged (and never sampled)."""
+    def flag_opted_out(self, current_key_id: str) -> None:
+        """The new cases of patients on the opt-out register are flagged (and never sampled): in
+        SQL for the opt-outs made with the current key (the new cases' key), and by source key for
+        the records the workers found on the register under a retired key."""
         table = Case._meta.db_table
         optout_table = OptOut._meta.db_table
+        for i in range(0, len(self.opted_out), self.LOOKUP):
+            part = self.opted_out[i:i + self.LOOKUP]
+            self.cursor.execute(
+                f"UPDATE {table} SET is_opted_out = %s WHERE ai_system_id = %s AND import_batch_id = %s "
+                f"AND source_key IN ({', '.join(['%s'] * len(part))})", [True, self.ai_system_id, self.batch_id, *part])
         self.cursor.execute(f"SELECT 1 FROM {optout_table} LIMIT 1")
         if self.cursor.fetchone() is None:
             return
         self.cursor.execute(
             f"UPDATE {table} SET is_opted_out = %s WHERE ai_system_id = %s AND import_batch_id = %s "
-            f"AND patient_pseudonym IN (SELECT o.patient_pseudonym FROM {optout_table} o)",
-            [True, self.ai_system_id, self.batch_id])
+            f"AND patient_pseudonym IN (SELECT o.patient_pseudonym FROM {optout_table} o WHERE o.key_id = %s)",
+            [True, self.ai_system_id, self.batch_id, current_key_id])
+
+
+_SOURCE_AT, _PATIENT_AT, _KEY_ID_AT, _CLINICIAN_AT = (STAGED.index(f) for f in (
+    "source_key", "patient_pseudonym", "key_id", "clinician_pseudonym"))
+
+
+def _under_key(row: tuple | str, key_id: str, pseudonyms: tuple[str, str, str]) -> tuple | str:
+    """A prepared record (a tuple in STAGED order, or a line of COPY text) with the pseudonyms and
+    key id of a retired key in place of the current key's. Pseudonyms are hex and key ids plain
+    characters: nothing to escape in COPY text."""
+    out = row.split("\t") if isinstance(row, str) else list(row)
+    out[_SOURCE_AT], out[_PATIENT_AT], out[_CLINICIAN_AT] = pseudonyms
+    out[_KEY_ID_AT] = key_id
+    return "\t".join(out) if isinstance(row, str) else tuple(out)
+
+
+def _rotation(ring: KeyRing, ai_system_id: int) -> tuple[tuple, tuple]:
+    """The retired keys this import must also pseudonymize under: those of the AI system's cases
+    (to find the case of a re-imported record) and those of the opt-out register, with its
+    pseudonyms under each (to flag a new case of a patient registered before the rotation).
+    ``UnknownPseudonymKey`` when the data holds a key id the ring lacks: an unknown key would
+    turn every re-imported record into a duplicate and miss opt-outs."""
+    case_ids = set(Case.objects.filter(ai_system_id=ai_system_id).order_by()
+                   .values_list("key_id", flat=True).distinct())
+    optout_ids = set(OptOut.objects.order_by().values_list("key_id", flat=True).distinct())
+    ring.require(case_ids, "the AI system's cases")
+    ring.require(optout_ids, "the opt-out register")
+    retired = tuple(k for k in ring.retired if k.key_id in case_ids)
+    optout_retired = tuple(
+        (k, frozenset(OptOut.objects.filter(key_id=k.key_id).values_list("patient_pseudonym", flat=True)))
+        for k in ring.retired if k.key_id in optout_ids)
+    return retired, optout_retired
 
 
 def _decide(cursor, ai_system_id: int) -> tuple[list[RowError], dict[str, int]]:
@@ -407,12 +461,15 @@ def import_cases(*, actor, ai_system: AISystem, raw: bytes | None = None, path: 
     if fmt not in ImportFormat.values:
         raise ValidationFailed(f"Unknown format {fmt!r}.")
     mapping = Mapping.of(profile)
-    key = current_key()
+    ring = key_ring()
+    key = ring.current
+    retired, optout_retired = _rotation(ring, ai_system.pk)
     ctx = RowContext.for_system(
         ai_system, key, current_source_key(),
         policy=profile.identifier_policy if profile else IdentifierPolicy.REJECT,
         date_precision=profile.date_precision if profile else DatePrecision.DAY,
         copy_text=connection.vendor == "postgresql",
+        retired=retired, optout_retired=optout_retired,
     )
     with readers.open_binary(raw=raw, path=path) as stream:
         info = readers.inspect(stream)
@@ -459,7 +516,7 @@ def import_cases(*, actor, ai_system: AISystem, raw: bytes | None = None, path: 
                 decided_errors, counts = _decide(cursor, ai_system.pk)
                 result.errors += decided_errors
                 _apply_updates(cursor)
-                writer.flag_opted_out()
+                writer.flag_opted_out(key.key_id)
                 cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
             counts["created"] = writer.created
             if savepoint is not None:

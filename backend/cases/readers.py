@@ -92,6 +92,12 @@ def read_records(stream: BinaryIO, info: SourceInfo, fmt: str) -> tuple[list[str
         return _csv(text)
     if fmt == ImportFormat.JSONL:
         return None, _jsonl(text)
+    limit = max_document_bytes()
+    if info.size > limit:
+        kind = "FHIR Bundle" if fmt == ImportFormat.FHIR else "JSON document"
+        raise ValidationFailed(
+            f"A {kind} is read whole: this one is larger than {limit // (1024 * 1024)} MB. Export the cases "
+            "as CSV or JSON Lines (read as a stream), or split the file.", extra={"size": info.size, "limit": limit})
     data = _load_json(text)
     if fmt == ImportFormat.FHIR:
         from .fhir import bundle_records
@@ -102,11 +108,19 @@ def read_records(stream: BinaryIO, info: SourceInfo, fmt: str) -> tuple[list[str
     return sorted({k for r in data for k in r}), iter([(i + 1, r) for i, r in enumerate(data)])
 
 
+def max_document_bytes() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "MAX_DOCUMENT_BYTES", 20 * 1024 * 1024))
+
+
 def _load_json(text) -> Any:
     try:
         return json.loads(text.read())
     except json.JSONDecodeError as exc:
         raise ValidationFailed(f"The JSON file is not valid: {exc.msg} at line {exc.lineno}.") from exc
+    except RecursionError:
+        raise ValidationFailed("The JSON file is nested too deeply to be a list of cases.") from None
 
 
 def _csv(text) -> tuple[list[str], Iterator]:
@@ -207,6 +221,8 @@ def _jsonl(text) -> Iterator:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValidationFailed(f"The JSON Lines file is not valid: {exc.msg} at line {number}.") from exc
+        except RecursionError:
+            raise ValidationFailed(f"The JSON Lines file is nested too deeply at line {number}.") from None
         if not isinstance(record, dict):
             raise ValidationFailed(f"The JSON Lines file must hold one object per line (line {number}).")
         yield number, record

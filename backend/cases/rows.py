@@ -5,22 +5,24 @@ the ``RowContext`` built once per import (the AI system's labels, the keys, the 
 Direct identifiers never leave this function: the patient and accession numbers become keyed
 pseudonyms, the accession number is also encrypted for a later recall, the birth date becomes an
 age band at the exam date, names read from identifier columns are used to scan the text and
-dropped, and free text is scanned (the row is rejected or the identifiers redacted, per profile).
-Error reasons never quote a value that could be an identifier.
+dropped, and every stored text column (site, service, clinical context, report, image link, AI
+version) is scanned, with the row's own patient id and accession number (the row is rejected or the
+identifiers redacted, per profile). Error reasons name the line, the field and the kind of problem,
+never the value.
 """
 
 import hashlib
 import hmac
 import json
 import math
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+from .ai_mentions import Detector, detector_for
 from .enums import AgeBand, DatePrecision, IdentifierPolicy, OutputType, Sex
-from .identifiers import TAGS, blinding_mentions, blinding_pattern, redact, scan_text
+from .identifiers import TAGS, redact, scan_text
 from .pseudonymization import PseudonymKey, hmac_sha256_hex, normalise_identifier
 from .readers import CsvBlock, parse_csv_block
 from .source_reference import SourceKey, encrypt_source_reference
@@ -46,7 +48,16 @@ AGE_BANDS = frozenset(AgeBand.values)
 SEXES = frozenset(Sex.values)
 TAG_VALUES = frozenset(TAGS.values())
 KIND_LABELS = {"nir": "a NIR (social security number)", "phone": "a phone number", "email": "an e-mail address",
-               "address": "a postal address", "name": "the patient's name"}
+               "address": "a postal address", "name": "the patient's name", "birth_date": "a birth date",
+               "patient_id": "the patient's identifier", "accession_number": "the accession number"}
+# Every stored text column is scanned for direct identifiers, not only the free text.
+SCANNED = ("site", "service", "clinical_context", "report_text", "image_url", "ai_version")
+# The longest value each field may carry: the stored column's max_length (cases.models.Case, checked
+# by a test), and a bound for what is hashed or held as free text. A longer value rejects the row
+# (PostgreSQL would refuse it and fail the whole batch; SQLite would store it).
+MAX_LENGTHS = {"site": 40, "service": 80, "image_url": 500, "ai_label": 40, "ai_version": 40, "final_label": 40,
+               "clinical_context": 100_000, "report_text": 100_000}
+MAX_OTHER = 255
 
 
 @dataclass
@@ -66,7 +77,7 @@ class RowContext:
     source_key: SourceKey | None
     policy: str = IdentifierPolicy.REJECT
     date_precision: str = DatePrecision.DAY
-    blinding: re.Pattern | None = None
+    blinding: Detector | None = None
     # CSV: canonical field → column index; identifier columns (names) → indexes.
     index: dict[str, int] = field(default_factory=dict)
     name_index: list[int] = field(default_factory=list)
@@ -75,12 +86,19 @@ class RowContext:
     # the process boundary instead of many tuples).
     copy_text: bool = False
     copy_prefix: str = ""
+    # Key rotation (cases.pseudonymization): the retired keys under which the AI system has cases
+    # (each accepted record is also pseudonymized under them, so that the importer can find its
+    # case), and the retired keys of the opt-out register with their pseudonyms (a record whose
+    # patient is among them is flagged). Both empty in the usual import.
+    retired: tuple[PseudonymKey, ...] = ()
+    optout_retired: tuple[tuple[PseudonymKey, frozenset[str]], ...] = ()
 
     @classmethod
     def for_system(cls, ai, key, source_key=None, **kwargs) -> "RowContext":
         return cls(labels=list(ai.labels), output_type=ai.output_type, score_threshold=ai.score_threshold,
                    default_version=ai.version, key=key, source_key=source_key,
-                   blinding=blinding_pattern(name=ai.name, vendor=ai.vendor, labels=ai.labels), **kwargs)
+                   blinding=detector_for(name=ai.name, vendor=ai.vendor, labels=ai.labels, version=ai.version),
+                   **kwargs)
 
 
 def parse_date(value: str) -> date:
@@ -156,16 +174,28 @@ class _Crypto:
     as ``pseudonymize``), and the source-reference key with its Fernet object. Encryption itself is
     left to ``cryptography``'s Fernet: no hand-made tokens."""
 
-    def __init__(self, key: PseudonymKey, source_key: SourceKey | None):
+    def __init__(self, key: PseudonymKey, source_key: SourceKey | None, retired=(), optout_retired=()):
         self.key = key
         self.hmac = hmac.new(key.secret, digestmod=hashlib.sha256)
         self.source_key = source_key
+        self.retired_keys, self.optout_keys = retired, optout_retired
+        self.retired = [(k.key_id, hmac.new(k.secret, digestmod=hashlib.sha256)) for k in retired]
+        self.optout = [(hmac.new(k.secret, digestmod=hashlib.sha256), members) for k, members in optout_retired]
 
-    def pseudo(self, namespace: str, value: str) -> str:
+    def pseudo(self, namespace: str, value: str, keyed=None) -> str:
         text = value if value.isascii() else unicodedata.normalize("NFKC", value)  # NFKC of ASCII: itself
-        h = self.hmac.copy()
+        h = (keyed or self.hmac).copy()
         h.update(f"{namespace}:{''.join(text.strip().upper().split())}".encode())
         return h.hexdigest()
+
+    def retired_pseudonyms(self, accession: str, patient: str, clinician: str) -> list[tuple[str, str, str]]:
+        """(source key, patient pseudonym, clinician pseudonym) under each retired key of the context."""
+        pseudo = self.pseudo
+        return [(pseudo("case", accession, h), pseudo("patient", patient, h),
+                 pseudo("clinician", clinician, h) if clinician else "") for _, h in self.retired]
+
+    def opted_out_under_retired_key(self, patient: str) -> bool:
+        return any(self.pseudo("patient", patient, h) in members for h, members in self.optout)
 
     def encrypt(self, value: str) -> str:
         return encrypt_source_reference(value, self.source_key)
@@ -177,8 +207,9 @@ _CRYPTO: _Crypto | None = None
 def _crypto(ctx: "RowContext") -> _Crypto:
     global _CRYPTO
     crypto = _CRYPTO
-    if crypto is None or crypto.key is not ctx.key or crypto.source_key is not ctx.source_key:
-        crypto = _CRYPTO = _Crypto(ctx.key, ctx.source_key)
+    if crypto is None or crypto.key is not ctx.key or crypto.source_key is not ctx.source_key \
+            or crypto.retired_keys is not ctx.retired or crypto.optout_keys is not ctx.optout_retired:
+        crypto = _CRYPTO = _Crypto(ctx.key, ctx.source_key, ctx.retired, ctx.optout_retired)
     return crypto
 
 
@@ -203,6 +234,13 @@ def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tupl
     warnings: list[dict] = []
     get = fields.__getitem__
 
+    for name, value in fields.items():
+        if "\x00" in value:  # no text column of PostgreSQL can hold it
+            errors.append(RowError(line, name, "the value contains a null character"))
+        elif len(value) > MAX_LENGTHS.get(name, MAX_OTHER):
+            errors.append(RowError(line, name, f"longer than {MAX_LENGTHS.get(name, MAX_OTHER)} characters"))
+    if errors:
+        return None, False, errors, []
     for name in REQUIRED:
         if not get(name):
             errors.append(RowError(line, name, "required value is missing"))
@@ -214,30 +252,30 @@ def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tupl
         try:
             exam_date = parse_date(value)
         except ValueError as exc:
-            errors.append(RowError(line, "exam_date", f"{exc}: {value!r}"))
+            errors.append(RowError(line, "exam_date", str(exc)))  # never quote a rejected value
     value = get("ai_score")
     if value:
         try:
             score = parse_float(value)
         except ValueError as exc:
-            errors.append(RowError(line, "ai_score", f"{exc}: {value!r}"))
+            errors.append(RowError(line, "ai_score", str(exc)))
     value = get("patient_informed")
     if value:
         try:
             informed = parse_bool(value)
         except ValueError as exc:
-            errors.append(RowError(line, "patient_informed", f"{exc}: {value!r}"))
+            errors.append(RowError(line, "patient_informed", str(exc)))
     value = get("age")
     if value:
         try:
             age_band = parse_age(value)
         except ValueError as exc:
-            errors.append(RowError(line, "age", f"{exc}: {value!r}"))
+            errors.append(RowError(line, "age", str(exc)))
     if not age_band and get("age_band"):
         if get("age_band") in AGE_BANDS:
             age_band = get("age_band")
         else:
-            errors.append(RowError(line, "age_band", f"unknown age band {get('age_band')!r}"))
+            errors.append(RowError(line, "age_band", f"unknown age band (expected one of {', '.join(AgeBand.values)})"))
     if not age_band and get("birth_date"):
         try:
             birth = parse_date(get("birth_date"))
@@ -253,22 +291,27 @@ def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tupl
     if sex not in SEXES:
         sex = {"H": Sex.MALE}.get(sex, None)
         if sex is None:
-            errors.append(RowError(line, "sex", f"expected F, M or X, got {get('sex')!r}"))
+            errors.append(RowError(line, "sex", "expected F, M or X"))
     ai_label = get("ai_label")
     if not ai_label and ctx.output_type == OutputType.SCORE and score is not None:
         ai_label = ctx.labels[0] if score >= ctx.score_threshold else ctx.labels[-1]
     if not ai_label:
         errors.append(RowError(line, "ai_label", "the AI output is missing"))
     elif ai_label not in ctx.labels:
-        errors.append(RowError(line, "ai_label", f"{ai_label!r} is not one of {ctx.labels}"))
+        errors.append(RowError(line, "ai_label", f"not one of the AI system's labels ({', '.join(ctx.labels)})"))
     final = get("final_label")
     if final and final not in ctx.labels:
-        errors.append(RowError(line, "final_label", f"{final!r} is not one of {ctx.labels}"))
+        errors.append(RowError(line, "final_label", f"not one of the AI system's labels ({', '.join(ctx.labels)})"))
     texts = {}
     redacted = False
-    for name in FREE_TEXT:
+    ids = {"patient_id": get("patient_id"), "accession_number": get("accession_number")}
+    # The columns are scanned together first (one scan per row in the usual case: nothing found), each
+    # on its own only when that finds something; ";" between them ends every pattern.
+    joined = "\n;\n".join([get(name) for name in SCANNED])
+    suspect = bool(scan_text(joined, names=names, ids=ids)) if joined.strip("\n;") else False
+    for name in SCANNED:
         text = get(name)
-        findings = scan_text(text, names=names) if text else None
+        findings = scan_text(text, names=names, ids=ids) if suspect and text else None
         if findings:
             kinds = sorted({f.kind for f in findings})
             described = ", ".join(KIND_LABELS[k] for k in kinds)
@@ -277,6 +320,9 @@ def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tupl
                 redacted = True
                 warnings.append({"line": line, "field": name, "reason": f"redacted: {described}",
                                  "kind": "redacted"})
+                limit = MAX_LENGTHS.get(name, MAX_OTHER)
+                if len(text) > limit:  # a tag can be longer than what it replaces
+                    errors.append(RowError(line, name, f"longer than {limit} characters once redacted"))
             else:
                 errors.append(RowError(line, name, f"the text carries {described}: the row is rejected"))
         texts[name] = text
@@ -289,7 +335,7 @@ def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tupl
         for name in FREE_TEXT:
             if not texts[name]:
                 continue
-            for mention in blinding_mentions(texts[name], ctx.blinding):
+            for mention in ctx.blinding.mentions(texts[name]):
                 if mention not in TAG_VALUES:
                     flags.append({"field": name, "mention": mention})
         for flag in flags:
@@ -306,16 +352,16 @@ def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tupl
         crypto.pseudo("patient", get("patient_id")),
         ctx.key.key_id,
         exam_date,
-        get("site"),
-        get("service"),
+        texts["site"],
+        texts["service"],
         sex,
         age_band,
         texts["clinical_context"],
         texts["report_text"],
-        get("image_url"),
+        texts["image_url"],
         ai_label,
         score,
-        get("ai_version") or ctx.default_version,
+        texts["ai_version"] or ctx.default_version,
         final,
         crypto.pseudo("clinician", clinician) if clinician else "",
         informed,
@@ -348,6 +394,11 @@ class Prepared(NamedTuple):
     errors: list[RowError]
     warnings: list[dict]
     redacted: int
+    # Key rotation: per retired key of ``ctx.retired``, (key id, [(source key, patient pseudonym,
+    # clinician pseudonym)] parallel to ``keys``); the keys of the records whose patient is on the
+    # opt-out register under a retired key.
+    retired: tuple[tuple[str, list[tuple[str, str, str]]], ...] = ()
+    opted_out: tuple[str, ...] = ()
 
 
 def prepare_chunk(chunk: list[tuple[int, Any]] | CsvBlock, ctx: RowContext | None = None) -> Prepared:
@@ -363,6 +414,9 @@ def prepare_chunk(chunk: list[tuple[int, Any]] | CsvBlock, ctx: RowContext | Non
     empty = dict.fromkeys(FIELDS, "")
     as_text = _copy_text if ctx.copy_text else None
     prefix = ctx.copy_prefix
+    crypto = _crypto(ctx) if (ctx.retired or ctx.optout_retired) else None
+    retired: list[list[tuple[str, str, str]]] = [[] for _ in ctx.retired]
+    opted_out: list[str] = []
     for line, record in chunk:
         if isinstance(record, list):
             n = len(record)
@@ -387,7 +441,16 @@ def prepare_chunk(chunk: list[tuple[int, Any]] | CsvBlock, ctx: RowContext | Non
         lines.append(line)
         keys.append(values[0])
         staged.append(prefix + as_text(values) if as_text else values)
-    return Prepared(len(chunk), lines, keys, "".join(staged) if as_text else staged, errors, warnings, redacted)
+        if crypto is not None:
+            patient = fields["patient_id"]
+            if crypto.retired:
+                for out, triple in zip(retired, crypto.retired_pseudonyms(
+                        fields["accession_number"], patient, fields["clinician_id"]), strict=True):
+                    out.append(triple)
+            if crypto.optout and crypto.opted_out_under_retired_key(patient):
+                opted_out.append(values[0])
+    return Prepared(len(chunk), lines, keys, "".join(staged) if as_text else staged, errors, warnings, redacted,
+                    tuple(zip((k.key_id for k in ctx.retired), retired, strict=True)), tuple(opted_out))
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})

@@ -25,15 +25,24 @@ def run_import_batch(batch_id: int, path: str) -> str:
     (``services.import_batch_fail``). A refusal of the file (a ``DomainError``: missing columns,
     identifiers) is an outcome, so the task ends normally; any other exception is a bug or an
     outage: it is logged and raised again, so that the worker records the task as failed with its
-    traceback. A killed worker leaves the batch ``running`` with no case written (the page shows
-    it as interrupted once it has shown no progress for a while)."""
+    traceback. Whatever the outcome, the uploaded file (raw identifiers) is deleted when the task
+    ends. A killed worker leaves the batch ``running`` with no case written; the recovery
+    (``services.import_batches_recover``, run when a worker starts and before each upload) marks it
+    ``interrupted`` and deletes its file. A batch that is no longer queued when its task starts
+    (interrupted meanwhile, or a duplicate delivery of the task) is not imported."""
     from .importing import import_cases
-    from .services import import_batch_fail, progress_path, progress_write
+    from .services import import_batch_fail, import_batch_release_file, import_batches_recover, progress_write
 
-    batch = ImportBatch.objects.select_related("ai_system", "created_by", "profile").get(pk=batch_id)
+    import_batches_recover()  # a worker taking an import first clears what dead workers left
     started = time.monotonic()
-    ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.QUEUED).update(
+    claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.QUEUED).update(
         status=ImportStatus.RUNNING, updated_at=timezone.now())
+    batch = ImportBatch.objects.select_related("ai_system", "created_by", "profile").filter(pk=batch_id).first()
+    if not claimed or batch is None:
+        if batch is None or batch.status != ImportStatus.RUNNING:
+            Path(path).unlink(missing_ok=True)
+        logger.warning("Import batch %s was not queued when its task started: not imported", batch_id)
+        return batch.status if batch is not None else ImportStatus.INTERRUPTED
     try:
         import_cases(actor=batch.created_by, ai_system=batch.ai_system, path=path, filename=batch.filename,
                      fmt=batch.format, profile=batch.profile, dry_run=batch.is_dry_run, batch=batch,
@@ -48,6 +57,5 @@ def run_import_batch(batch_id: int, path: str) -> str:
                           error=type(exc).__name__)
         raise
     finally:
-        Path(path).unlink(missing_ok=True)
-        progress_path(batch_id).unlink(missing_ok=True)
+        import_batch_release_file(batch_id=batch_id, path=path)
     return ImportStatus.COMPLETED

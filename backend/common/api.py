@@ -1,19 +1,41 @@
 """The project's single API error shape: ``{"code": ..., "detail": ..., "extra": {...}}``."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .exceptions import DomainError
+from .parsers import RequestTooLarge, max_body_bytes
+from .uploads import UploadTooLarge
 
 
 def exception_handler(exc, context):
+    """The project error shape; every 403 and 404 is also logged on the ``security`` logger."""
+    response = _error_response(exc, context)
+    if response is not None and response.status_code in (status.HTTP_403_FORBIDDEN, status.HTTP_404_NOT_FOUND):
+        from .security_log import log_denied
+
+        request = context.get("request")
+        log_denied(getattr(request, "_request", request), status=response.status_code,
+                   reason=str(response.data.get("code", "")) if isinstance(response.data, dict) else "")
+    return response
+
+
+def _error_response(exc, context):
     if isinstance(exc, DomainError):
         return Response(
             {"code": exc.code, "detail": exc.detail, "extra": exc.extra}, status=exc.status_code
         )
+    if isinstance(exc, UploadTooLarge):
+        exc = RequestTooLarge(str(exc))
+    elif isinstance(exc, RequestDataTooBig):  # Django's own bound on a body read whole
+        exc = RequestTooLarge(f"The request body is larger than {max_body_bytes()} bytes.")
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError(str(exc))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -37,3 +59,12 @@ def exception_handler(exc, context):
     if response.status_code == status.HTTP_401_UNAUTHORIZED:
         response.data["code"] = "not_authenticated"
     return response
+
+
+def not_found(request, exception=None):
+    """The 404 of an address no route matches (``handler404``): the project error shape under
+    ``/api/`` (an id that is not a database id does not match its route), the 404 page elsewhere."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "detail": str(exceptions.NotFound.default_detail), "extra": {}},
+                            status=404)
+    return page_not_found(request, exception)

@@ -142,6 +142,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Mot de passe commun à tous les comptes de démonstration : {people.PASSWORD}")
         self.stdout.write("Pour relire un cas en aveugle tout de suite : se connecter en "
                           f"« {first_clinician(people)} ».")
+        self.stdout.write("Comptes administrateur, DPO, président et qualité : à la première connexion, "
+                          "configurer le second facteur (application TOTP : FreeOTP, Google Authenticator…) ; "
+                          "les codes de secours ne sont affichés qu'une fois.")
 
 
 class DemoClock:
