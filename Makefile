@@ -5,6 +5,8 @@
 #   make test PYTEST_ARGS="-x -k foo"
 #   make test-sqlite / make test-postgres   # one half only
 #   make lint / make bench / make clean
+#   make fuzz                       # schemathesis against the served schema, throw-away SQLite demo
+#   make fuzz-postgres              # the same on a throw-away PostgreSQL
 #
 # Only python3 is needed from a fresh clone (plus, for `test`, PostgreSQL server binaries
 # and Chromium, which scripts/ensure_browser.sh installs with apt-get when run as root,
@@ -19,7 +21,7 @@ PYTEST_ARGS ?=
 DEMO_ENV := DJANGO_SETTINGS_MODULE=config.settings.local CGH_DB_ENGINE=sqlite
 DEMO_ADDR := 127.0.0.1:8000
 
-.PHONY: help venv messages demo browser test test-sqlite test-postgres lint bench clean
+.PHONY: help venv messages demo browser test test-sqlite test-postgres lint bench fuzz fuzz-postgres clean
 
 help:
 	@echo "Targets:"
@@ -31,6 +33,8 @@ help:
 	@echo "  test-postgres  PostgreSQL half only"
 	@echo "  lint           ruff check ."
 	@echo "  bench          run the benchmarks in bench/ on SQLite (see README)"
+	@echo "  fuzz           fuzz every API operation of a throw-away demo, fail on any 500 (FUZZ_ARGS=...)"
+	@echo "  fuzz-postgres  the same on a throw-away PostgreSQL"
 	@echo "  clean          stop leftover test servers, remove var/ and .venv"
 
 # ---------------------------------------------------------------- environment
@@ -100,6 +104,17 @@ bench: venv
 	$(PY) bench/sampling_bench.py
 	$(PY) bench/import_bench.py
 	$(PY) bench/dashboard_bench.py
+
+# Bounded property-based fuzzing of every API operation (scripts/fuzz.py): a throw-away database
+# with the demo, served with the test settings on a free loopback port, fuzzed by schemathesis
+# as the quality manager and as a clinician reviewer; fails on any 500. About 9 minutes on two
+# cores, so not part of `make test`. FUZZ_ARGS="--max-examples 10 --users clinicien" for less.
+FUZZ_ARGS ?=
+fuzz: venv
+	$(PY) scripts/fuzz.py $(FUZZ_ARGS)
+
+fuzz-postgres: venv
+	scripts/with_postgres.sh $(PY) scripts/fuzz.py $(FUZZ_ARGS)
 
 clean:
 	-@scripts/pg_test_server.sh stop --all

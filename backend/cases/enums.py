@@ -37,6 +37,7 @@ class ImportStatus(models.TextChoices):
     VALIDATED = "validated", _("Validated (dry run, nothing written)")
     REJECTED = "rejected", _("Rejected")
     FAILED = "failed", _("Failed (nothing written)")
+    INTERRUPTED = "interrupted", _("Interrupted (worker stopped, nothing written)")
 
 
 class IdentifierPolicy(models.TextChoices):
@@ -47,3 +48,11 @@ class IdentifierPolicy(models.TextChoices):
 class DatePrecision(models.TextChoices):
     DAY = "day", _("Day")
     MONTH = "month", _("Month (stored as the first day of the month)")
+
+
+class BlindingReview(models.TextChoices):
+    """How the quality team resolved text flagged as naming the AI or its output."""
+
+    NONE = "", _("not reviewed")
+    CLEARED = "cleared", _("flag cleared")
+    REDACTED = "redacted", _("text redacted")

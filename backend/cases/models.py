@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.models import TimeStampedModel
 
-from .enums import AgeBand, DatePrecision, IdentifierPolicy, ImportFormat, ImportStatus, OutputType, Sex
+from .enums import AgeBand, BlindingReview, DatePrecision, IdentifierPolicy, ImportFormat, ImportStatus, OutputType, Sex
 
 
 class AISystem(TimeStampedModel):
@@ -97,6 +97,9 @@ class ImportBatch(TimeStampedModel):
     # Rows accepted with a remark: identifiers redacted, text that would unblind a reviewer.
     warnings = models.JSONField(default=list, blank=True)
     failure = models.TextField(blank=True)
+    # The uploaded file waiting for (or read by) the background task, by its name in the import
+    # directory; emptied once the file is deleted (cases.services.import_batch_release_file).
+    stored_file = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -145,7 +148,12 @@ class Case(TimeStampedModel):
     source_reference = models.TextField(blank=True)
     source_reference_key_id = models.CharField(max_length=20, blank=True)
     # Reviewer-visible text that names the AI, its vendor or its output: [{"field", "mention"}].
+    # While it is not empty the case is held out of sampling (reviews.sampling.population_for),
+    # until the quality team redacts the text or clears the flag (cases.services).
     blinding_flags = models.JSONField(default=list, blank=True)
+    # How the last flags were resolved ("" while none was): cleared, or the text redacted.
+    blinding_review = models.CharField(_("blinding review"), max_length=10, choices=BlindingReview.choices,
+                                       blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["id"]

@@ -27,3 +27,9 @@ def can_register_optouts(user) -> bool:
     from accounts.enums import Role
 
     return _active(user) and (user.role in CAMPAIGN_MANAGER_ROLES or user.role == Role.DPO)
+
+
+def can_review_blinding_flags(user) -> bool:
+    """Text flagged as naming the AI or its output (the flagged mention is shown, so AI output
+    may be read): the quality team and the administrators, who never read blind."""
+    return _active(user) and user.role in CAMPAIGN_MANAGER_ROLES

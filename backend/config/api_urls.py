@@ -1,14 +1,14 @@
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
-from rest_framework.routers import DefaultRouter
 
+from accounts.api.views import LogoutView, TokenObtainView
 from cases.api.views import AISystemViewSet, CaseViewSet, ImportBatchViewSet
 from committees.api.views import ActionViewSet, AgendaItemViewSet, CommitteeViewSet, SessionViewSet
+from common.routers import Router
 from reidentification.api.views import ReidentificationRequestViewSet
 from reviews.api.views import AssignmentViewSet, CampaignCaseViewSet, CampaignViewSet
 from vigilance.api.views import VigilanceReportViewSet
 
-router = DefaultRouter()
+router = Router()
 router.register("ai-systems", AISystemViewSet, basename="ai-system")
 router.register("cases", CaseViewSet, basename="case")
 router.register("import-batches", ImportBatchViewSet, basename="import-batch")
@@ -23,7 +23,8 @@ router.register("vigilance-reports", VigilanceReportViewSet, basename="vigilance
 router.register("reidentification-requests", ReidentificationRequestViewSet, basename="reidentification-request")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", TokenObtainView.as_view(), name="api-token"),
+    path("auth/logout/", LogoutView.as_view(), name="api-logout"),
     path("vigilance-reports/export.csv", VigilanceReportViewSet.as_view({"get": "export"}),
          name="vigilance-report-export"),
     path("", include(router.urls)),

@@ -5,6 +5,7 @@ the plain source reference is never stored, logged or audited."""
 from django.db import IntegrityError, transaction
 
 from audit.services import audit_record
+from cases.identifiers import ensure_no_identifiers
 from cases.source_reference import current_source_key, decrypt_source_reference
 from common.exceptions import DomainError, TransitionNotAllowed, ValidationFailed, ensure
 from common.fsm import apply_transition, save_transitioned
@@ -22,6 +23,7 @@ class KeyUnavailable(DomainError):
 
 def reidentification_request(*, actor, campaign_case, justification: str) -> ReidentificationRequest:
     """The chair asks to re-identify a case's patient. One open request per case."""
+    ensure_no_identifiers(fields={"justification": justification})
     ensure(perms.can_request(actor, campaign_case), "Only the chair of the case's committee can request "
                                                      "re-identification.")
     justification = justification.strip()
@@ -60,10 +62,12 @@ def _decide(actor, request, name: str, comment: str) -> ReidentificationRequest:
 
 
 def reidentification_approve(*, actor, request: ReidentificationRequest, comment: str = "") -> ReidentificationRequest:
+    ensure_no_identifiers(fields={"comment": comment})
     return _decide(actor, request, "approve", comment)
 
 
 def reidentification_refuse(*, actor, request: ReidentificationRequest, comment: str) -> ReidentificationRequest:
+    ensure_no_identifiers(fields={"comment": comment})
     if not comment.strip():
         raise ValidationFailed("Give the reason for refusing.", extra={"comment": ["required"]})
     return _decide(actor, request, "refuse", comment)

@@ -39,6 +39,12 @@ def campaign_get_for_user(user, pk: int) -> Campaign:
 
 
 def can_list_campaign_cases(user, campaign: Campaign) -> bool:
+    """Case-level rows carry each case's stratum and inclusion probability (the design): never
+    for a caller who reads the campaign blind, whatever their role."""
+    return _lists_cases_by_role(user, campaign) and not perms.reads_campaign_blind(user, campaign)
+
+
+def _lists_cases_by_role(user, campaign: Campaign) -> bool:
     return perms.is_campaign_manager(user) or (
         user.role in (Role.CHAIR, Role.SECRETARY) and perms.sits_on(user, campaign.committee_id)
     )
@@ -46,11 +52,11 @@ def can_list_campaign_cases(user, campaign: Campaign) -> bool:
 
 def campaign_case_list_for_user(user, campaign: Campaign | None = None) -> QuerySet[CampaignCase]:
     """Case-level rows, with the sealed data, for the quality team and the officers of the
-    campaign's committee; never for management, and never a case the caller still reviews
-    blind."""
+    campaign's committee; never for management, and never a case of a campaign in which the
+    caller still reads some case blind (its strata and inclusion probabilities are the design)."""
     qs = CampaignCase.objects.all()
     if campaign is not None:
-        if not can_list_campaign_cases(user, campaign):
+        if not _lists_cases_by_role(user, campaign):  # blindness: the subquery below, in the same query
             return qs.none()
         qs = qs.filter(campaign=campaign)
     elif not perms.is_campaign_manager(user):
@@ -58,7 +64,7 @@ def campaign_case_list_for_user(user, campaign: Campaign | None = None) -> Query
             return qs.none()
         qs = qs.filter(campaign__committee_id__in=perms.committee_ids_of(user))
     return (
-        qs.exclude(perms.reads_blind(user))
+        qs.exclude(perms.reads_blind_in_campaign(user))
         .select_related("case", "campaign__ai_system", "adjudication__decided_by")
         .prefetch_related(
             Prefetch(

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from cases.identifiers import ensure_no_identifiers
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 from common.fsm import apply_transition, save_transitioned
 
@@ -40,6 +41,7 @@ def vigilance_open_for_case(*, actor, campaign_case, aware_at: datetime | None =
 def vigilance_create(*, actor, committee, ai_system, event_date: date, description: str, campaign_case=None,
                      ai_version: str = "", aware_at: datetime | None = None) -> VigilanceReport:
     """A report opened by hand by the committee's officers or the quality team."""
+    ensure_no_identifiers(fields={"description": description, "ai_version": ai_version})
     ensure(perms.can_manage_vigilance(actor, committee.pk), "Only the committee's officers or the quality team "
                                                              "can open vigilance reports.")
     errors = {}
@@ -80,6 +82,7 @@ def _locked(report: VigilanceReport) -> VigilanceReport:
 
 def vigilance_update(*, actor, report: VigilanceReport, **changes) -> VigilanceReport:
     """Complete a draft. A declared or closed report is what was sent: it never changes (409)."""
+    ensure_no_identifiers(fields={k: v for k, v in changes.items() if isinstance(v, str)})
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationFailed("These fields cannot be changed.", extra={f: ["not editable"] for f in sorted(unknown)})
@@ -103,6 +106,7 @@ def vigilance_update(*, actor, report: VigilanceReport, **changes) -> VigilanceR
 def vigilance_declare(*, actor, report: VigilanceReport, reference: str = "") -> VigilanceReport:
     """Record the declaration to the authority. Refused (409) until the report says what happened,
     how serious it is and what it meant for the patient."""
+    ensure_no_identifiers(fields={"reference": reference})
     with transaction.atomic():
         report = _locked(report)
         ensure(perms.can_handle_report(actor, report))
@@ -122,6 +126,7 @@ def vigilance_declare(*, actor, report: VigilanceReport, reference: str = "") ->
 
 def vigilance_close(*, actor, report: VigilanceReport, note: str) -> VigilanceReport:
     """Close a declared report, or a draft judged not to be a serious incident, with a note."""
+    ensure_no_identifiers(fields={"note": note})
     if not note.strip():
         raise ValidationFailed("Say why the report is closed.", extra={"note": ["required"]})
     with transaction.atomic():

@@ -88,6 +88,10 @@ def error_page(request: HttpRequest, exc: Exception, *, subject: str | None = No
     else:
         status = getattr(exc, "status_code", 400)
         title, message = _("Action refused"), _("The action was refused; nothing was changed.")
+    if status in (403, 404):
+        from common.security_log import log_denied
+
+        log_denied(request, status=status, reason=getattr(exc, "code", "") or type(exc).__name__)
     return render(request, "web/error.html", {
         "status": status, "title": title, "message": message, "detail": str(detail),
         "extra_errors": extra_errors, "back_url": _back_url(request),

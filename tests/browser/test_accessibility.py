@@ -13,6 +13,7 @@ from cases.models import Case
 from reviews import services
 from reviews.enums import CampaignState
 from reviews.models import Assignment
+from tests.browser.conftest import pass_second_factor
 from tests.factories import PASSWORD
 from tests.workflows import build_world, campaign_in
 
@@ -39,6 +40,7 @@ def log_in(page, base_url: str, username: str) -> None:
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_load_state()
+    pass_second_factor(page, base_url, username)
 
 
 def test_no_serious_or_critical_accessibility_violation(open_page, live_server):

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from reviews.enums import CampaignState
 from reviews.models import Assignment, Campaign
+from tests.browser.conftest import pass_second_factor
 from tests.factories import PASSWORD
 from tests.workflows import build_world
 
@@ -23,6 +24,7 @@ def test_quality_creates_and_launches_a_campaign_then_follows_it(open_page, live
     page.locator("#id_username").fill(world.quality.username)
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    pass_second_factor(page, live_server.url, world.quality.username)
     expect(page).to_have_url(f"{live_server.url}/campaigns/")
 
     page.get_by_role("link", name="Nouvelle campagne").click()

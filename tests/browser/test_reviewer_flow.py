@@ -11,6 +11,7 @@ from cases.models import Case
 from reviews import services
 from reviews.enums import AssignmentState, CampaignState
 from reviews.models import Assignment, Classification, Verdict
+from tests.browser.conftest import pass_second_factor
 from tests.factories import PASSWORD
 from tests.workflows import build_world, campaign_in
 
@@ -40,6 +41,7 @@ def log_in(watch, base_url: str, username: str) -> None:
     page.locator("#id_username").fill(username)
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    pass_second_factor(page, base_url, username)
     expect(page).to_have_url(f"{base_url}/reviews/")
 
 
@@ -172,6 +174,7 @@ def test_quality_campaign_page_loads_htmx_and_stays_local(review, open_page, liv
     page.locator("#id_username").fill(review.quality.username)
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    pass_second_factor(page, live_server.url, review.quality.username)
     expect(page).to_have_url(f"{live_server.url}/campaigns/")
     page.get_by_role("link", name="Campagne T1").click()
     expect(page.get_by_role("heading", name="Avancement")).to_be_visible()

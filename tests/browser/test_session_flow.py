@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from committees.enums import AgendaItemState, SessionState
 from committees.models import Action, AgendaItem, Session
+from tests.browser.conftest import pass_second_factor
 from tests.factories import PASSWORD
 from tests.workflows import disagreeing_campaign
 
@@ -26,6 +27,7 @@ def log_in(watch, base: str, username: str):
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_load_state()
+    pass_second_factor(page, base, username)
     return page
 
 

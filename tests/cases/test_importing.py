@@ -285,17 +285,17 @@ def test_importing_bad_rows_are_reported_and_good_rows_imported(world):
     before = Case.objects.count()
     result = run(world, csv_bytes(rows))
     assert result.errors == [
-        RowError(3, "exam_date", "expected a date as dd/mm/yyyy or yyyy-mm-dd: '31/02/2026'"),
+        RowError(3, "exam_date", "expected a date as dd/mm/yyyy or yyyy-mm-dd"),
         RowError(4, "patient_id", "required value is missing"),
-        RowError(5, "ai_label", "'maybe' is not one of ['fracture', 'no_fracture']"),
-        RowError(6, "ai_score", "expected a number (decimal comma or point): 'haut'"),
-        RowError(6, "age", "expected an age in whole years: 'abc'"),
-        RowError(6, "sex", "expected F, M or X, got 'Q'"),
+        RowError(5, "ai_label", "not one of the AI system's labels (fracture, no_fracture)"),
+        RowError(6, "ai_score", "expected a number (decimal comma or point)"),
+        RowError(6, "age", "expected an age in whole years"),
+        RowError(6, "sex", "expected F, M or X"),
         RowError(8, "accession_number", "the same accession number appears twice"),
         RowError(9, "site", "required value is missing"),
-        RowError(9, "age", "age out of range: '140'"),
+        RowError(9, "age", "age out of range"),
         RowError(9, "ai_label", "the AI output is missing"),
-        RowError(9, "final_label", "'peut-être' is not one of ['fracture', 'no_fracture']"),
+        RowError(9, "final_label", "not one of the AI system's labels (fracture, no_fracture)"),
     ]
     assert (result.created, Case.objects.count() - before) == (2, 2)
     assert {c.source_key for c in Case.objects.filter(import_batch=result.batch)} == {
@@ -388,7 +388,7 @@ def test_importing_through_the_process_pool_gives_the_same_cases(world, tiny_chu
     pooled = import_cases(actor=world.quality, ai_system=world.ai_system, raw=csv_bytes(rows), filename="c.csv",
                           workers=2)
     assert (pooled.created, pooled.errors) == (9, [
-        RowError(5, "exam_date", "expected a date as dd/mm/yyyy or yyyy-mm-dd: '31/02/2026'"),
+        RowError(5, "exam_date", "expected a date as dd/mm/yyyy or yyyy-mm-dd"),
         RowError(12, "accession_number", TWICE)])
     cases = Case.objects.filter(import_batch=pooled.batch).order_by("pk")
     assert [c.clinical_context for c in cases] == [f"Texte {i}." for i in range(9)]  # in file order
@@ -522,7 +522,7 @@ def test_importing_a_non_finite_score_is_a_bad_row(world, api, value):
     rows = [list(ROWS[0]), list(ROWS[1])]
     rows[1][9] = value
     result = run(world, csv_bytes(rows))
-    assert result.errors == [RowError(3, "ai_score", f"expected a finite number: {value!r}")]
+    assert result.errors == [RowError(3, "ai_score", "expected a finite number")]
     assert result.created == 1
     assert api(world.quality).get("/api/cases/").status_code == 200
 

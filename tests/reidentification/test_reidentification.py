@@ -76,7 +76,7 @@ def test_reidentification_full_workflow_through_the_api(world, api, case):
 
     assert approved.json()["state"] == "approved"
     assert (first.status_code, first.json(), first["Cache-Control"]) == (
-        200, {"source_reference": SOURCE_REFERENCE}, "no-store")
+        200, {"source_reference": SOURCE_REFERENCE}, "no-store, max-age=0, no-cache, must-revalidate, private")
     assert (after_first["state"], after_first["available_transitions"]) == ("approved", [])
     assert (second.status_code, second.json()) == (200, {"source_reference": SOURCE_REFERENCE})
     req = ReidentificationRequest.objects.get(pk=pk)

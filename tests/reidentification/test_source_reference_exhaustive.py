@@ -26,6 +26,7 @@ from reidentification import services
 from reidentification.models import ReidentificationRequest
 from tests.committees.flows import plan
 from tests.factories import MemberFactory, UserFactory
+from tests.login import verified_login
 from tests.reviews.test_blinding import _kind_of, _params, _walk
 from tests.workflows import disagreeing_campaign, present_quorum
 
@@ -67,7 +68,7 @@ def _client(user) -> APIClient:
     client = APIClient()
     client.raise_request_exception = False
     if user is not None:
-        client.force_login(user)
+        verified_login(client, user)
     return client
 
 
@@ -173,7 +174,7 @@ def test_source_reference_absent_from_the_django_admin(world, settings, client):
     services.reidentification_reveal(actor=world.chair, request=request)
     services.reidentification_reveal(actor=world.dpo, request=request)
     root = UserFactory(username="root", is_staff=True, is_superuser=True, role="admin")
-    client.force_login(root)
+    verified_login(client, root)
 
     pages = [reverse("admin:index")]
     for model in admin.site._registry:

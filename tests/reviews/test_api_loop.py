@@ -14,9 +14,11 @@ from rest_framework.test import APIClient
 from sklearn.metrics import accuracy_score, cohen_kappa_score
 
 from accounts.enums import Role
+from accounts.second_factor import requires_second_factor
 from audit.services import audit_verify
 from reviews import selectors, services
 from tests.factories import PASSWORD, AISystemFactory, CaseFactory, UserFactory
+from tests.login import enrolled_device, next_code
 from tests.workflows import build_world, submit_all
 
 User = get_user_model()
@@ -64,8 +66,13 @@ def as_(user) -> APIClient:
 
 
 def token_client(username: str) -> APIClient:
+    """A token client; roles that need a second factor send the code of their authenticator."""
     anonymous = APIClient()
-    r = anonymous.post("/api/auth/token/", {"username": username, "password": PASSWORD}, format="json")
+    user = User.objects.get(username=username)
+    body = {"username": username, "password": PASSWORD}
+    if requires_second_factor(user):
+        body["otp"] = next_code(enrolled_device(user))
+    r = anonymous.post("/api/auth/token/", body, format="json")
     assert r.status_code == 200, r.content
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {r.json()['token']}")

@@ -16,14 +16,13 @@ from committees import services
 from committees.models import Committee, DeclaredConflict, Member
 from tests.committees.flows import session_in
 from tests.factories import CommitteeFactory, MemberFactory, UserFactory
+from tests.login import verified_client
 
 pytestmark = pytest.mark.django_db
 
 
 def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return verified_client(user)
 
 
 def page(world) -> str:

@@ -16,6 +16,7 @@ from committees.enums import AgendaItemKind, AgendaItemState, SessionState
 from committees.models import AgendaItem, Attendance, Session
 from reviews.enums import CampaignState
 from reviews.models import Assignment
+from tests.login import verified_client
 from tests.workflows import campaign_in, disagreeing_campaign, present_quorum
 
 pytestmark = pytest.mark.django_db
@@ -26,9 +27,7 @@ def html(response) -> str:
 
 
 def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return verified_client(user)
 
 
 def plan(world, **kwargs) -> Session:

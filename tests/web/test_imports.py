@@ -16,6 +16,7 @@ from cases.enums import ImportStatus
 from cases.models import Case, ImportBatch
 from cases.services import import_enqueue, import_profile_create, progress_write
 from tests.factories import AISystemFactory
+from tests.login import verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ HEADER = "accession_number;patient_id;exam_date;site;report_text;ai_label"
 GOOD = f"{HEADER}\nW1;P1;01/03/2026;Nord;Pas de trait.;fracture\nW2;P2;02/03/2026;Sud;Trait net.;no_fracture\n"
 ONE_BAD = (f"{HEADER}\nW1;P1;01/03/2026;Nord;Pas de trait.;fracture\n"
            "W2;P2;31/02/2026;Sud;Trait net.;no_fracture\n")
-DATE_REASON = "expected a date as dd/mm/yyyy or yyyy-mm-dd: '31/02/2026'"
+DATE_REASON = "expected a date as dd/mm/yyyy or yyyy-mm-dd"
 
 
 def html(response) -> str:
@@ -31,9 +32,7 @@ def html(response) -> str:
 
 
 def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return verified_client(user)
 
 
 @pytest.fixture(autouse=True)
@@ -151,7 +150,8 @@ def test_import_errors_csv_download_is_exact(world, post_upload):
     assert r.content.decode() == (
         "line;field;reason;kind\r\n"
         f"3;exam_date;{DATE_REASON};rejected\r\n"
-        f"2;report_text;\"names the AI or its output ('{name}'): it would unblind the reviewer; correct the text\";"
+        f"2;report_text;\"names the AI or its output ('{name} : fracture'): it would unblind the reviewer; "
+        "correct the text\";"
         "blinding\r\n")  # quoted: the reason holds the separator
     page = login(world.quality).get(f"/imports/{batch.pk}/")
     assert page.context["report"]["warnings"][0]["kind"] == "Texte qui pourrait lever l'aveugle d'un relecteur"
@@ -301,7 +301,8 @@ def test_import_pages_send_anonymous_to_login(client):
     assert (r.status_code, r["Location"]) == (302, "/login/?next=/imports/")
 
 
-LIST_QUERIES = 5  # session, user, the batches with AI system and uploader, the AI systems, the profiles
+LIST_QUERIES = 6  # session, user, the batches with AI system and uploader, the AI systems, the profiles,
+#                  the count of cases whose text names the AI
 
 
 @pytest.mark.parametrize("n", [1, 3])

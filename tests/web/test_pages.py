@@ -20,6 +20,7 @@ from reviews import services
 from reviews.enums import AssignmentState, CampaignState
 from reviews.models import Assignment, Campaign, CampaignCase, Classification, Verdict
 from tests.factories import PASSWORD
+from tests.login import verified_client
 from tests.workflows import build_world, campaign_in, submit_all
 
 pytestmark = pytest.mark.django_db
@@ -67,9 +68,7 @@ def assert_blind(response) -> None:
 
 
 def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return verified_client(user)
 
 
 @pytest.fixture

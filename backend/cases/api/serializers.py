@@ -98,3 +98,31 @@ class OptOutResultSerializer(serializers.Serializer):
     added = serializers.IntegerField()
     already = serializers.IntegerField()
     cases_flagged = serializers.IntegerField()
+
+
+class BlindingMentionSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    mention = serializers.CharField()
+
+
+class FlaggedCaseSerializer(serializers.ModelSerializer):
+    """A case held out of sampling for the quality team: the flagged reviewer-visible text and
+    what was found in it."""
+
+    ai_system_name = serializers.CharField(source="ai_system.name", read_only=True)
+    blinding_flags = BlindingMentionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Case
+        fields = ["id", "ai_system", "ai_system_name", "exam_date", "site", "service", "clinical_context",
+                  "report_text", "blinding_flags", "blinding_review", "import_batch"]
+        read_only_fields = fields
+
+
+class BlindingClearSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+class BlindingRedactSerializer(serializers.Serializer):
+    clinical_context = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    report_text = serializers.CharField(required=False, allow_blank=True, max_length=20000)

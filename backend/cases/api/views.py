@@ -1,24 +1,37 @@
-import csv
 import io
 
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from common import csv_export
+from common.converters import parse_id
 from common.exceptions import ensure
+from common.parsers import BoundedJSONParser, NulRefusingFormParser, NulRefusingMultiPartParser
 
 from .. import permissions as perms
 from ..importing import import_cases
 from ..models import AISystem, Case, ImportBatch, ImportProfile
 from ..readers import guess_format
-from ..services import ai_system_create, import_profile_create, optout_register
+from ..services import (
+    ai_system_create,
+    case_blinding_clear,
+    case_blinding_redact,
+    flagged_case_list,
+    import_profile_create,
+    optout_register,
+    store_upload,
+)
 from .serializers import (
     AISystemCreateSerializer,
     AISystemSerializer,
+    BlindingClearSerializer,
+    BlindingRedactSerializer,
     CaseSerializer,
+    FlaggedCaseSerializer,
     ImportBatchDetailSerializer,
     ImportBatchSerializer,
     ImportProfileCreateSerializer,
@@ -32,7 +45,7 @@ from .serializers import (
 def errors_csv(batch: ImportBatch) -> str:
     """The rejected rows (line, field, reason) then the warnings, as CSV for a spreadsheet."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
+    writer = csv_export.writer(out, delimiter=";")
     writer.writerow(["line", "field", "reason", "kind"])
     for e in batch.errors:
         writer.writerow([e["line"], e["field"], e["reason"], "rejected"])
@@ -70,14 +83,52 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             return Case.objects.none()
         qs = Case.objects.order_by("id")
         ai = self.request.query_params.get("ai_system")
-        return qs.filter(ai_system_id=ai) if ai and ai.isdigit() else qs
+        if not ai:
+            return qs
+        ai_id = parse_id(ai)
+        if ai_id is None:
+            raise ValidationError({"ai_system": ["Give the id of an AI system (a whole number)."]})
+        return qs.filter(ai_system_id=ai_id)
 
     def list(self, request, *args, **kwargs):
         ensure(perms.can_view_cases(request.user), "Case-level data is for the quality team.")
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(responses=FlaggedCaseSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="blinding-flags", url_name="blinding-flags")
+    def blinding_flags(self, request):
+        """Cases held out of sampling because their reviewer-visible text names the AI or its
+        output (quality team only)."""
+        ensure(perms.can_review_blinding_flags(request.user), "Flagged text is reviewed by the quality team.")
+        page = self.paginate_queryset(flagged_case_list())
+        return self.get_paginated_response(FlaggedCaseSerializer(page, many=True).data)
+
+    @extend_schema(request=BlindingClearSerializer, responses=FlaggedCaseSerializer)
+    @action(detail=True, methods=["post"], url_path="blinding-clear", url_name="blinding-clear",
+            parser_classes=[BoundedJSONParser])
+    def blinding_clear(self, request, pk=None):
+        """The flagged text is harmless: clear the flag, with a reason (audited)."""
+        ensure(perms.can_review_blinding_flags(request.user), "Flagged text is reviewed by the quality team.")
+        case = self.get_object()
+        data = BlindingClearSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = case_blinding_clear(actor=request.user, case=case, reason=data.validated_data["reason"])
+        return Response(FlaggedCaseSerializer(case).data)
+
+    @extend_schema(request=BlindingRedactSerializer, responses=FlaggedCaseSerializer)
+    @action(detail=True, methods=["post"], url_path="blinding-redact", url_name="blinding-redact",
+            parser_classes=[BoundedJSONParser])
+    def blinding_redact(self, request, pk=None):
+        """Rewrite the flagged fields; the new text must be clean of AI mentions and identifiers."""
+        ensure(perms.can_review_blinding_flags(request.user), "Flagged text is reviewed by the quality team.")
+        case = self.get_object()
+        data = BlindingRedactSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = case_blinding_redact(actor=request.user, case=case, texts=dict(data.validated_data))
+        return Response(FlaggedCaseSerializer(case).data)
+
     @extend_schema(request=OptOutInputSerializer, responses={200: OptOutResultSerializer})
-    @action(detail=False, methods=["post"], url_path="opt-outs", parser_classes=[JSONParser])
+    @action(detail=False, methods=["post"], url_path="opt-outs", parser_classes=[BoundedJSONParser])
     def opt_outs(self, request):
         """Register patients who objected (source identifiers, pseudonymized at once, never stored):
         their cases are flagged and excluded from every future sample."""
@@ -91,7 +142,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
 class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ImportBatchSerializer
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [NulRefusingMultiPartParser, NulRefusingFormParser]
 
     def get_serializer_class(self):
         return ImportBatchDetailSerializer if self.action == "retrieve" else ImportBatchSerializer
@@ -114,9 +165,18 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         upload = data.validated_data["file"]
         profile = data.validated_data["profile"]
         fmt = data.validated_data["format"] or (profile.format if profile else None) or guess_format(upload.name)
-        result = import_cases(actor=request.user, ai_system=data.validated_data["ai_system"], raw=upload.read(),
-                              filename=upload.name, fmt=fmt, profile=profile,
-                              dry_run=data.validated_data["dry_run"])
+        # Read from disk, never whole in memory: a large upload is already a temporary file
+        # (FILE_UPLOAD_MAX_MEMORY_SIZE); a small one is copied to the import directory, and deleted
+        # whatever the outcome (a killed process leaves it to the import recovery's sweep).
+        stored = None if hasattr(upload, "temporary_file_path") else store_upload(upload)
+        try:
+            result = import_cases(actor=request.user, ai_system=data.validated_data["ai_system"],
+                                  path=str(stored or upload.temporary_file_path()), filename=upload.name, fmt=fmt,
+                                  profile=profile, dry_run=data.validated_data["dry_run"])
+        finally:
+            if stored is not None:
+                stored.unlink(missing_ok=True)
+            upload.close()
         serializer = ImportBatchDetailSerializer if data.validated_data["dry_run"] else ImportBatchSerializer
         return Response(serializer(result.batch).data, status=status.HTTP_201_CREATED)
 
@@ -131,7 +191,7 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(request=ImportProfileCreateSerializer, responses={200: ImportProfileSerializer(many=True),
                                                                       201: ImportProfileSerializer})
-    @action(detail=False, methods=["get", "post"], url_path="profiles", parser_classes=[JSONParser])
+    @action(detail=False, methods=["get", "post"], url_path="profiles", parser_classes=[BoundedJSONParser])
     def profiles(self, request):
         """Saved column-mapping profiles, one per source (GET lists, POST creates)."""
         ensure(perms.can_import_cases(request.user), "Imports are for the quality team.")

@@ -3,6 +3,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.fields import IdField
+
 from .. import permissions as perms
 from ..enums import READER_SEATS, AgendaItemState, AttendanceStatus, ConflictKind, MemberRole, SessionState
 from ..models import Action, AgendaItem, Attendance, Committee, Decision, DeclaredConflict, Member, Session
@@ -46,9 +48,9 @@ class MemberSerializer(serializers.ModelSerializer):
 
 
 class ConflictDeclareSerializer(serializers.Serializer):
-    member = serializers.IntegerField()
+    member = IdField()
     kind = serializers.ChoiceField(ConflictKind.choices)
-    ai_system = serializers.IntegerField(required=False, allow_null=True, default=None)
+    ai_system = IdField(required=False, allow_null=True, default=None)
     value = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
@@ -67,7 +69,7 @@ class CommitteeCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=160)
     hospital_group = serializers.CharField(max_length=160)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    ai_system_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    ai_system_ids = serializers.ListField(child=IdField(), required=False, default=list)
     quorum_clinicians = serializers.IntegerField(required=False, allow_null=True, default=None,
                                                  help_text="Default 2; at least 1.")
     quorum_patient_reps = serializers.IntegerField(required=False, allow_null=True, default=None,
@@ -83,12 +85,12 @@ class QuorumInputSerializer(serializers.Serializer):
 
 
 class EndTermSerializer(serializers.Serializer):
-    member = serializers.IntegerField(help_text="A membership (term of office) of this committee.")
+    member = IdField(help_text="A membership (term of office) of this committee.")
     term_end = serializers.DateField()
 
 
 class ConflictWithdrawSerializer(serializers.Serializer):
-    conflict = serializers.IntegerField(help_text="A declared conflict of a member of this committee.")
+    conflict = IdField(help_text="A declared conflict of a member of this committee.")
 
 
 class MemberCreateSerializer(serializers.Serializer):
@@ -236,7 +238,7 @@ class SessionSerializer(_CallerTransitions, serializers.ModelSerializer):
 
 
 class SessionCreateSerializer(serializers.Serializer):
-    committee = serializers.IntegerField()
+    committee = IdField()
     title = serializers.CharField(max_length=160)
     scheduled_at = serializers.DateTimeField()
     place = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -252,7 +254,7 @@ class AddItemSerializer(serializers.Serializer):
 
 
 class AttendanceInputSerializer(serializers.Serializer):
-    member = serializers.IntegerField()
+    member = IdField()
     status = serializers.CharField(max_length=10, help_text="present, excused or absent")
 
 
@@ -267,7 +269,7 @@ class DecisionInputSerializer(serializers.Serializer):
 
 
 class MinutesSerializer(serializers.Serializer):
-    session = serializers.IntegerField()
+    session = IdField()
     is_draft = serializers.BooleanField()
     minutes_html = serializers.CharField()
     minutes_sha256 = serializers.CharField(allow_null=True)
@@ -282,7 +284,7 @@ class ActionSerializer(_CallerTransitions, serializers.ModelSerializer):
     owner_username = serializers.CharField(source="owner.username", read_only=True)
     owner_display_name = serializers.CharField(source="owner.display_name", read_only=True)
     ai_system_name = serializers.CharField(source="ai_system.name", read_only=True, default=None)
-    session = serializers.IntegerField(source="decision.item.session_id", read_only=True, default=None)
+    session = IdField(source="decision.item.session_id", read_only=True, default=None)
     is_overdue = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -295,14 +297,14 @@ class ActionSerializer(_CallerTransitions, serializers.ModelSerializer):
 
 
 class ActionCreateSerializer(serializers.Serializer):
-    committee = serializers.IntegerField()
+    committee = IdField()
     kind = serializers.CharField(max_length=20, help_text="See committees.enums.ActionKind.")
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
     owner = serializers.IntegerField()
     due_date = serializers.DateField()
     decision = serializers.IntegerField(required=False, allow_null=True, default=None)
-    ai_system = serializers.IntegerField(required=False, allow_null=True, default=None)
+    ai_system = IdField(required=False, allow_null=True, default=None)
 
 
 class OutcomeSerializer(serializers.Serializer):

@@ -3,7 +3,6 @@ service and serialize; querysets come from the selectors, so an object the calle
 404."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -55,12 +54,8 @@ class CommitteeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = CommitteeSerializer
 
     def get_queryset(self):
-        if not perms.can_view_committees(self.request.user):
-            return Committee.objects.none()
-        return Committee.objects.prefetch_related(
-            "ai_systems", Prefetch("members", queryset=Member.objects.select_related("user")),
-            "members__conflicts",
-        ).order_by("name")
+        # An officer of another committee does not see this one at all (404), let alone its members.
+        return selectors.committee_list_for_user(self.request.user)
 
     def list(self, request, *args, **kwargs):
         ensure(perms.can_view_committees(request.user))

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from cases.identifiers import ensure_no_identifiers
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 from common.fsm import apply_transition, save_transitioned
 
@@ -19,6 +20,7 @@ def action_create(*, actor, committee: Committee, kind: str, title: str, owner, 
                   description: str = "", decision: Decision | None = None, ai_system=None) -> Action:
     """A new action. From a decision, only until the session's minutes are signed: signed minutes
     list every action they decided and never change."""
+    ensure_no_identifiers(fields={"title": title, "description": description})
     ensure(perms.can_manage_actions(actor, committee.pk), "Only the committee's officers or the quality team "
                                                            "can create actions.")
     errors = {}
@@ -71,6 +73,7 @@ def action_start(*, actor, action: Action) -> Action:
 
 
 def action_complete(*, actor, action: Action, outcome: str) -> Action:
+    ensure_no_identifiers(fields={"outcome": outcome})
     if not outcome.strip():
         raise ValidationFailed("Say what was done.", extra={"outcome": ["required"]})
     return _transition_action(actor, action, "complete", perms.can_progress_action, outcome.strip(),
@@ -78,6 +81,7 @@ def action_complete(*, actor, action: Action, outcome: str) -> Action:
 
 
 def action_cancel(*, actor, action: Action, reason: str) -> Action:
+    ensure_no_identifiers(fields={"reason": reason})
     if not reason.strip():
         raise ValidationFailed("Give a reason for cancelling.", extra={"reason": ["required"]})
     return _transition_action(actor, action, "cancel", perms.can_cancel_action, reason.strip(),

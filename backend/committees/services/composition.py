@@ -8,6 +8,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from cases.identifiers import ensure_no_identifiers
+from cases.models import AISystem
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 
 from ..enums import ConflictKind, SessionState
@@ -38,20 +40,37 @@ def committee_create(*, actor, name: str, hospital_group: str, description: str 
                      ai_system_ids: list[int] | None = None, quorum_clinicians: int | None = None,
                      quorum_patient_reps: int | None = None) -> Committee:
     """Create a committee. The quorum counts are optional (the model's defaults, 2 clinicians and
-    1 patient representative, apply otherwise) and validated like ``committee_set_quorum``."""
+    1 patient representative, apply otherwise) and validated like ``committee_set_quorum``. Every id
+    in ``ai_system_ids`` must be a registered AI system (a 400 naming the unknown ones, checked
+    before any write, rather than a foreign-key failure at commit); the name must be free (a 400 on
+    ``name``, also when a concurrent request took it first)."""
+    ensure_no_identifiers(fields={"name": name, "hospital_group": hospital_group, "description": description})
     ensure(can_manage_committees(actor), "Only the quality team or committee officers can create committees.")
+    ai_system_ids = sorted(set(ai_system_ids or []))
+    unknown = sorted(set(ai_system_ids) - set(AISystem.objects.filter(pk__in=ai_system_ids)
+                                              .values_list("pk", flat=True)))
+    if unknown:
+        raise ValidationFailed("Unknown AI system.",
+                               extra={"ai_system_ids": [f"No AI system with id {pk}." for pk in unknown]})
     given = {"quorum_clinicians": quorum_clinicians, "quorum_patient_reps": quorum_patient_reps}
     quorum = {}
     if any(v is not None for v in given.values()):
         quorum = {f: Committee._meta.get_field(f).default if v is None else v for f, v in given.items()}
         _validate_quorum(quorum["quorum_clinicians"], quorum["quorum_patient_reps"], prefix="quorum_")
+    taken = ValidationFailed("A committee with this name exists already.", extra={"name": ["already used"]})
+    if Committee.objects.filter(name=name).exists():
+        raise taken
     with transaction.atomic():
-        committee = Committee.objects.create(name=name, hospital_group=hospital_group, description=description,
-                                             **quorum)
+        try:
+            with transaction.atomic():
+                committee = Committee.objects.create(name=name, hospital_group=hospital_group,
+                                                     description=description, **quorum)
+        except IntegrityError as exc:  # the only unique column is the name
+            raise taken from exc
         if ai_system_ids:
             committee.ai_systems.set(ai_system_ids)
         audit_record(actor=actor, action="committee.create", target=committee,
-                     data={"name": name, "ai_systems": sorted(ai_system_ids or []),
+                     data={"name": name, "ai_systems": ai_system_ids,
                            "quorum_clinicians": committee.quorum_clinicians,
                            "quorum_patient_reps": committee.quorum_patient_reps})
     return committee
@@ -86,6 +105,8 @@ def committee_set_quorum(*, actor, committee: Committee, clinicians: int, patien
 def member_add(*, actor, committee: Committee, user, role: str, term_start: date, specialty: str = "",
                site: str = "", service: str = "", declared_conflicts: str = "", term_end: date | None = None) -> Member:
     """Give a user a seat. One open seat of a given kind per user and committee."""
+    ensure_no_identifiers(fields={"specialty": specialty, "site": site, "service": service,
+                                  "declared_conflicts": declared_conflicts})
     ensure(can_manage_committee(actor, committee.pk), "Only the quality team or the committee's officers can "
                                                        "compose it.")
     if not user.is_active:
@@ -142,6 +163,7 @@ def conflict_declare(*, actor, member: Member, kind: str, ai_system=None, value:
     """Declare a conflict of interest for a seat: the member themself or the committee's
     managers. Applied by assignment from the next draw or reassignment on (an assignment
     already made is declined by the reviewer, or reassigned by the quality team)."""
+    ensure_no_identifiers(fields={"value": value, "description": description})
     ensure(can_declare_conflict(actor, member), "Only the member or the committee's managers can declare this.")
     value = value.strip()
     if kind not in ConflictKind.values:

@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.services import audit_record
+from cases.identifiers import ensure_no_identifiers
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 from common.fsm import apply_transition, save_transitioned
 from reviews.enums import AdjudicationMethod, CampaignCaseState
@@ -106,6 +107,7 @@ def session_create(*, actor, committee: Committee, title: str, scheduled_at: dat
                    video_link: str = "") -> Session:
     """Plan a session: every member whose term covers its date is invited, and the agenda is built
     from what awaits the committee (discordant and flagged cases, open actions, vigilance)."""
+    ensure_no_identifiers(fields={"title": title, "place": place, "video_link": video_link})
     ensure(perms.can_view_sessions(actor, committee.pk), "Only the committee's officers or the quality team can "
                                                           "plan sessions.")
     title = title.strip()
@@ -139,6 +141,7 @@ def session_refresh_agenda(*, actor, session: Session) -> int:
 
 def session_add_item(*, actor, session: Session, title: str) -> AgendaItem:
     """Other business, put on the agenda by hand."""
+    ensure_no_identifiers(fields={"title": title})
     if not title.strip():
         raise ValidationFailed("Give the item a title.", extra={"title": ["required"]})
     with transaction.atomic():
@@ -195,6 +198,7 @@ def session_start(*, actor, session: Session) -> Session:
 
 
 def session_cancel(*, actor, session: Session, reason: str) -> Session:
+    ensure_no_identifiers(fields={"reason": reason})
     if not reason.strip():
         raise ValidationFailed("Give a reason for cancelling.", extra={"reason": ["required"]})
     return _transition_session(actor, session, "cancel", perms.can_run_session, reason.strip(),
@@ -242,6 +246,7 @@ def decision_record(*, actor, item: AgendaItem, summary: str, text: str, votes_f
     """The chair records the committee's decision on an item, only while the session sits and has
     its quorum (409 otherwise). For a case whose readers disagree, the decision gives the reference
     label by consensus, written as the case's adjudication in the same transaction."""
+    ensure_no_identifiers(fields={"summary": summary, "text": text, "dissent": dissent})
     from reviews.services import adjudication_record
 
     if not summary.strip() or not text.strip():

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Environment-specific modules import * from here."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
@@ -25,14 +26,17 @@ DEBUG = False
 ALLOWED_HOSTS: list[str] = [h for h in (env("CGH_ALLOWED_HOSTS", "") or "").split(",") if h]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.VerifiedAdminConfig",  # django.contrib.admin, behind the second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_tasks",
@@ -51,12 +55,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "common.middleware.RequestHardeningMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "common.middleware.FrenchFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.SessionLifetimeMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "common.middleware.ContentSecurityPolicyMiddleware",
@@ -117,11 +124,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.PersonalInformationValidator"},
 ]
 AUTHENTICATION_BACKENDS = ["accounts.lockout.LockoutModelBackend"]
-# Lockout after repeated failed logins (accounts.lockout): failures within the window, per username.
+# Login throttling (accounts.lockout), counted from the audit trail so that every application
+# server sees the same counts: failures within the window per (client address, username), and
+# per client address whatever the username.
 LOGIN_MAX_FAILURES = int(env("CGH_LOGIN_MAX_FAILURES", "5") or 5)
+LOGIN_MAX_FAILURES_PER_CLIENT = int(env("CGH_LOGIN_MAX_FAILURES_PER_CLIENT", "20") or 20)
 LOGIN_LOCKOUT_MINUTES = int(env("CGH_LOGIN_LOCKOUT_MINUTES", "15") or 15)
+# Number of reverse proxies in front of the application that append the client address to
+# X-Forwarded-For (0: the client is REMOTE_ADDR). Only those trusted proxies' entries are read.
+CGH_TRUSTED_PROXY_COUNT = int(env("CGH_TRUSTED_PROXY_COUNT", "0") or 0)
+# Sessions: idle timeout and absolute lifetime (accounts.middleware.SessionLifetimeMiddleware).
+CGH_SESSION_IDLE_MINUTES = int(env("CGH_SESSION_IDLE_MINUTES", "30") or 30)
+CGH_SESSION_MAX_HOURS = int(env("CGH_SESSION_MAX_HOURS", "12") or 12)
+SESSION_COOKIE_AGE = CGH_SESSION_MAX_HOURS * 3600
+# TOTP second factor (django-otp): required for the roles in accounts.enums.SECOND_FACTOR_ROLES and
+# for staff, in every environment. This one switch exists for an emergency and for no test.
+CGH_SECOND_FACTOR_REQUIRED = env_bool("CGH_SECOND_FACTOR_REQUIRED", True)
+OTP_TOTP_ISSUER = env("CGH_OTP_ISSUER", "Collège de garantie humaine")
+OTP_TOTP_THROTTLE_FACTOR = 1
+# API tokens (django-rest-knox): stored as a hash only, expire, revoked at logout and password change.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=float(env("CGH_API_TOKEN_HOURS", "10") or 10)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
@@ -156,17 +185,24 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Everything is served by the application itself: no CDN, no inline script.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; "
+    "form-action 'self'"
 )
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # Bounded parsers and pagination (common.parsers, common.pagination): bad input is a 4xx.
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.BoundedJSONParser",
+        "common.parsers.NulRefusingFormParser",
+        "common.parsers.NulRefusingMultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "common.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "common.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -176,6 +212,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Blind re-reading of AI-assisted cases, committee work and concordance reporting.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema is for logged-in users (a token or a verified session): anonymous callers get 401.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_AUTHENTICATION": ["knox.auth.TokenAuthentication",
+                             "rest_framework.authentication.SessionAuthentication"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -190,6 +230,29 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Request bounds (common.middleware, common.uploads, common.parsers). A file upload larger than
+# CGH_MAX_UPLOAD_MB is refused (413) before it is read; an upload over FILE_UPLOAD_MAX_MEMORY_SIZE
+# streams to a temporary file under the import directory (never held in memory, and swept by the
+# import recovery if a process dies); a non-file body (JSON, form fields) is held in memory and
+# bounded by DATA_UPLOAD_MAX_MEMORY_SIZE; JSON nests at most API_JSON_MAX_DEPTH levels.
+MAX_UPLOAD_BYTES = int(env("CGH_MAX_UPLOAD_MB", "200") or 200) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "common.uploads.MaxSizeUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+CGH_IMPORT_DIR = env("CGH_IMPORT_DIR") or str(PROJECT_DIR / "var" / "imports")
+FILE_UPLOAD_TEMP_DIR = str(Path(CGH_IMPORT_DIR) / "uploading")
+FILE_UPLOAD_PERMISSIONS = 0o600
+API_JSON_MAX_DEPTH = 20
+API_MAX_PAGE_SIZE = 200
+# JSON and FHIR documents are parsed whole (CSV and JSON Lines stream): bounded so that an import
+# stays under 300 MB of memory; larger exports go through CSV or JSON Lines.
+MAX_DOCUMENT_BYTES = int(env("CGH_MAX_DOCUMENT_MB", "20") or 20) * 1024 * 1024
+
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
@@ -202,15 +265,34 @@ SITE_URL = (env("CGH_SITE_URL", "") or "").rstrip("/")
 PSEUDONYM_KEY = env("CGH_PSEUDONYM_KEY")
 PSEUDONYM_KEY_FILE = env("CGH_PSEUDONYM_KEY_FILE")
 PSEUDONYM_KEY_ID = env("CGH_PSEUDONYM_KEY_ID", "k1")
+# Retired keys, kept to match the pseudonyms they made (never to make new ones): "id:secret"
+# entries separated by commas or spaces, or one per line in a key-ring file (cases.pseudonymization).
+PSEUDONYM_OLD_KEYS = env("CGH_PSEUDONYM_OLD_KEYS")
+PSEUDONYM_OLD_KEYS_FILE = env("CGH_PSEUDONYM_OLD_KEYS_FILE")
 # The source references (accession numbers) needed for a recall are encrypted with a second,
 # separate key (a Fernet key), which the reviewers' side never holds.
 SOURCE_KEY = env("CGH_SOURCE_KEY")
 SOURCE_KEY_FILE = env("CGH_SOURCE_KEY_FILE")
 SOURCE_KEY_ID = env("CGH_SOURCE_KEY_ID", "s1")
+# Audit trail (audit.models): events are sealed with HMAC-SHA256 under a key held outside the
+# database; retired keys (files named <key id>.key) stay readable for verification only.
+AUDIT_KEY = env("CGH_AUDIT_KEY")
+AUDIT_KEY_FILE = env("CGH_AUDIT_KEY_FILE")
+AUDIT_KEY_ID = env("CGH_AUDIT_KEY_ID", "a1")
+AUDIT_RETIRED_KEYS_DIR = env("CGH_AUDIT_RETIRED_KEYS_DIR")
+# Signed checkpoints go to an append-only file on other storage (a write-once mount, a log
+# shipper's directory): a file, or a directory that receives audit-anchors.jsonl.
+AUDIT_ANCHOR_PATH = env("CGH_AUDIT_ANCHOR_PATH")
+AUDIT_ANCHOR_EVERY = int(env("CGH_AUDIT_ANCHOR_EVERY", "500") or 0)  # events of one lane; 0: never
+AUDIT_ANCHOR_MINUTES = float(env("CGH_AUDIT_ANCHOR_MINUTES", "10") or 0)  # per process; 0: never
+AUDIT_LANES = int(env("CGH_AUDIT_LANES", "8") or 1)  # concurrent audited transactions before one waits
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
+    # Refused authorizations and authentication anomalies (common.security_log), one structured
+    # record each; kept out of the audit chain so that an attacker cannot make it grow at will.
+    "loggers": {"security": {"level": "INFO"}},
 }

@@ -12,6 +12,9 @@ PSEUDONYM_KEY = "test-pseudonymization-key"
 PSEUDONYM_KEY_ID = "test1"
 SOURCE_KEY = "pLZp31PspAf1UKnCTNvPita6t3Fgiiht7Ob-oZ1RwBY="
 SOURCE_KEY_ID = "stest1"
+AUDIT_KEY = "test-audit-key-0123456789-abcdefghijklmnop"
+AUDIT_KEY_ID = "atest1"
+AUDIT_ANCHOR_PATH = None  # tests that anchor point it at a temporary directory
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 STORAGES = {

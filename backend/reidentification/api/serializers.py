@@ -4,6 +4,7 @@ ciphertext: the plain value exists only in the one ``reveal`` response."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.fields import IdField
 from common.fsm import available_transitions
 
 from .. import permissions as perms
@@ -12,7 +13,7 @@ from ..models import ReidentificationRequest
 
 class ReidentificationRequestSerializer(serializers.ModelSerializer):
     state = serializers.CharField(read_only=True)
-    committee = serializers.IntegerField(source="campaign_case.campaign.committee_id", read_only=True)
+    committee = IdField(source="campaign_case.campaign.committee_id", read_only=True)
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
     decided_by = serializers.CharField(source="decided_by.username", read_only=True, default=None)
     available_transitions = serializers.SerializerMethodField()
@@ -36,7 +37,7 @@ class ReidentificationRequestSerializer(serializers.ModelSerializer):
 
 
 class ReidentificationCreateSerializer(serializers.Serializer):
-    campaign_case = serializers.IntegerField()
+    campaign_case = IdField()
     justification = serializers.CharField(max_length=10000)
 
 

@@ -8,6 +8,7 @@ is chosen only once the reviewer's own verdict is locked and they asked to unbli
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.fields import IdField
 from common.fsm import available_transitions
 
 from .. import permissions as perms
@@ -57,8 +58,8 @@ class CampaignReviewerSerializer(serializers.ModelSerializer):
 
 class CampaignCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=160)
-    ai_system = serializers.IntegerField()
-    committee = serializers.IntegerField()
+    ai_system = IdField()
+    committee = IdField()
     period_start = serializers.DateField()
     period_end = serializers.DateField()
     sites = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list)
@@ -87,7 +88,7 @@ class PlanQuerySerializer(serializers.Serializer):
     confidence = serializers.FloatField(min_value=0.5, max_value=0.999, default=0.95)
     prevalence = serializers.FloatField(min_value=0.001, max_value=1, required=False)
     sample_size = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
-    ai_system = serializers.IntegerField(required=False)
+    ai_system = IdField(required=False)
     period_start = serializers.DateField(required=False)
     period_end = serializers.DateField(required=False)
     sites = serializers.CharField(required=False, allow_blank=True, default="",
@@ -119,7 +120,7 @@ class ProtocolDeviationSerializer(serializers.ModelSerializer):
 
 class ReassignSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
-    reviewer_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    reviewer_id = IdField(required=False, allow_null=True, default=None)
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -257,7 +258,7 @@ class AssignmentStaffSerializer(_AssignmentBase):
     """For the quality team, who never review: progress without verdict content."""
 
     reviewer = serializers.CharField(source="reviewer.username", read_only=True)
-    campaign_case = serializers.IntegerField(source="campaign_case_id", read_only=True)
+    campaign_case = IdField(source="campaign_case_id", read_only=True)
     decline_reason = serializers.CharField(read_only=True)
 
     class Meta(_AssignmentBase.Meta):

@@ -66,14 +66,32 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return selectors.campaign_list_for_user(self.request.user)
 
     def get_serializer_class(self):
-        user = self.request.user
-        if getattr(self, "swagger_fake_view", False) or perms.is_campaign_manager(user) or (
-                user.role in perms.RESULTS_READER_ROLES):
+        # The schema documents the full representation; a caller gets it per campaign (``represent``).
+        return CampaignSerializer
+
+    def serializer_for(self, obj, blind_campaign_ids: frozenset[int] | None = None):
+        """The full serializer for callers who may see the design of ``obj``; the reduced one
+        (no design, protocol, strata, sizes, seed or population) for anyone else, including any
+        role that still reads the campaign blind."""
+        if perms.can_view_campaign_design(self.request.user, obj, blind_campaign_ids=blind_campaign_ids):
             return CampaignSerializer
         return CampaignReviewerSerializer
 
-    def represent(self, obj):
-        return self.get_serializer(obj).data
+    def represent(self, obj, blind_campaign_ids: frozenset[int] | None = None):
+        cls = self.serializer_for(obj, blind_campaign_ids)
+        return cls(obj, context=self.get_serializer_context()).data
+
+    @extend_schema(responses=PolymorphicProxySerializer(
+        component_name="CampaignForCaller", serializers=[CampaignSerializer, CampaignReviewerSerializer],
+        resource_type_field_name=None,
+    ))
+    def retrieve(self, request, pk=None):
+        return Response(self.represent(self.get_object()))
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        blind = perms.blind_campaign_ids_of(request.user)  # one query for the whole page
+        return self.get_paginated_response([self.represent(c, blind) for c in page])
 
     @extend_schema(request=CampaignCreateSerializer, responses={201: CampaignSerializer})
     def create(self, request):
@@ -143,8 +161,8 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["get"])
     def progress(self, request, pk=None):
         campaign = self.get_object()
-        ensure(perms.can_manage_campaign(request.user, campaign)
-               or perms.can_view_campaign_results(request.user, campaign))
+        ensure(perms.can_view_campaign_progress(request.user, campaign),
+               "You cannot see this campaign's progress (pending blind reviews or role).")
         return Response({"campaign": campaign.pk, **selectors.campaign_progress(campaign)})
 
     @extend_schema(responses=CampaignCaseSerializer(many=True))
@@ -152,7 +170,8 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def cases(self, request, pk=None):
         campaign = self.get_object()
         if not selectors.can_list_campaign_cases(request.user, campaign):
-            raise Forbidden("Case-level results are for the quality team and the committee officers.")
+            raise Forbidden("Case-level results are for the quality team and the committee officers, "
+                            "without blind reviews pending in the campaign.")
         page = self.paginate_queryset(selectors.campaign_case_list_for_user(request.user, campaign))
         return self.get_paginated_response(CampaignCaseSerializer(page, many=True).data)
 

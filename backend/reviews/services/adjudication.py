@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from cases.identifiers import ensure_no_identifiers
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 from common.fsm import apply_transition, save_transitioned
 
@@ -71,6 +72,7 @@ def adjudication_record(*, actor, campaign_case: CampaignCase, label: str, reaso
                         method: str = AdjudicationMethod.CONSENSUS) -> Adjudication:
     """Set the reference label of a case whose clinicians disagreed, with the reasoning. A third
     reading still pending on the case is withdrawn (its reader is told by their queue)."""
+    ensure_no_identifiers(fields={"reasoning": reasoning})
     with transaction.atomic():
         cc = CampaignCase.objects.select_for_update(of=("self",)).select_related(
             "campaign__ai_system", "case").get(pk=campaign_case.pk)

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F
 
 from audit.services import audit_record
+from cases.identifiers import ensure_no_identifiers
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 from common.fsm import apply_transition, save_transitioned
 
@@ -111,6 +112,7 @@ def assignment_save_draft(*, actor, assignment: Assignment, data: dict[str, Any]
     will and deleted when the verdict is locked), the audit trail is append-only and
     hash-chained, so one event per save would copy unlocked opinions into a permanent log that
     auditors read. The decision that counts, the lock, is audited."""
+    ensure_no_identifiers(fields={f: data.get(f) for f in ("rationale", "comments")})
     fields = DRAFT_FIELDS[AssignmentKind(assignment.kind)]
     clean = {f: str(data[f])[:DRAFT_MAX_CHARS] for f in fields if data.get(f) not in (None, "")}
     with transaction.atomic():
@@ -135,6 +137,7 @@ def assignment_submit(*, actor, assignment: Assignment, data: dict[str, Any]) ->
     case becomes reviewed, then concordant (clinicians agree: their label is the reference) or
     needs adjudication. Locks the campaign case row so that two last verdicts cannot both miss
     each other."""
+    ensure_no_identifiers(fields={f: data.get(f) for f in ("rationale", "comments")})
     with transaction.atomic():
         assignment = _assignment_for_reviewer(actor, assignment, "submit")
         # Lock the case row before the first audit event: the audit chain head is always the
@@ -218,6 +221,7 @@ def assignment_unblind(*, actor, assignment: Assignment) -> Assignment:
 def assignment_classify(*, actor, assignment: Assignment, discrepancy: str, would_have_changed: bool,
                         possible_adverse_event: bool = False, comment: str = "") -> Assignment:
     """Record the post-unblinding classification. The locked verdict is not touched."""
+    ensure_no_identifiers(fields={"comment": comment})
     from vigilance.services import vigilance_open_for_case
 
     with transaction.atomic():
@@ -263,6 +267,7 @@ def _reassign(actor, old: Assignment, *, only: int | None = None) -> Assignment 
 
 def assignment_decline(*, actor, assignment: Assignment, reason: str) -> Assignment:
     """Decline (e.g. conflict of interest) and reassign within the rules."""
+    ensure_no_identifiers(fields={"reason": reason})
     if not reason.strip():
         raise ValidationFailed("Give a reason for declining.", extra={"reason": ["required"]})
     with transaction.atomic():
@@ -296,6 +301,7 @@ def assignment_reassign(*, actor, assignment: Assignment, reason: str, reviewer_
     """The quality team withdraws a pending review and gives the case to another reader within
     the rules (``reviewer_id``: that reader, who must be eligible). Refused with 409, changing
     nothing, when no eligible reader is left or the chosen one is not eligible."""
+    ensure_no_identifiers(fields={"reason": reason})
     if not reason.strip():
         raise ValidationFailed("Give a reason for the reassignment.", extra={"reason": ["required"]})
     with transaction.atomic():

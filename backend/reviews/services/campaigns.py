@@ -8,6 +8,7 @@ import numpy as np
 from django.db import transaction
 
 from audit.services import audit_record
+from cases.identifiers import ensure_no_identifiers
 from cases.models import AISystem
 from committees.models import Committee
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
@@ -41,6 +42,7 @@ def campaign_create(
     """Create a draft campaign. The AI system must be one the committee oversees. ``design`` is
     validated (``reviews.sampling.Design``); with a set allocation the sample size is the sum of
     the sizes set per stratum."""
+    ensure_no_identifiers(fields={"name": name, "required_specialty": required_specialty})
     ensure(perms.can_create_campaign(actor), "Only the quality team can create campaigns.")
     if period_end < period_start:
         raise ValidationFailed("The period ends before it starts.", extra={"period_end": ["before period_start"]})
@@ -169,7 +171,8 @@ def campaign_start_review(*, actor, campaign: Campaign) -> Campaign:
                 if not k:
                     continue
                 chosen = pools[kind].pick(case_id=cc.case_id, service=cc.case.service, site=cc.case.site,
-                                          signer=cc.case.clinician_pseudonym, k=k, exclude=set())
+                                          signer=cc.case.clinician_pseudonym, signer_key_id=cc.case.key_id,
+                                          k=k, exclude=set())
                 if not chosen:
                     raise TransitionNotAllowed(
                         f"Not enough eligible {READER_NOUNS[kind]} for sampled case {cc.case_id}: "
@@ -254,6 +257,7 @@ def campaign_archive(*, actor, campaign: Campaign) -> Campaign:
 
 
 def campaign_cancel(*, actor, campaign: Campaign, reason: str = "") -> Campaign:
+    ensure_no_identifiers(fields={"reason": reason})
     return _transition_campaign(actor, campaign, "cancel", perms.can_manage_campaign, data={"reason": reason})
 
 
@@ -266,6 +270,7 @@ def protocol_deviation_record(*, actor, campaign: Campaign, item: str, descripti
     """Record a departure from the frozen protocol with its reason. Only once the protocol is
     frozen (scheduled) and before publication: a draft is still edited, a published campaign is
     corrected by a new report version (409). Locks the campaign row."""
+    ensure_no_identifiers(fields={"item": item, "description": description, "reason": reason})
     errors = {k: ["required"] for k, v in (("item", item), ("description", description), ("reason", reason))
               if not v.strip()}
     if errors:

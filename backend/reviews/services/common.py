@@ -55,5 +55,6 @@ def one_more_reader(campaign_case, kind: str, rng, *, only: int | None = None) -
         reader.load = loads.get(reader.user_id, 0)
     case = campaign_case.case
     chosen = pool.pick(case_id=case.pk, service=case.service, site=case.site, signer=case.clinician_pseudonym, k=1,
-                       exclude=set(campaign_case.assignments.values_list("reviewer_id", flat=True)), only=only)
+                       exclude=set(campaign_case.assignments.values_list("reviewer_id", flat=True)), only=only,
+                       signer_key_id=case.key_id)
     return chosen[0] if chosen else None

@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.fields import IdField
 from common.fsm import available_transitions
 
 from .. import permissions as perms
@@ -48,11 +49,11 @@ class VigilanceReportSerializer(serializers.ModelSerializer):
 
 
 class VigilanceCreateSerializer(serializers.Serializer):
-    committee = serializers.IntegerField()
-    ai_system = serializers.IntegerField()
+    committee = IdField()
+    ai_system = IdField()
     event_date = serializers.DateField()
     description = serializers.CharField(max_length=10000)
-    campaign_case = serializers.IntegerField(required=False, allow_null=True, default=None)
+    campaign_case = IdField(required=False, allow_null=True, default=None)
     ai_version = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     aware_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 

@@ -1,7 +1,6 @@
 """Vigilance report endpoints. Views validate input, call one service and serialize; the queryset
 comes from the selector, so a report the caller may not see is a 404."""
 
-import csv
 import io
 
 from django.http import HttpResponse
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 
 from cases.models import AISystem
 from committees.models import Committee
+from common import csv_export
 from common.exceptions import TransitionNotAllowed, ValidationFailed
 from reviews.api.views import transition_action
 from reviews.models import CampaignCase
@@ -92,7 +92,7 @@ class VigilanceReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
     def export(self, request):
         """Every visible report with every declaration field, as CSV (``;``, UTF-8 with BOM)."""
         out = io.StringIO()
-        writer = csv.writer(out, delimiter=";", lineterminator="\n")
+        writer = csv_export.writer(out, delimiter=";", lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
         for r in self.get_queryset():
             clock = r.clock()

@@ -30,10 +30,11 @@ SMALL_SAMPLE = 30
 
 # --- Campaigns -------------------------------------------------------------------------------
 
-def sees_campaign_details(user) -> bool:
-    """The audience of the API's full ``CampaignSerializer`` (seed, population, protocol);
-    everyone else gets ``CampaignReviewerSerializer``'s fields."""
-    return perms.is_campaign_manager(user) or user.role in RESULTS_READER_ROLES
+def sees_campaign_details(user, campaign: Campaign, *, blind_campaign_ids: frozenset[int] | None = None) -> bool:
+    """The audience of the API's full ``CampaignSerializer`` (seed, population, protocol) for this
+    campaign (``perms.can_view_campaign_design``: never while reading it blind); everyone else
+    gets ``CampaignReviewerSerializer``'s fields."""
+    return perms.can_view_campaign_design(user, campaign, blind_campaign_ids=blind_campaign_ids)
 
 
 def campaign_for(user, pk: int) -> Campaign:
@@ -44,19 +45,25 @@ def campaign_for(user, pk: int) -> Campaign:
 
 
 def campaign_rows(user) -> list[dict]:
-    return [
-        {"id": c.pk, "name": c.name, "state_label": state_display(CampaignState, c.state),
-         "ai_system": c.ai_system.name, "committee": c.committee.name, "period_start": c.period_start,
-         "period_end": c.period_end, "review_deadline": c.review_deadline, "sample_size": c.sample_size,
-         "n_cases": c.n_cases}
-        for c in selectors.campaign_list_for_user(user)
-    ]
+    """One row per visible campaign; the period, committee and sizes only on the rows whose design
+    the caller may see (one query for the campaigns the caller reads blind)."""
+    blind = perms.blind_campaign_ids_of(user)
+    rows = []
+    for c in selectors.campaign_list_for_user(user):
+        row = {"id": c.pk, "name": c.name, "state_label": state_display(CampaignState, c.state),
+               "ai_system": c.ai_system.name, "review_deadline": c.review_deadline,
+               "details": sees_campaign_details(user, c, blind_campaign_ids=blind)}
+        if row["details"]:
+            row |= {"committee": c.committee.name, "period_start": c.period_start, "period_end": c.period_end,
+                    "sample_size": c.sample_size, "n_cases": c.n_cases}
+        rows.append(row)
+    return rows
 
 
 def can_see_progress(user, campaign: Campaign) -> bool:
     """As the API's ``progress`` action: case states say whether readers agreed, so they are
     results-like and hidden from anyone who still reads blind in the campaign."""
-    return perms.can_manage_campaign(user, campaign) or perms.can_view_campaign_results(user, campaign)
+    return perms.can_view_campaign_progress(user, campaign)
 
 
 def progress_view(campaign: Campaign) -> dict:
@@ -115,7 +122,7 @@ def results_view(results: dict) -> dict:
 def campaign_page(user, campaign: Campaign) -> dict:
     """A campaign's summary. Reviewers get the fields of ``CampaignReviewerSerializer`` (name,
     state, AI system, deadline); progress and results follow the API's gates."""
-    details = sees_campaign_details(user)
+    details = sees_campaign_details(user, campaign)
     ai = campaign.ai_system
     ctx = {
         "campaign": {
@@ -144,7 +151,10 @@ def campaign_page(user, campaign: Campaign) -> dict:
         if perms.can_view_campaign_results(user, campaign):
             ctx["results"] = results_view(selectors.campaign_results(campaign))
         else:
-            ctx["results_hidden"] = "blind" if perms.has_blind_reviews_in(user, campaign) else "role"
+            ctx["results_hidden"] = "role"
+    elif (perms.is_campaign_manager(user) or user.role in RESULTS_READER_ROLES) and \
+            perms.reads_campaign_blind(user, campaign):
+        ctx["results_hidden"] = "blind"  # a role that would see the results is told why it does not
     return ctx
 
 
@@ -154,7 +164,7 @@ def can_see_board(user, campaign: Campaign) -> bool:
     """The quality team, minus anyone who still reads blind in the campaign (a quality member
     may also sit on the committee): the board names reviewers and their pace, never a stratum,
     an AI output or a verdict, but it is an operator's page and stays with operators."""
-    return perms.is_campaign_manager(user) and not perms.has_blind_reviews_in(user, campaign)
+    return perms.is_campaign_manager(user) and not perms.reads_campaign_blind(user, campaign)
 
 
 def _row_ref(a: Assignment) -> dict:

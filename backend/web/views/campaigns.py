@@ -35,8 +35,9 @@ CAMPAIGN_SERVICES = {
 @login_required
 @require_safe
 def campaign_list(request):
+    rows = reads.campaign_rows(request.user)
     return render(request, "web/campaign_list.html", {
-        "campaigns": reads.campaign_rows(request.user), "details": reads.sees_campaign_details(request.user),
+        "campaigns": rows, "details": any(row["details"] for row in rows),
         "can_create": perms.can_create_campaign(request.user),
     })
 

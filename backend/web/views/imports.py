@@ -32,6 +32,7 @@ from common.exceptions import Forbidden
 
 from ..errors import web_errors
 from ..labels import state_display
+from ..reads.blinding import flagged_case_count
 
 RECENT = 50
 """Batches listed on the import page, newest first."""
@@ -163,7 +164,8 @@ def _rows(items: list[dict]) -> list[dict]:
 
 def batch_page(b: ImportBatch) -> dict:
     ctx = {"batch": _summary(b) | {"profile": b.profile.name if b.profile else "",
-                                   "failure": b.failure if b.status == ImportStatus.FAILED else ""},
+                                   "failure": b.failure if b.status == ImportStatus.FAILED else "",
+                                   "is_interrupted": b.status == ImportStatus.INTERRUPTED},
            "is_polled": b.status in POLLED, "progress": None, "report": None}
     if b.status in POLLED:
         ctx["progress"] = _progress(b)
@@ -177,7 +179,8 @@ def batch_page(b: ImportBatch) -> dict:
 
 
 def _list_page(request, form: ImportUploadForm, status: int = 200) -> HttpResponse:
-    return render(request, "web/import_list.html", {"batches": batch_rows(), "form": form}, status=status)
+    return render(request, "web/import_list.html", {"batches": batch_rows(), "form": form,
+                                                    "n_flagged": flagged_case_count()}, status=status)
 
 
 @login_required

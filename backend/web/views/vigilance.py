@@ -3,7 +3,6 @@ one report, its edition while a draft, declaration and closure; one report as PD
 as CSV. The quality team and the committee's officers only; a report of a case the caller still
 reads blind does not exist for them."""
 
-import csv
 import io
 
 from django.contrib import messages
@@ -15,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from common import csv_export
 from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
 from common.fsm import available_transitions
 from vigilance import permissions as vperms
@@ -149,7 +149,7 @@ def vigilance_csv(request):
         raise Http404
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";")
+    writer = csv_export.writer(out, delimiter=";")
     writer.writerow(CSV_COLUMNS)
     now = timezone.now()
     for r in reads.vigilance_list_for(request.user):
