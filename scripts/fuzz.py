@@ -17,8 +17,10 @@ are reached with real objects and not only answered 404. ``POST /api/auth/logout
 it would end the run's own token.
 
 The check is ``not_a_server_error``: bad input must get a 4xx in the project's error shape, so
-any 5xx is a bug. Exits 0 when no user's run found one, 1 otherwise (2 when the setup failed).
-The server's log (with the tracebacks of any 500) is printed for failing runs.
+any 5xx is a bug. Exits 0 when no user's run found one, 1 when a check failed or the server logged
+an error (its tracebacks are printed), 2 when the setup failed, and 3 when schemathesis itself
+raised an error on some operations (a generation bug of the tool, named in the summary) without
+any server error: those operations were not fully tested, so the run is not a pass.
 """
 
 import argparse
@@ -32,7 +34,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +75,18 @@ class Result:
     username: str
     status: int
     seconds: float
+    failed: list[str] = field(default_factory=list)  # operations where a check failed (a 5xx)
+    errored: list[str] = field(default_factory=list)  # operations schemathesis itself could not test
+
+    @property
+    def verdict(self) -> str:
+        if self.failed:
+            return f"FAILED on {len(self.failed)} operation(s): {', '.join(self.failed)}"
+        if self.errored:
+            return f"INCOMPLETE: schemathesis failed internally on {', '.join(self.errored)} (no server error)"
+        if self.status != 0:
+            return f"FAILED (schemathesis exit {self.status})"
+        return "no server error"
 
 
 def log(message: str) -> None:
@@ -173,6 +188,21 @@ def run_schemathesis(base: str, token: str, config: Path, args, report: Path) ->
         return 124
 
 
+def junit_outcomes(report: Path) -> tuple[list[str], list[str]]:
+    """The operations of a schemathesis JUnit report with a failed check, and those where the
+    tool raised an error of its own (a generation bug, not an answer of the server)."""
+    if not report.exists():
+        return [], []
+    failed, errored = [], []
+    for case in ET.parse(report).iter("testcase"):
+        name = case.get("name", "?")
+        if case.find("failure") is not None:
+            failed.append(name)
+        elif case.find("error") is not None:
+            errored.append(name)
+    return failed, errored
+
+
 def server_errors(text: str) -> list[str]:
     """Each distinct traceback of the server's log ("Internal Server Error: <path>" up to the
     exception line), once, in order of first appearance."""
@@ -240,8 +270,9 @@ def main() -> int:
         for name in usernames:
             log(f"=== as {name}: up to {args.max_examples} examples per operation")
             begun = time.monotonic()
-            status = run_schemathesis(base, tokens[name], config, args, workdir / f"junit-{name}.xml")
-            results.append(Result(name, status, time.monotonic() - begun))
+            report = workdir / f"junit-{name}.xml"
+            status = run_schemathesis(base, tokens[name], config, args, report)
+            results.append(Result(name, status, time.monotonic() - begun, *junit_outcomes(report)))
     except (subprocess.CalledProcessError, RuntimeError, json.JSONDecodeError) as error:
         log(f"setup failed: {error}")
         return 2
@@ -252,12 +283,10 @@ def main() -> int:
                 server.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 server.kill()
-        failed = not results or any(r.status != 0 for r in results)
-        if failed and server_log.exists():
-            errors = server_errors(server_log.read_text(errors="replace"))
-            if errors:
-                log(f"the server's tracebacks ({len(errors)} distinct):")
-                print("\n\n".join(errors), flush=True)
+        tracebacks = server_errors(server_log.read_text(errors="replace")) if server_log.exists() else []
+        if tracebacks:
+            log(f"the server's tracebacks ({len(tracebacks)} distinct):")
+            print("\n\n".join(tracebacks), flush=True)
         if args.keep:
             log(f"kept {workdir}")
         else:
@@ -265,10 +294,13 @@ def main() -> int:
 
     log("summary:")
     for result in results:
-        verdict = "no server error" if result.status == 0 else f"FAILED (schemathesis exit {result.status})"
-        log(f"  {result.username:<12} {verdict} in {result.seconds:.0f} s")
+        log(f"  {result.username:<12} {result.verdict} in {result.seconds:.0f} s")
+    if tracebacks:
+        log(f"  the server logged {len(tracebacks)} distinct error(s)")
     log(f"total {time.monotonic() - started:.0f} s")
-    return 0 if all(r.status == 0 for r in results) else 1
+    if tracebacks or any(r.failed or (r.status != 0 and not r.errored) for r in results):
+        return 1
+    return 3 if any(r.errored for r in results) else 0
 
 
 if __name__ == "__main__":
