@@ -6,7 +6,7 @@
     scripts/with_postgres.sh .venv/bin/python bench/import_bench.py --rows 1000000   # PostgreSQL
 
 Generates a CSV file on disk (streamed, never in memory), imports it through
-``cases.importing.import_cases`` (stream, parse, validate, pseudonymize and encrypt in a process
+``cases.importing.service.import_cases`` (stream, parse, validate, pseudonymize and encrypt in a process
 pool, write new cases as they come, decide existing ones in SQL, audit), then loads the same
 already-pseudonymized rows into the same table, with the same indexes, by the rawest path:
 PostgreSQL ``COPY`` / SQLite ``executemany``. Peak memory is the
@@ -60,10 +60,13 @@ def main() -> None:
     from accounts.enums import Role
     from accounts.models import User
     from cases.enums import OutputType
-    from cases.importing import CHUNK, STAGED, RowContext, _chunks, _prepared, import_cases
+    from cases.importing.pool import prepared_chunks, record_chunks
+    from cases.importing.rules import ColumnMapping
+    from cases.importing.service import CHUNK, import_cases
     from cases.models import AISystem, Case
     from cases.pseudonymization import current_key
     from cases.readers import inspect, read_records
+    from cases.rows import STAGED, RowContext
     from cases.source_reference import current_source_key
 
     quality, _ = User.objects.get_or_create(username="bench-import", defaults={"role": Role.QUALITY})
@@ -86,15 +89,13 @@ def main() -> None:
 
     # The same rows, already pseudonymized (prepared outside the timing), loaded raw.
     ai2 = system("Raw")
-    from cases.importing import Mapping
-
     ctx = RowContext.for_system(ai2, current_key(), current_source_key())
     with path.open("rb") as stream:
         info = inspect(stream)
         header, records = read_records(stream, info, "csv")
         ctx.index = {c: i for i, c in enumerate(header)}
-        prepared = [row for chunk in _prepared(_chunks(records, CHUNK, Mapping({}, set()), True), ctx, 2)
-                    for row in chunk.values]
+        chunks = record_chunks(records, CHUNK, ColumnMapping({}, set()), is_csv=True)
+        prepared = [row for chunk in prepared_chunks(chunks, ctx, 2) for row in chunk.values]
     cols = ["ai_system_id", "created_at", "updated_at", "is_opted_out", *STAGED]
     from django.utils import timezone
 

@@ -6,7 +6,7 @@
     .venv/bin/python bench/run.py --cases 50000 --campaign-cases 5000
 
 Measures:
-- import: rows/s end to end through ``cases.importing.import_cases`` (parse, validate,
+- import: rows/s end to end through ``cases.importing.service.import_cases`` (parse, validate,
   pseudonymize, write, audit) against a raw ``bulk_create`` of the same already-pseudonymized
   rows into the same table; peak Python memory of the import (tracemalloc).
 - results: ``reviews.selectors.campaign_results`` (two queries + pandas + statistics) for a
@@ -75,9 +75,11 @@ def main() -> None:
     from accounts.enums import Role
     from accounts.models import User
     from cases.enums import OutputType
-    from cases.importing import build_case, import_cases, read_rows
+    from cases.importing.service import import_cases
     from cases.models import AISystem, Case
     from cases.pseudonymization import current_key
+    from cases.readers import read_rows
+    from cases.rows import build_case
     from committees.models import Committee
     from reviews.enums import AssignmentKind, AssignmentState, CampaignCaseState, CampaignState
     from reviews.models import Assignment, Campaign, CampaignCase, Verdict

@@ -134,9 +134,6 @@ class Detector:
     def mentions(self, text: str) -> list[str]:
         return [m.text for m in self.find(text)]
 
-    def is_clean(self, text: str) -> bool:
-        return not self.find(text)
-
 
 def detector_for(*, name: str, vendor: str = "", labels=(), version: str = "") -> Detector:
     """The detector for one AI system: generic AI words, its product name, coined words and

@@ -98,7 +98,7 @@ class ImportBatch(TimeStampedModel):
     warnings = models.JSONField(default=list, blank=True)
     failure = models.TextField(blank=True)
     # The uploaded file waiting for (or read by) the background task, by its name in the import
-    # directory; emptied once the file is deleted (cases.services.import_batch_release_file).
+    # directory; emptied once the file is deleted (cases.importing.batches.import_batch_release_file).
     stored_file = models.CharField(max_length=64, blank=True)
 
     class Meta:

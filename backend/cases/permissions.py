@@ -1,4 +1,4 @@
-from accounts.enums import CAMPAIGN_MANAGER_ROLES, RESULTS_READER_ROLES
+from accounts.enums import CAMPAIGN_MANAGER_ROLES, RESULTS_READER_ROLES, Role
 
 
 def _active(user) -> bool:
@@ -24,8 +24,6 @@ def can_view_cases(user) -> bool:
 
 def can_register_optouts(user) -> bool:
     """The opt-out register: the quality team and the data-protection officer."""
-    from accounts.enums import Role
-
     return _active(user) and (user.role in CAMPAIGN_MANAGER_ROLES or user.role == Role.DPO)
 
 

@@ -74,17 +74,6 @@ def inspect(stream: BinaryIO) -> SourceInfo:
     return SourceInfo(digest.hexdigest(), size, lines, encoding)
 
 
-def guess_format(filename: str) -> str:
-    name = filename.lower()
-    if name.endswith((".jsonl", ".ndjson")):
-        return ImportFormat.JSONL
-    if name.endswith((".fhir.json", ".bundle.json")) or "fhir" in name:
-        return ImportFormat.FHIR
-    if name.endswith(".json"):
-        return ImportFormat.JSON
-    return ImportFormat.CSV
-
-
 def read_records(stream: BinaryIO, info: SourceInfo, fmt: str) -> tuple[list[str] | None, Iterator]:
     """The header when the format has one (CSV), and an iterator of (line, record)."""
     text = io.TextIOWrapper(stream, encoding=info.encoding, newline="")
@@ -106,6 +95,17 @@ def read_records(stream: BinaryIO, info: SourceInfo, fmt: str) -> tuple[list[str
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise ValidationFailed("The JSON file must be a list of objects, one per case.")
     return sorted({k for r in data for k in r}), iter([(i + 1, r) for i, r in enumerate(data)])
+
+
+def read_rows(raw: bytes, fmt: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    """Header and (line, record) pairs of a small file, all in memory (benchmarks)."""
+    stream = io.BytesIO(raw)
+    info = inspect(stream)
+    header, records = read_records(stream, info, fmt)
+    rows = list(records)
+    if header is not None and rows and isinstance(rows[0][1], list):
+        rows = [(line, dict(zip(header, values, strict=False))) for line, values in rows]
+    return header or sorted({k for _, r in rows for k in r}), rows
 
 
 def max_document_bytes() -> int:

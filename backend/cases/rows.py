@@ -23,9 +23,9 @@ from typing import Any, NamedTuple
 from .ai_mentions import Detector, detector_for
 from .enums import AgeBand, DatePrecision, IdentifierPolicy, OutputType, Sex
 from .identifiers import TAGS, redact, scan_text
-from .pseudonymization import PseudonymKey, hmac_sha256_hex, normalise_identifier
+from .pseudonymization import PseudonymKey
 from .readers import CsvBlock, parse_csv_block
-from .source_reference import SourceKey, encrypt_source_reference
+from .source_reference import SourceKey, current_source_key, encrypt_source_reference
 
 REQUIRED = ("accession_number", "patient_id", "exam_date", "site")
 OPTIONAL = (
@@ -165,10 +165,6 @@ def parse_bool(value: str) -> bool | None:
     raise ValueError("expected yes/no (oui/non)")
 
 
-def _pseudo(key: PseudonymKey, namespace: str, value: str) -> str:
-    return hmac_sha256_hex(key.secret, f"{namespace}:{normalise_identifier(value)}".encode())
-
-
 class _Crypto:
     """Per-process cache of the keyed objects: an HMAC keyed once and copied per value (same digest
     as ``pseudonymize``), and the source-reference key with its Fernet object. Encryption itself is
@@ -213,17 +209,15 @@ def _crypto(ctx: "RowContext") -> _Crypto:
     return crypto
 
 
-def build_values(ctx: RowContext, line: int, row: dict[str, Any], names=()) -> tuple[
-        dict[str, Any] | None, list[RowError], list[dict]]:
-    """(values, errors, warnings) for one record whose keys are canonical field names."""
+def build_case(ai, line: int, row: dict[str, Any], key: PseudonymKey) -> tuple[dict[str, Any] | None, list[RowError]]:
+    """The stored values of one record with canonical keys (no profile), by STAGED field, or its
+    errors: one record through the import's rules, outside an import (benchmarks)."""
     fields = {}
     for name in FIELDS:
         v = row.get(name)
         fields[name] = "" if v is None else str(v).strip()
-    values, redacted, errors, warnings = _build(ctx, line, fields, names)
-    if values is None:
-        return None, errors, warnings
-    return {**dict(zip(STAGED, values, strict=True)), "_redacted": redacted}, errors, warnings
+    values, _, errors, _ = _build(RowContext.for_system(ai, key, current_source_key()), line, fields)
+    return (None if values is None else dict(zip(STAGED, values, strict=True))), errors
 
 
 def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tuple[

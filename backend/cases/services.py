@@ -1,32 +1,37 @@
-"""Writes for AI systems, import profiles, queued imports and the opt-out register."""
+"""Writes for AI systems, import profiles, queued imports, the opt-out register and the text
+flagged as naming the AI. The import itself (and the life of a queued batch) is
+``cases.importing``; this module queues the background task, which imports ``cases.importing``
+and never this module."""
 
-import datetime as dt
-import json
-import os
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from audit.services import audit_record
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 
+from .ai_mentions import detector_for_system
 from .enums import BlindingReview, DatePrecision, IdentifierPolicy, ImportFormat, ImportStatus, OutputType
+from .identifiers import scan_text
+from .importing.batches import import_batches_recover, store_upload
+from .importing.rules import import_format, import_profile_check
 from .models import AISystem, Case, ImportBatch, ImportProfile, OptOut
-from .permissions import can_import_cases, can_manage_ai_systems, can_register_optouts
+from .permissions import can_import_cases, can_manage_ai_systems, can_register_optouts, can_review_blinding_flags
 from .pseudonymization import current_key, key_ring, normalise_identifier, pseudonymize
-from .rows import OPTIONAL, PROFILE_ONLY, REQUIRED
+from .rows import FIELDS
+from .tasks import run_import_batch
 
 
 def ai_system_create(*, actor, name: str, vendor: str, version: str, intended_use: str, output_type: str,
                      labels: list[str], positive_label: str = "", score_threshold: float | None = None,
                      ce_class: str = "", acceptance_thresholds: dict | None = None) -> AISystem:
-    """Register an AI system. A binary or score output needs exactly two labels, positive first."""
+    """Register an AI system. A binary or score output needs exactly two labels, positive first,
+    and a score output its threshold. 403 unless the actor manages AI systems; 400 naming each
+    field that breaks the rule. No row lock (the name is unique in the database). Side effects,
+    in one transaction: the AI system and one ``ai_system.create`` audit event (name and
+    version)."""
     ensure(can_manage_ai_systems(actor), "Only the quality team can register AI systems.")
     errors = {}
     if len(labels) < 2 or len(set(labels)) != len(labels):
@@ -55,13 +60,15 @@ def import_profile_create(*, actor, ai_system: AISystem, name: str, columns: dic
                           format: str = ImportFormat.CSV, identifier_policy: str = IdentifierPolicy.REJECT,
                           date_precision: str = DatePrecision.DAY) -> ImportProfile:
     """Save a column mapping for one source. Keys of ``columns`` must be fields of the import schema;
-    identifier columns are only read to scan the text of the same row, never stored."""
+    identifier columns are only read to scan the text of the same row, never stored. 403 unless
+    the actor may import cases; 400 for an unknown field or a name already taken. No row lock (the
+    name is unique in the database). Side effects, in one transaction: the profile and one
+    ``import_profile.create`` audit event (name, mapping and identifier policy, never a value)."""
     ensure(can_import_cases(actor), "Only the quality team can manage import profiles.")
-    known = {*REQUIRED, *OPTIONAL, *PROFILE_ONLY}
-    unknown = sorted(set(columns or {}) - known)
+    unknown = sorted(set(columns or {}) - set(FIELDS))
     if unknown:
         raise ValidationFailed(f"Unknown fields in the mapping: {', '.join(unknown)}.",
-                               extra={"columns": unknown, "known": sorted(known)})
+                               extra={"columns": unknown, "known": sorted(FIELDS)})
     if ImportProfile.objects.filter(name=name).exists():
         raise ValidationFailed("An import profile with this name exists already.")
     with transaction.atomic():
@@ -74,26 +81,23 @@ def import_profile_create(*, actor, ai_system: AISystem, name: str, columns: dic
     return profile
 
 
-def import_dir() -> Path:
-    path = Path(getattr(settings, "CGH_IMPORT_DIR", None) or settings.PROJECT_DIR / "var" / "imports")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def import_enqueue(*, actor, ai_system: AISystem, upload, profile: ImportProfile | None = None,
                    fmt: str | None = None, dry_run: bool = False) -> ImportBatch:
-    """Queue an uploaded file for a background import. Side effects: the file is stored under the
-    import directory (deleted by the task when it ends), a ``queued`` ImportBatch is committed so
-    that the page can follow it, and the task is enqueued on commit with primitive ids."""
-    from .readers import guess_format
-    from .tasks import run_import_batch
+    """Queue an uploaded file for a background import (the web page's path; the API imports at
+    once with ``importing.service.import_cases``). 403 unless the actor may import cases; 400 for
+    a profile of another AI system or an unknown format (``importing.rules``), before anything is
+    stored. No row lock.
 
+    Side effects: the recovery runs first (``importing.batches.import_batches_recover``: batches
+    of dead workers interrupted, stale files deleted); the file is stored under the import
+    directory (deleted by the task when it ends); a ``queued`` ImportBatch and one
+    ``import.queued`` audit event are committed in one transaction, so that the page can follow
+    the batch; the task (``tasks.run_import_batch``) is enqueued on commit with primitive ids."""
     ensure(can_import_cases(actor), "Only the quality team can import cases.")
-    if profile is not None and profile.ai_system_id != ai_system.pk:
-        raise ValidationFailed("This import profile belongs to another AI system.")
+    import_profile_check(profile=profile, ai_system=ai_system)
+    fmt = import_format(fmt=fmt, profile=profile, filename=upload.name)
     import_batches_recover()  # every upload also sweeps what dead workers left behind
     path = store_upload(upload)
-    fmt = fmt or (profile.format if profile else None) or guess_format(upload.name)
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             ai_system=ai_system, created_by=actor, profile=profile, filename=upload.name[:255], file_sha256="",
@@ -103,154 +107,6 @@ def import_enqueue(*, actor, ai_system: AISystem, upload, profile: ImportProfile
                      data={"filename": batch.filename, "format": fmt, "dry_run": dry_run})
         transaction.on_commit(lambda: run_import_batch.enqueue(batch.pk, str(path)))
     return batch
-
-
-def store_upload(upload) -> Path:
-    """Copy an upload, chunk by chunk (never whole in memory), to a new file of the import
-    directory, readable by this user only. The caller records its name on the batch."""
-    path = import_dir() / f"{uuid.uuid4().hex}.upload"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def import_batch_release_file(*, batch_id: int, path: str | Path | None = None) -> None:
-    """Delete the uploaded file of a batch (it carries raw identifiers) and its progress file, and
-    forget the file's name. Called whatever the import's outcome: completed, refused, failed,
-    crashed, or interrupted by a dead worker (``import_batches_recover``)."""
-    if path is None:
-        name = ImportBatch.objects.filter(pk=batch_id).values_list("stored_file", flat=True).first()
-        path = import_dir() / name if name else None
-    if path is not None:
-        Path(path).unlink(missing_ok=True)
-    progress_path(batch_id).unlink(missing_ok=True)
-    ImportBatch.objects.filter(pk=batch_id).exclude(stored_file="").update(stored_file="")
-
-
-def _last_sign_of_life(batch: ImportBatch) -> dt.datetime:
-    """The later of the batch's last update and its progress file's last write."""
-    try:
-        mtime = dt.datetime.fromtimestamp(progress_path(batch.pk).stat().st_mtime, tz=dt.UTC)
-    except OSError:
-        return batch.updated_at
-    return max(mtime, batch.updated_at)
-
-
-@dataclass
-class RecoveryResult:
-    interrupted: list[int]
-    files_deleted: int
-
-
-def import_batches_recover(*, now: dt.datetime | None = None, running_stale_after: dt.timedelta | None = None,
-                           queued_stale_after: dt.timedelta | None = None) -> RecoveryResult:
-    """Mark ``interrupted`` the batches a dead worker left behind, and delete every import file
-    nobody is working on. Run when a worker starts (``cases.apps``), before every upload, and by
-    ``manage.py recover_imports`` (for a periodic timer).
-
-    A worker writes its progress file after every chunk, so a ``running`` batch that has shown no
-    sign of life for ``running_stale_after`` (``CGH_IMPORT_STALE_MINUTES``, default 15) has lost its
-    worker; a ``queued`` batch waiting for longer than ``queued_stale_after`` (default 24 h) has lost
-    its task. Their import transaction never committed, so no case of theirs exists. Each is
-    marked in its own transaction, only if still in the state read (a worker that wakes up later
-    finds it interrupted and stops), with one ``import.interrupted`` audit event by the uploader;
-    its file is deleted. Files of the import directory (and of the upload temporary directory)
-    that no live batch owns and that nobody wrote for ``running_stale_after`` are deleted too:
-    what a process killed between storing an upload and recording its batch left there."""
-    now = now or timezone.now()
-    running_stale_after = running_stale_after or dt.timedelta(
-        minutes=int(getattr(settings, "CGH_IMPORT_STALE_MINUTES", 15)))
-    queued_stale_after = queued_stale_after or dt.timedelta(
-        hours=int(getattr(settings, "CGH_IMPORT_QUEUED_STALE_HOURS", 24)))
-    interrupted = []
-    live = ImportBatch.objects.filter(status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)).only(
-        "id", "status", "updated_at", "created_by", "stored_file", "is_dry_run")
-    keep: set[str] = set()
-    for batch in live:
-        limit = running_stale_after if batch.status == ImportStatus.RUNNING else queued_stale_after
-        if now - _last_sign_of_life(batch) <= limit:
-            keep.add(batch.stored_file)
-            continue
-        with transaction.atomic():
-            marked = ImportBatch.objects.filter(pk=batch.pk, status=batch.status).update(
-                status=ImportStatus.INTERRUPTED, updated_at=now,
-                failure="The import was interrupted: its worker stopped before the end. Nothing of it was written "
-                        "and the uploaded file was deleted; import the file again.")
-            if marked:
-                audit_record(actor=batch.created_by, action="import.interrupted", target=batch,
-                             data={"previous_status": batch.status, "dry_run": batch.is_dry_run})
-        if marked:
-            import_batch_release_file(batch_id=batch.pk)
-            interrupted.append(batch.pk)
-        else:
-            keep.add(batch.stored_file)
-    deleted = _sweep_files(keep=keep, older_than=now - running_stale_after)
-    return RecoveryResult(interrupted=interrupted, files_deleted=deleted)
-
-
-def _sweep_files(*, keep: set[str], older_than: dt.datetime) -> int:
-    deleted = 0
-    directories = [(import_dir(), "*.upload"), (import_dir(), "progress-*.json")]
-    temp_dir = getattr(settings, "FILE_UPLOAD_TEMP_DIR", None)
-    if temp_dir:
-        directories.append((Path(temp_dir), "*"))
-    cutoff = older_than.timestamp()
-    for directory, pattern in directories:
-        for path in directory.glob(pattern):
-            if path.name in keep or not path.is_file():
-                continue
-            try:
-                if path.stat().st_mtime < cutoff:
-                    path.unlink(missing_ok=True)
-                    deleted += 1
-            except OSError:
-                continue
-    return deleted
-
-
-def import_batch_fail(*, batch: ImportBatch, reason: str, error: str = "") -> bool:
-    """Record that a queued import ended without a report: its transaction rolled back, so no case
-    of it exists. Precondition: the caller is the background task, after ``import_cases`` raised
-    (no permission check: the uploader was allowed to queue it, and the task acts for them).
-
-    Side effects, in one transaction: status ``failed`` with ``reason`` (shown to the quality team
-    on the batch page) and one ``import.failed`` audit event by the uploader. The event keeps the
-    exception's class, not its text: the trail is append-only, and a message may quote a row.
-    A batch that already ended (completed, validated, rejected) is left alone; returns whether the
-    batch was marked."""
-    with transaction.atomic():
-        marked = ImportBatch.objects.filter(
-            pk=batch.pk, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING),
-        ).update(status=ImportStatus.FAILED, failure=reason, updated_at=timezone.now())
-        if marked:
-            audit_record(actor=batch.created_by, action="import.failed", target=batch,
-                         data={"error": error, "dry_run": batch.is_dry_run})
-    return bool(marked)
-
-
-def progress_path(batch_id: int) -> Path:
-    return import_dir() / f"progress-{batch_id}.json"
-
-
-def progress_write(batch_id: int, done: int, expected: int | None, started: float, now: float) -> None:
-    rate = done / max(now - started, 1e-6)
-    eta = (expected - done) / rate if expected and rate else None
-    tmp = progress_path(batch_id).with_suffix(".tmp")
-    tmp.write_text(json.dumps({"done": done, "expected": expected, "rate": round(rate), "eta": eta}))
-    tmp.replace(progress_path(batch_id))
-
-
-def progress_read(batch_id: int) -> dict | None:
-    try:
-        return json.loads(progress_path(batch_id).read_text())
-    except (OSError, ValueError):
-        return None
 
 
 @dataclass
@@ -267,9 +123,14 @@ def optout_register(*, actor, patient_ids: Iterable[str]) -> OptOutResult:
     flagged ``is_opted_out`` whatever key each case was imported under (each identifier is
     pseudonymized under every key of the ring and compared with the cases of that key id);
     sampling excludes them (``reviews.sampling``) and future imports flag their new cases
-    (``cases.importing``, which also matches opt-outs registered under retired keys). A case or
-    opt-out stored under a key id the ring lacks stops the registration (``UnknownPseudonymKey``).
-    One audit event with the counts."""
+    (``cases.importing.writer``, which also matches opt-outs registered under retired keys).
+
+    403 unless the actor is the quality team or the data-protection officer; 400 without any
+    identifier; 409 (``UnknownPseudonymKey``) when a case or opt-out is stored under a key id the
+    ring lacks. No row lock: the register's pseudonym is unique, and the insert skips a row that a
+    concurrent registration of the same patient has just written. Side effects, in one
+    transaction: the new opt-outs, the flagged cases and one ``optout.register`` audit event with
+    the counts (never an identifier)."""
     ensure(can_register_optouts(actor), "Only the quality team or the data-protection officer can do this.")
     ring = key_ring()
     ids = sorted({normalise_identifier(p) for p in patient_ids if str(p).strip()})
@@ -325,6 +186,8 @@ IDENTIFIER_REFUSALS = {
 
 
 def _flagged_case_for_update(case: Case) -> Case:
+    """The case, locked (``select_for_update``: the caller holds the transaction), with its AI
+    system; 409 when it has no flagged text."""
     locked = Case.objects.select_for_update().select_related("ai_system").get(pk=case.pk)
     if not locked.blinding_flags:
         raise TransitionNotAllowed("This case has no flagged text to review.", extra={"blinding_flags": []})
@@ -336,8 +199,6 @@ def case_blinding_clear(*, actor, case: Case, reason: str) -> Case:
     are cleared, with a reason, and the case returns to the sampling population. 403 for another
     role, 400 without a reason, 409 when nothing is flagged. Locks the case row; one audit event
     (the fields and the action, never the text)."""
-    from .permissions import can_review_blinding_flags
-
     ensure(can_review_blinding_flags(actor), "Only the quality team can review flagged text.")
     reason = (reason or "").strip()
     if not reason:
@@ -360,10 +221,6 @@ def case_blinding_redact(*, actor, case: Case, texts: dict[str, str]) -> Case:
     Then the flags are cleared and the case returns to the sampling population. 403 for another
     role, 400 for an unknown field or a text refused, 409 when nothing is flagged. Locks the case
     row; one audit event (the fields and the action, never the text)."""
-    from .ai_mentions import detector_for_system
-    from .identifiers import scan_text
-    from .permissions import can_review_blinding_flags
-
     ensure(can_review_blinding_flags(actor), "Only the quality team can review flagged text.")
     unknown = sorted(set(texts) - set(BLINDING_TEXT_FIELDS))
     if unknown or not texts:

@@ -1,4 +1,7 @@
-"""Background imports (django-tasks): primitive ids in, the import service does the work."""
+"""Background imports (django-tasks): primitive ids in, the import service does the work.
+
+Queued by ``cases.services.import_enqueue``; this module imports ``cases.importing`` only, never
+``cases.services``, so that the dependency runs one way."""
 
 import logging
 import time
@@ -10,6 +13,8 @@ from django_tasks import task
 from common.exceptions import DomainError
 
 from .enums import ImportStatus
+from .importing.batches import import_batch_fail, import_batch_release_file, import_batches_recover, progress_write
+from .importing.service import import_cases
 from .models import ImportBatch
 
 logger = logging.getLogger(__name__)
@@ -22,17 +27,15 @@ def run_import_batch(batch_id: int, path: str) -> str:
     """Run a queued import. The cases and the batch report commit together; if the import fails,
     nothing is written (``import_cases`` writes in one transaction, rolled back by the exception)
     and the batch is marked failed with the reason and an ``import.failed`` audit event
-    (``services.import_batch_fail``). A refusal of the file (a ``DomainError``: missing columns,
-    identifiers) is an outcome, so the task ends normally; any other exception is a bug or an
-    outage: it is logged and raised again, so that the worker records the task as failed with its
-    traceback. Whatever the outcome, the uploaded file (raw identifiers) is deleted when the task
-    ends. A killed worker leaves the batch ``running`` with no case written; the recovery
-    (``services.import_batches_recover``, run when a worker starts and before each upload) marks it
-    ``interrupted`` and deletes its file. A batch that is no longer queued when its task starts
-    (interrupted meanwhile, or a duplicate delivery of the task) is not imported."""
-    from .importing import import_cases
-    from .services import import_batch_fail, import_batch_release_file, import_batches_recover, progress_write
-
+    (``importing.batches.import_batch_fail``). A refusal of the file (a ``DomainError``: missing
+    columns, identifiers) is an outcome, so the task ends normally; any other exception is a bug
+    or an outage: it is logged and raised again, so that the worker records the task as failed
+    with its traceback. Whatever the outcome, the uploaded file (raw identifiers) is deleted when
+    the task ends. A killed worker leaves the batch ``running`` with no case written; the recovery
+    (``importing.batches.import_batches_recover``, run when an import task starts and before each
+    upload) marks it ``interrupted`` and deletes its file. A batch that is no longer queued when
+    its task starts (interrupted meanwhile, or a duplicate delivery of the task) is not
+    imported."""
     import_batches_recover()  # a worker taking an import first clears what dead workers left
     started = time.monotonic()
     claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.QUEUED).update(

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from audit.models import AuditEvent
-from cases.importing import import_cases
+from cases.importing.service import import_cases
 from cases.models import Case
 from reviews.sampling import Design, population_for, stratum_counts
 from tests.workflows import build_world

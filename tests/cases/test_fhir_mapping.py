@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cases.fhir import PATIENT_INFORMED_URL, bundle_records
-from cases.importing import import_cases
+from cases.importing.service import import_cases
 from cases.models import Case
 from cases.pseudonymization import pseudonymize
 

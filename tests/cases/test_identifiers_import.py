@@ -10,8 +10,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from cases.importing import RowError, import_cases
+from cases.importing.service import import_cases
 from cases.models import Case, ImportBatch
+from cases.rows import RowError
 from cases.services import import_profile_create
 
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,9 @@ from audit.models import AuditEvent
 from reviews import services as review_services
 from reviews.enums import AssignmentKind, CampaignState
 from reviews.models import Assignment
-from tests.committees.flows import action_in, flag_adverse_event, give_source_reference, session_in
 from tests.factories import UserFactory
 from tests.login import verified_client
+from tests.sittings.flows import action_in, flag_adverse_event, give_source_reference, session_in
 from tests.workflows import campaign_in, disagreeing_campaign, submit_all
 from vigilance.models import VigilanceReport
 
@@ -31,7 +31,7 @@ PLANTED = {  # kind → (the value planted, the French message naming the kind)
     "email": ("claire.vasseur@wanadoo.fr",
               "Ce texte contient une adresse e-mail : retirez-le, les identifiants directs ne sont pas conservés."),
 }
-APPS = ("reviews", "committees", "vigilance", "reidentification", "cases", "audit", "accounts")
+APPS = ("reviews", "committees", "sittings", "vigilance", "reidentification", "cases", "audit", "accounts")
 
 
 def fingerprint() -> str:
@@ -207,8 +207,9 @@ def test_identifiers_services_cover_every_service_that_stores_typed_text():
 
     backend = Path(__file__).resolve().parents[2] / "backend"
     called = set()
-    for path in [*backend.glob("reviews/services/*.py"), *backend.glob("committees/services/*.py"),
-                 backend / "vigilance/services.py", backend / "reidentification/services.py"]:
+    for path in [*backend.glob("reviews/services/*.py"), backend / "committees/services.py",
+                 *backend.glob("sittings/services/*.py"), backend / "vigilance/services.py",
+                 backend / "reidentification/services.py"]:
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.FunctionDef) and "ensure_no_identifiers(" in ast.unparse(node):
                 called.add(node.name)

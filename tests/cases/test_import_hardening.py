@@ -9,11 +9,11 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from cases import importing
 from cases.enums import ImportStatus
+from cases.importing.batches import import_batches_recover, progress_path
+from cases.importing.service import import_cases
 from cases.models import Case, ImportBatch
 from cases.rows import MAX_LENGTHS
-from cases.services import import_batches_recover, progress_path
 from cases.tasks import run_import_batch
 from common.csv_export import neutralise
 from common.exceptions import ValidationFailed
@@ -118,7 +118,7 @@ def test_import_file_deleted_whatever_the_outcome(import_dir, monkeypatch, crash
     def boom(**kwargs):
         raise crash
 
-    monkeypatch.setattr(importing, "import_cases", boom)
+    monkeypatch.setattr("cases.tasks.import_cases", boom)
     if isinstance(crash, RuntimeError):
         with pytest.raises(RuntimeError):
             run_import_batch.call(batch.pk, str(path))
@@ -154,7 +154,7 @@ def test_import_nul_and_overlong_values_reject_their_rows_only():
            f"A2;P2;01/03/2026;No\x00rd;;ok;fracture\n"
            f"A3;P3;01/03/2026;Nord;{'S' * 81};ok;fracture\n"
            f"A4;P4\x00;01/03/2026;Nord;;ok;fracture\n").encode()
-    result = importing.import_cases(actor=quality(), ai_system=ai, raw=raw, filename="x.csv")
+    result = import_cases(actor=quality(), ai_system=ai, raw=raw, filename="x.csv")
     assert [(e.line, e.field, e.reason) for e in result.errors] == [
         (3, "site", "the value contains a null character"),
         (4, "service", "longer than 80 characters"),
@@ -179,7 +179,7 @@ def test_import_length_bounds_match_the_case_columns():
 ])
 def test_import_bad_documents_are_refused_with_a_reason(fmt, raw, message):
     with pytest.raises(ValidationFailed) as raised:
-        importing.import_cases(actor=quality(), ai_system=AISystemFactory(), raw=raw, filename="x", fmt=fmt)
+        import_cases(actor=quality(), ai_system=AISystemFactory(), raw=raw, filename="x", fmt=fmt)
     assert raised.value.detail == message
     assert Case.objects.count() == 0
 
@@ -187,8 +187,8 @@ def test_import_bad_documents_are_refused_with_a_reason(fmt, raw, message):
 def test_import_json_document_over_the_bound_is_refused(settings):
     settings.MAX_DOCUMENT_BYTES = 100
     with pytest.raises(ValidationFailed) as raised:
-        importing.import_cases(actor=quality(), ai_system=AISystemFactory(), raw=b"[" + b" " * 200 + b"]",
-                               filename="x.json", fmt="json")
+        import_cases(actor=quality(), ai_system=AISystemFactory(), raw=b"[" + b" " * 200 + b"]",
+                     filename="x.json", fmt="json")
     assert raised.value.detail == ("A JSON document is read whole: this one is larger than 0 MB. Export the cases as "
                                    "CSV or JSON Lines (read as a stream), or split the file.")
 

@@ -18,9 +18,10 @@ from django.db import connection
 from django.test import override_settings
 
 from audit.models import AuditEvent
-from cases.importing import RowError, import_cases
+from cases.importing.service import import_cases
 from cases.models import Case, ImportBatch, OptOut
 from cases.pseudonymization import pseudonymize
+from cases.rows import RowError
 from cases.services import import_profile_create, optout_register
 from cases.source_reference import current_source_key, decrypt_source_reference
 from reviews.enums import CampaignState
@@ -192,7 +193,7 @@ django.setup()
 from django.core.management import call_command
 from accounts.models import User
 from cases.models import AISystem
-from cases.importing import import_cases
+from cases.importing.service import import_cases
 if os.environ["CGH_DB_ENGINE"] == "sqlite":  # a scratch file database of its own
     call_command("migrate", verbosity=0)
 User.objects.get_or_create(username="killed-quality", defaults={"role": "quality"})

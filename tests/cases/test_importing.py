@@ -12,9 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.enums import Role
 from audit.models import AuditEvent
-from cases.importing import RowError, import_cases
+from cases.importing.service import import_cases
 from cases.models import Case, ImportBatch
 from cases.pseudonymization import pseudonymize
+from cases.rows import RowError
 from common.exceptions import Forbidden, ValidationFailed
 from reviews.enums import CampaignState
 from tests.workflows import campaign_in
@@ -332,7 +333,7 @@ def rows_of(*specs):
 
 @pytest.fixture
 def tiny_chunks(monkeypatch):
-    monkeypatch.setattr("cases.importing.CHUNK", 2)
+    monkeypatch.setattr("cases.importing.service.CHUNK", 2)
 
 
 def test_importing_duplicates_in_later_chunks_are_reported_and_the_first_row_wins(world, tiny_chunks):
@@ -359,7 +360,7 @@ def test_importing_into_a_system_with_cases_sorts_new_existing_and_duplicate_row
 
 
 def test_importing_with_a_saturated_bloom_filter_gives_the_same_result(world, tiny_chunks, monkeypatch):
-    monkeypatch.setattr("cases.importing._Writer.BLOOM_BITS", 3)  # 8 bits: nearly every key is a candidate
+    monkeypatch.setattr("cases.importing.writer.Writer.BLOOM_BITS", 3)  # 8 bits: nearly every key is a candidate
     rows = rows_of(*((f"ACC-{i}", "x") for i in range(12)), ("ACC-3", "y"), ("ACC-11", "y"))
     result = run(world, csv_bytes(rows))
     assert (result.created, result.errors) == (
@@ -403,7 +404,7 @@ def test_importing_is_atomic_when_the_update_fails_after_the_inserts(world):
     corrected[0][7] = "Corrigé."  # an update, after ACC-3's insert
     before = counts()
     with (
-        mock.patch("cases.importing._apply_updates", side_effect=RuntimeError("disk full")),
+        mock.patch("cases.importing.writer.Writer.apply_updates", side_effect=RuntimeError("disk full")),
         pytest.raises(RuntimeError, match="disk full"),
     ):
         run(world, csv_bytes(corrected))
@@ -415,7 +416,7 @@ def test_importing_is_atomic_when_the_update_fails_after_the_inserts(world):
 def test_importing_is_atomic_when_the_audit_event_fails(world):
     before = counts()
     with (
-        mock.patch("cases.importing.audit_record", side_effect=RuntimeError("audit down")),
+        mock.patch("cases.importing.service.audit_record", side_effect=RuntimeError("audit down")),
         pytest.raises(RuntimeError, match="audit down"),
     ):
         run(world, csv_bytes())

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from audit.models import AuditEvent
-from cases.importing import import_cases
+from cases.importing.service import import_cases
 from cases.models import Case, OptOut
 from cases.pseudonymization import (
     PseudonymKey,

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import override_settings
 
 from audit.models import AuditEvent
-from cases.importing import import_cases
+from cases.importing.service import import_cases
 from cases.models import Case, ImportBatch
 from cases.pseudonymization import (
     PseudonymKey,

@@ -52,7 +52,7 @@ def test_copy_line_escapes_and_converts():
 
 @pytest.mark.django_db
 def test_text_with_tabs_newlines_and_backslashes_is_stored_as_given(world):
-    from cases.importing import import_cases
+    from cases.importing.service import import_cases
     from cases.models import Case
 
     text = 'Chute\\tsur le poignet\tdroit,\nretour "au" calme \\N \\\\ fin'

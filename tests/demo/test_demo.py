@@ -14,17 +14,19 @@ from django.core.management import call_command
 from accounts.enums import Role
 from audit.models import AuditEvent
 from audit.services import audit_verify
-from cases.importing import FORBIDDEN
+from cases.importing.rules import FORBIDDEN
 from cases.models import AISystem, Case
-from committees.enums import OPEN_ACTION_STATES, ActionState, AgendaItemState, MemberRole, SessionState
-from committees.models import Action, AgendaItem, Decision, Member, Session
-from committees.services import session_quorum
+from committees.enums import MemberRole
+from committees.models import Member
 from fixtures import demo, demo_people, demo_text
 from reidentification.enums import RequestState
 from reidentification.models import ReidentificationRequest
 from reports.models import Report
 from reviews.enums import BLIND_STATES, AdjudicationMethod, CampaignState
 from reviews.models import Assignment, Campaign, Classification, Verdict
+from sittings.enums import OPEN_ACTION_STATES, ActionState, AgendaItemState, SessionState
+from sittings.models import Action, AgendaItem, Decision, Session
+from sittings.quorum import session_quorum
 from vigilance.enums import Seriousness, VigilanceState
 from vigilance.models import VigilanceReport
 

@@ -13,9 +13,9 @@ from common.exceptions import ensure
 from common.parsers import BoundedJSONParser, NulRefusingFormParser, NulRefusingMultiPartParser
 
 from .. import permissions as perms
-from ..importing import import_cases
+from ..importing.batches import store_upload
+from ..importing.service import import_cases
 from ..models import AISystem, Case, ImportBatch, ImportProfile
-from ..readers import guess_format
 from ..services import (
     ai_system_create,
     case_blinding_clear,
@@ -23,7 +23,6 @@ from ..services import (
     flagged_case_list,
     import_profile_create,
     optout_register,
-    store_upload,
 )
 from .serializers import (
     AISystemCreateSerializer,
@@ -163,16 +162,15 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data = ImportUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        profile = data.validated_data["profile"]
-        fmt = data.validated_data["format"] or (profile.format if profile else None) or guess_format(upload.name)
         # Read from disk, never whole in memory: a large upload is already a temporary file
         # (FILE_UPLOAD_MAX_MEMORY_SIZE); a small one is copied to the import directory, and deleted
         # whatever the outcome (a killed process leaves it to the import recovery's sweep).
         stored = None if hasattr(upload, "temporary_file_path") else store_upload(upload)
         try:
             result = import_cases(actor=request.user, ai_system=data.validated_data["ai_system"],
-                                  path=str(stored or upload.temporary_file_path()), filename=upload.name, fmt=fmt,
-                                  profile=profile, dry_run=data.validated_data["dry_run"])
+                                  path=str(stored or upload.temporary_file_path()), filename=upload.name,
+                                  fmt=data.validated_data["format"], profile=data.validated_data["profile"],
+                                  dry_run=data.validated_data["dry_run"])
         finally:
             if stored is not None:
                 stored.unlink(missing_ok=True)

@@ -1,8 +1,9 @@
 """The embedded default: SQLite, demo keys, served on the loopback interface."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import INSTALLED_APPS, env
 
+INSTALLED_APPS = [*INSTALLED_APPS, "demo"]  # manage.py load_demo (make demo)
 DEBUG = env("CGH_DEBUG", "1") == "1"
 SECRET_KEY = env("CGH_SECRET_KEY", "local-demo-secret-key-not-for-production-use-0123456789")
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]

@@ -1,8 +1,9 @@
 """Test settings: same database switch as base (SQLite, or PostgreSQL with CGH_DB_ENGINE=postgres)."""
 
 from .base import *  # noqa: F403
-from .base import database_from_env
+from .base import INSTALLED_APPS, database_from_env
 
+INSTALLED_APPS = [*INSTALLED_APPS, "demo"]  # manage.py load_demo (demo tests, make fuzz)
 SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 DEBUG = False

@@ -25,10 +25,12 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from cases.api.views import errors_csv
 from cases.enums import ImportFormat, ImportStatus
+from cases.importing.batches import progress_path, progress_read
+from cases.importing.rules import import_profile_check
 from cases.models import AISystem, ImportBatch, ImportProfile
 from cases.permissions import can_import_cases
-from cases.services import import_enqueue, progress_path, progress_read
-from common.exceptions import Forbidden
+from cases.services import import_enqueue
+from common.exceptions import Forbidden, ValidationFailed
 
 from ..errors import web_errors
 from ..labels import state_display
@@ -86,8 +88,11 @@ class ImportUploadForm(forms.Form):
     def clean(self):
         data = super().clean()
         profile, ai_system = data.get("profile"), data.get("ai_system")
-        if profile is not None and ai_system is not None and profile.ai_system_id != ai_system.pk:
-            self.add_error("profile", _("This import profile belongs to another AI system."))
+        if ai_system is not None:
+            try:
+                import_profile_check(profile=profile, ai_system=ai_system)
+            except ValidationFailed as exc:
+                self.add_error("profile", _(exc.detail))
         return data
 
     def service_kwargs(self) -> dict:

@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from cases.api.views import errors_csv
 from cases.enums import ImportFormat
-from cases.importing import ProgressPrinter, import_cases
+from cases.importing.progress import ProgressPrinter
+from cases.importing.service import import_cases
 from cases.models import AISystem, ImportProfile
 from common.exceptions import DomainError
 

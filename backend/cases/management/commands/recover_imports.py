@@ -1,10 +1,10 @@
 """Mark ``interrupted`` the import batches that dead workers left queued or running, and delete
-the uploaded files nobody is working on (``cases.services.import_batches_recover``). Run it when
-the task workers start and from a periodic timer (every few minutes)."""
+the uploaded files nobody is working on (``cases.importing.batches.import_batches_recover``). Run
+it when the task workers start and from a periodic timer (every few minutes)."""
 
 from django.core.management.base import BaseCommand
 
-from cases.services import import_batches_recover
+from cases.importing.batches import import_batches_recover
 
 
 class Command(BaseCommand):

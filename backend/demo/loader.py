@@ -1,55 +1,32 @@
-"""``manage.py load_demo``: the synthetic demo, loaded through the real services.
+"""The demo built through the services of every app (``DemoLoader``): the accounts, the two AI
+systems and their imported cases, the committee, a finished campaign and one in review, and the
+committee's year around them. Run by ``manage.py load_demo``, which holds the transaction.
 
-Idempotent: when the demo AI systems already exist, the command prints the accounts again and
-changes nothing. Otherwise, in one transaction (so that a failure leaves nothing behind), it
-creates the demo accounts, registers the two AI systems, imports the generated cases through
-``cases.importing.import_cases`` (CSV built in memory, the importer's bulk path), composes the
-committee, then runs two campaigns through ``reviews.services``: a finished one (reviewed,
-adjudicated, classified, published, with its internal and public reports) and one in review where
-the first demo clinician still has blind cases to read. Around them, the committee's year through
-``committees.services``, ``vigilance.services`` and ``reidentification.services``: a held session
-(attendance meeting the quorum, decisions with votes and a dissent, a consensus adjudication of a
-case the readers disagreed on, corrective actions, minutes signed by the chair), the actions'
-follow-up (one done, one in progress, one overdue), vigilance reports (one declared in time, the
-clock of any new draft running), a re-identification request awaiting the data-protection officer,
-and the next session, planned with its agenda built automatically. Side effects: the rows above
-and the audit events the services write, plus one ``demo.loaded`` event.
-
-The story is told over the last hundred days: each step runs under a demo clock
-(:class:`DemoClock`) set to the day it happened, so that dates, due dates, art. 73 clocks and
-the audit trail (timestamps in chain order) agree with one another. Accounts have no service
-yet: they are created directly, with the shared demo password checked against the project's
-password validators.
-"""
+The generated data comes from ``fixtures.demo`` and ``fixtures.demo_people`` (``fixtures_modules``).
+Accounts have no service yet: they are created directly, with the shared demo password checked
+against the project's password validators."""
 
 import sys
-import time
 from collections import Counter, defaultdict
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from importlib import import_module
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.core.management.base import CommandError
 from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
-from cases.importing import import_cases
-from cases.models import AISystem, Case
+from cases.importing.service import import_cases
+from cases.models import Case
 from cases.pseudonymization import current_key, pseudonymize
 from cases.services import ai_system_create
-from committees import services as committees
-from committees.enums import ActionKind, AgendaItemKind, CaseReason
 from committees.services import committee_create, member_add
 from reidentification.services import reidentification_request
 from reports.enums import Audience
@@ -57,16 +34,18 @@ from reports.services import report_publish
 from reviews import services as reviews
 from reviews.enums import AdjudicationMethod, AssignmentKind, AssignmentState, CampaignCaseState
 from reviews.models import Assignment, Campaign
+from sittings import services as sittings
+from sittings.enums import ActionKind, AgendaItemKind, CaseReason
 from vigilance import services as vigilance
 from vigilance.enums import Seriousness, VigilanceState
 from vigilance.models import VigilanceReport
 
-URL = "http://127.0.0.1:8000/"
-MIN_CASES = 200
+from .clock import DemoClock
 
 
-def _fixtures():
-    """``fixtures`` lives at the project root, which ``manage.py`` does not put on the path."""
+def fixtures_modules():
+    """``fixtures.demo`` and ``fixtures.demo_people``: ``fixtures`` lives at the project root,
+    which ``manage.py`` does not put on the path."""
     root = str(getattr(settings, "PROJECT_DIR", Path(settings.BASE_DIR).parent))
     if root not in sys.path:
         sys.path.append(root)
@@ -76,108 +55,6 @@ def _fixtures():
 def first_clinician(people) -> str:
     """The clinician account a visitor should try: it keeps blind cases in the campaign in review."""
     return next(a.username for a in people.DEMO_ACCOUNTS if a.role == "clinician")
-
-
-class Command(BaseCommand):
-    help = "Load the synthetic demo (accounts, AI systems, cases, committee, two campaigns). Idempotent."
-
-    def add_arguments(self, parser):
-        demo, _ = _fixtures()
-        parser.add_argument(
-            "--cases", type=int, default=demo.DEFAULT_TOTAL,
-            help=f"total number of synthetic cases (default {demo.DEFAULT_TOTAL}, at least {MIN_CASES})",
-        )
-        parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="seed of the generator")
-        parser.add_argument("--viewer-url", default=demo.DEFAULT_VIEWER_URL,
-                            help="base URL of the image viewer; links are <url>?study=<pseudonymous id>")
-
-    def handle(self, *args, cases: int, seed: int, viewer_url: str, **options):
-        demo, people = _fixtures()
-        if str(getattr(settings, "SETTINGS_MODULE", "")).endswith("production"):
-            raise CommandError("Refusing to load demo accounts with a published password under production "
-                               "settings.")
-        names = [demo.WRIST_AI["name"], demo.ECG_AI["name"]]
-        if AISystem.objects.filter(name__in=names).exists():
-            self.stdout.write(self.style.WARNING("The demo is already loaded: nothing was changed."))
-            self._print_accounts(people, only_existing=True)
-            return
-        taken = sorted(get_user_model().objects.filter(
-            username__in=[a.username for a in people.DEMO_ACCOUNTS]).values_list("username", flat=True))
-        if taken:
-            raise CommandError(f"These usernames already exist and the demo would clash with them: "
-                               f"{', '.join(taken)}. Load the demo into an empty database.")
-        if cases < MIN_CASES:
-            raise CommandError(f"--cases must be at least {MIN_CASES} so that both campaigns can be sampled.")
-        started = time.monotonic()
-        with transaction.atomic():
-            summary = DemoLoader(demo, people, total=cases, seed=seed, viewer_url=viewer_url).run()
-        elapsed = time.monotonic() - started
-        done = f"Demo loaded in {elapsed:.1f} s (synthetic data, seed {seed})."
-        self.stdout.write(self.style.SUCCESS(done))
-        for line in summary:
-            self.stdout.write(f"  {line}")
-        self._print_accounts(people)
-
-    def _print_accounts(self, people, *, only_existing: bool = False) -> None:
-        accounts = people.DEMO_ACCOUNTS
-        if only_existing:
-            existing = set(get_user_model().objects.filter(
-                username__in=[a.username for a in accounts]).values_list("username", flat=True))
-            accounts = [a for a in accounts if a.username in existing]
-        rows = [("Identifiant", "Rôle", "Nom", "Mot de passe")] + [
-            (a.username, f"{a.role} ({people.ROLE_LABELS_FR[a.role]})", f"{a.first_name} {a.last_name}",
-             people.PASSWORD) for a in accounts
-        ]
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-        self.stdout.write("")
-        self.stdout.write(f"URL : {URL}")
-        self.stdout.write(line)
-        for i, row in enumerate(rows):
-            cells = (cell.ljust(w) for cell, w in zip(row, widths, strict=True))
-            self.stdout.write("| " + " | ".join(cells) + " |")
-            if i == 0:
-                self.stdout.write(line)
-        self.stdout.write(line)
-        self.stdout.write(f"Mot de passe commun à tous les comptes de démonstration : {people.PASSWORD}")
-        self.stdout.write("Pour relire un cas en aveugle tout de suite : se connecter en "
-                          f"« {first_clinician(people)} ».")
-        self.stdout.write("Comptes administrateur, DPO, président et qualité : à la première connexion, "
-                          "configurer le second facteur (application TOTP : FreeOTP, Google Authenticator…) ; "
-                          "les codes de secours ne sont affichés qu'une fois.")
-
-
-class DemoClock:
-    """The demo's story happens over past weeks: inside :meth:`at`, ``django.utils.timezone.now``
-    (and the ``default=timezone.now`` of model fields) answer the given moment plus the real time
-    elapsed since, so that each step is dated the day it happened and the audit trail stays in
-    time order. Steps must be entered in chronological order; nothing is patched outside them."""
-
-    def __init__(self):
-        self._real_now = self._current = timezone.now
-        self._fields = [f for model in apps.get_models() for f in model._meta.concrete_fields
-                        if getattr(f, "default", None) is self._real_now]
-
-    @contextmanager
-    def at(self, moment: datetime):
-        offset = moment - self._real_now()
-
-        def now():
-            return self._real_now() + offset
-
-        previous = self._current
-        self._set_defaults(now)
-        try:
-            with mock.patch.object(timezone, "now", now):
-                yield
-        finally:
-            self._set_defaults(previous)
-
-    def _set_defaults(self, func) -> None:
-        self._current = func
-        for f in self._fields:
-            f.default = func
-            f.__dict__.pop("_get_default", None)  # Field caches its default callable
 
 
 class DemoLoader:
@@ -237,7 +114,7 @@ class DemoLoader:
         with self.clock.at(self._day(3, 11)):
             self._request_reidentification(committee)
         with self.clock.at(self._day(2, 16)):
-            planned = committees.session_create(
+            planned = sittings.session_create(
                 actor=self.users["secretaire"], committee=committee, title="Séance ordinaire du collège",
                 scheduled_at=self._day(-12, 14), place="Salle du conseil, Valmont-sur-Loire",
                 video_link="https://visio.example.invalid/college")
@@ -439,21 +316,21 @@ class DemoLoader:
         signed by the chair the next morning."""
         secretary, chair, quality = self.users["secretaire"], self.users["presidente"], self.users["qualite"]
         with self.clock.at(self._day(60, 11)):
-            session = committees.session_create(
+            session = sittings.session_create(
                 actor=secretary, committee=committee, title="Séance de revue du 1er trimestre",
                 scheduled_at=self._day(50, 14), place="Salle du conseil, Valmont-sur-Loire")
         with self.clock.at(self._day(50, 14)):
-            session = committees.session_start(actor=secretary, session=session)
+            session = sittings.session_start(actor=secretary, session=session)
             status = {"clinicien4": "excused", "usager3": "absent"}
             for attendance in session.attendances.select_related("member__user").order_by("id"):
-                committees.attendance_record(actor=secretary, session=session, member=attendance.member,
+                sittings.attendance_record(actor=secretary, session=session, member=attendance.member,
                                              status=status.get(attendance.member.user.username, "present"))
             items = list(session.items.select_related("campaign_case__case", "vigilance_report").order_by("position"))
             case_items = [i for i in items if i.kind == AgendaItemKind.CASE]
             if disputed is not None:
                 item = next(i for i in case_items if i.campaign_case_id == disputed.pk)
                 label = self.truth[item.campaign_case.case.source_key]
-                committees.decision_record(
+                sittings.decision_record(
                     actor=chair, item=item, reference_label=label, votes_for=6, votes_against=1, votes_abstain=1,
                     summary=("Les deux lecteurs en aveugle divergeaient. Relecture collégiale des clichés : trait "
                              "visible sur l'incidence de profil selon la majorité."),
@@ -464,18 +341,18 @@ class DemoLoader:
             missed = [i for i in differs if i.campaign_case.case.ai_label != ai.positive_label]
             target = (missed or differs or [None])[0]
             if target is not None:
-                decision = committees.decision_record(
+                decision = sittings.decision_record(
                     actor=chair, item=target, votes_for=8, votes_abstain=1,
                     summary="La référence du collège diffère de la sortie de l'IA : fracture non détectée.",
                     text=("Erreur de l'IA confirmée. Rappeler aux urgentistes que l'IA est un second lecteur, "
                           "et signaler au fabricant les fractures manquées sur os ostéopénique."))
                 self._session_actions = [
-                    committees.action_create(
+                    sittings.action_create(
                         actor=chair, committee=committee, decision=decision, kind=ActionKind.TRAIN_USERS,
                         title="Former les urgentistes aux limites de l'IA chez les 80 ans et plus", owner=quality,
                         due_date=timezone.localdate() + timedelta(days=30),
                         description="Une séance de formation par site, avec un support écrit."),
-                    committees.action_create(
+                    sittings.action_create(
                         actor=chair, committee=committee, decision=decision, kind=ActionKind.NOTIFY_VENDOR,
                         title="Signaler au fabricant les fractures manquées sur os ostéopénique",
                         owner=self.users["clinicien"], due_date=timezone.localdate() + timedelta(days=90),
@@ -483,17 +360,17 @@ class DemoLoader:
                 ]
             report_item = next((i for i in items if i.kind == AgendaItemKind.VIGILANCE), None)
             if report_item is not None:
-                decision = committees.decision_record(
+                decision = sittings.decision_record(
                     actor=chair, item=report_item, votes_for=8, votes_abstain=1,
                     summary="Déclaration de matériovigilance faite dans le délai ; patiente rappelée.",
                     text="Le collège approuve la déclaration et demande d'informer la patiente par écrit.")
-                self._session_actions.append(committees.action_create(
+                self._session_actions.append(sittings.action_create(
                     actor=chair, committee=committee, decision=decision, kind=ActionKind.INFORM_PATIENTS,
                     title="Informer la patiente par écrit de l'erreur et de sa prise en charge", owner=chair,
                     due_date=timezone.localdate() + timedelta(days=15), ai_system=ai))
-            session = committees.session_close(actor=secretary, session=session)
+            session = sittings.session_close(actor=secretary, session=session)
         with self.clock.at(self._day(49, 9)):
-            session = committees.session_sign(actor=chair, session=session)
+            session = sittings.session_sign(actor=chair, session=session)
         return session
 
     def _follow_up_actions(self, committee) -> None:
@@ -503,10 +380,10 @@ class DemoLoader:
         by_kind = {a.kind: a for a in actions}
         if ActionKind.NOTIFY_VENDOR in by_kind:
             with self.clock.at(self._day(40, 15)):
-                committees.action_start(actor=self.users["clinicien"], action=by_kind[ActionKind.NOTIFY_VENDOR])
+                sittings.action_start(actor=self.users["clinicien"], action=by_kind[ActionKind.NOTIFY_VENDOR])
         if ActionKind.INFORM_PATIENTS in by_kind:
             with self.clock.at(self._day(38, 11)):
-                committees.action_complete(
+                sittings.action_complete(
                     actor=self.users["presidente"], action=by_kind[ActionKind.INFORM_PATIENTS],
                     outcome="Courrier envoyé à la patiente ; entretien proposé et réalisé avec le chef de service.")
 
