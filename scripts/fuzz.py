@@ -65,8 +65,8 @@ for label in MODELS:
     ids.update(apps.get_model(label).objects.order_by("pk").values_list("pk", flat=True)[:40])
 print(json.dumps({"keys": keys, "ids": sorted(ids)}))
 """
-MODELS = ["cases.AISystem", "cases.Case", "cases.ImportBatch", "committees.Committee", "committees.Session",
-          "committees.AgendaItem", "committees.Action", "reviews.Campaign", "reviews.CampaignCase",
+MODELS = ["cases.AISystem", "cases.Case", "cases.ImportBatch", "committees.Committee", "sittings.Session",
+          "sittings.AgendaItem", "sittings.Action", "reviews.Campaign", "reviews.CampaignCase",
           "reviews.Assignment", "vigilance.VigilanceReport", "reidentification.ReidentificationRequest"]
 
 

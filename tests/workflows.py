@@ -7,6 +7,7 @@ from accounts.enums import Role
 from committees.enums import MemberRole
 from reviews import services
 from reviews.models import Assignment, Campaign
+from sittings.services import attendance_record
 from tests.factories import AISystemFactory, CaseFactory, CommitteeFactory, MemberFactory, UserFactory
 
 
@@ -103,7 +104,5 @@ def disagreeing_campaign(world: World, *, sample_size: int = 4) -> Campaign:
 def present_quorum(session, actor) -> None:
     """Mark every invited member present (the default world meets the quorum: the chair and three
     clinicians, two patient representatives)."""
-    from committees.services import attendance_record
-
     for attendance in session.attendances.select_related("member"):
         attendance_record(actor=actor, session=session, member=attendance.member, status="present")

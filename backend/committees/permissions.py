@@ -1,8 +1,44 @@
+"""Who sits on a committee, who is one of its officers, and who may compose it.
+
+The seat rule lives here once and every app above asks it: ``committee_ids_of`` (the committees a
+user holds an open seat on), ``sits_on``, ``is_officer_of`` (a chair or secretary sitting on the
+committee) and ``is_chair_of`` (a chair sitting on it)."""
+
+from django.utils import timezone
+
 from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES, RESULTS_READER_ROLES, Role
+
+from .models import Member
 
 
 def _active(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active)
+
+
+def committee_ids_of(user) -> frozenset[int]:
+    """Committees the user currently sits on; cached on the user object for the request, so that
+    checking many objects costs one query."""
+    cached = getattr(user, "_cgh_committee_ids", None)
+    if cached is None:
+        cached = frozenset(
+            Member.objects.filter(user=user, term_end__isnull=True).values_list("committee_id", flat=True)
+        )
+        user._cgh_committee_ids = cached
+    return cached
+
+
+def sits_on(user, committee_id: int) -> bool:
+    return committee_id in committee_ids_of(user)
+
+
+def is_officer_of(user, committee_id: int) -> bool:
+    """A committee officer (chair or secretary) who sits on this committee."""
+    return _active(user) and user.role in COMMITTEE_OFFICER_ROLES and sits_on(user, committee_id)
+
+
+def is_chair_of(user, committee_id: int) -> bool:
+    """The chair role, held by someone who sits on this committee."""
+    return _active(user) and user.role == Role.CHAIR and sits_on(user, committee_id)
 
 
 def can_manage_committees(user) -> bool:
@@ -16,12 +52,8 @@ def can_manage_committee(user, committee_id: int) -> bool:
     the first seat)."""
     if not _active(user):
         return False
-    if user.role in CAMPAIGN_MANAGER_ROLES or _officer_of(user, committee_id):
+    if user.role in CAMPAIGN_MANAGER_ROLES or is_officer_of(user, committee_id):
         return True
-    from django.utils import timezone
-
-    from .models import Member
-
     return user.role in COMMITTEE_OFFICER_ROLES and not Member.objects.active_on(timezone.localdate()).filter(
         committee_id=committee_id).exists()
 
@@ -32,70 +64,3 @@ def can_view_committees(user) -> bool:
 
 def can_declare_conflict(user, member) -> bool:
     return _active(user) and (member.user_id == user.pk or can_manage_committee(user, member.committee_id))
-
-
-# --- Sessions, decisions and actions ------------------------------------------------------------
-# Sessions discuss cases with their AI output: case-level knowledge, so only the quality team and
-# the officers sitting on the committee see them; an officer never sees a case item they still
-# read blind (see ``can_view_item``).
-
-def _officer_of(user, committee_id: int) -> bool:
-    from reviews.permissions import sits_on
-
-    return _active(user) and user.role in COMMITTEE_OFFICER_ROLES and sits_on(user, committee_id)
-
-
-def can_view_sessions(user, committee_id: int) -> bool:
-    return _active(user) and (user.role in CAMPAIGN_MANAGER_ROLES or _officer_of(user, committee_id))
-
-
-def can_run_session(user, session) -> bool:
-    """Plan, invite, build the agenda, record attendance, close: the secretary's work, which the
-    chair and the quality team may also do."""
-    return can_view_sessions(user, session.committee_id)
-
-
-def can_record_decision(user, session) -> bool:
-    return _active(user) and user.role == Role.CHAIR and _officer_of(user, session.committee_id)
-
-
-def can_sign_minutes(user, session) -> bool:
-    return can_record_decision(user, session)
-
-
-def can_view_item(user, item) -> bool:
-    """A case item is withheld from anyone who still reads that case blind."""
-    from reviews.permissions import has_blind_review_of
-
-    return item.campaign_case_id is None or not has_blind_review_of(user, item.campaign_case)
-
-
-def can_manage_actions(user, committee_id: int) -> bool:
-    return can_view_sessions(user, committee_id)
-
-
-def can_view_action(user, action) -> bool:
-    return _active(user) and (action.owner_id == user.pk or can_manage_actions(user, action.committee_id))
-
-
-def can_progress_action(user, action) -> bool:
-    """The owner reports progress and completion; the committee's managers may too."""
-    return can_view_action(user, action)
-
-
-def can_cancel_action(user, action) -> bool:
-    return can_manage_actions(user, action.committee_id)
-
-
-SESSION_TRANSITIONS = {
-    "start": can_run_session,
-    "close": can_run_session,
-    "sign": can_sign_minutes,
-    "cancel": can_run_session,
-}
-
-ACTION_TRANSITIONS = {
-    "start": can_progress_action,
-    "complete": can_progress_action,
-    "cancel": can_cancel_action,
-}

@@ -1,18 +1,18 @@
-"""Reads for sessions, agenda items and corrective actions, already scoped to the caller.
+"""Reads of committee compositions, already scoped to the caller.
 
-Sessions discuss cases with their AI output: only the quality team (and administrators) and the
-officers sitting on the session's committee see them. Each agenda item carries
-``is_blind_for_caller``: a case item the caller still reads blind is withheld by the serializers
-(``permissions.can_view_item`` as one annotation, so that a list costs the same whatever its
-length). Everything a serializer reads is joined or prefetched here.
+A composition (members, terms, declared conflicts) is read by the quality team, administrators
+and management, and by the officers of the committees they sit on. ``visible_committee_ids`` is
+the one answer to "whose committee business (sessions, actions, vigilance reports) does the
+caller handle", shared by the apps above.
 """
 
-from django.db.models import BooleanField, Prefetch, Q, QuerySet, Value
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES
-from reviews.permissions import committee_ids_of, reads_blind
 
-from .models import Action, AgendaItem, Attendance, Committee, Decision, Member, Session
+from .models import Committee, Member
+from .permissions import can_view_committees, committee_ids_of
 
 
 def _active(user) -> bool:
@@ -20,8 +20,8 @@ def _active(user) -> bool:
 
 
 def visible_committee_ids(user) -> frozenset[int] | None:
-    """The committees whose sessions and actions the caller manages: ``None`` means every one
-    (quality team, administrators); an empty set, none."""
+    """The committees whose sessions, actions and vigilance reports the caller handles: ``None``
+    means every one (quality team, administrators); an empty set, none."""
     if not _active(user):
         return frozenset()
     if user.role in CAMPAIGN_MANAGER_ROLES:
@@ -37,10 +37,6 @@ def committee_list_for_user(user) -> QuerySet[Committee]:
     only the committees they sit on, plus a committee nobody sits on yet (which an officer
     founds by taking its first seat, ``permissions.can_manage_committee``); none for anyone
     else. Members with their users and conflicts are prefetched for the serializer."""
-    from django.utils import timezone
-
-    from .permissions import can_view_committees
-
     if not can_view_committees(user):
         return Committee.objects.none()
     qs = Committee.objects.prefetch_related(
@@ -50,58 +46,3 @@ def committee_list_for_user(user) -> QuerySet[Committee]:
         seated = Member.objects.active_on(timezone.localdate()).values("committee_id")
         qs = qs.filter(Q(pk__in=committee_ids_of(user)) | ~Q(pk__in=seated))
     return qs
-
-
-def agenda_items_for_user(user) -> QuerySet[AgendaItem]:
-    """Agenda items with their decision and subject, annotated with whether the caller still reads
-    the item's case blind (then the item is withheld from them)."""
-    qs = AgendaItem.objects.select_related("decision__recorded_by", "session")
-    if _active(user):
-        qs = qs.annotate(is_blind_for_caller=reads_blind(user, "campaign_case_id"))
-    else:
-        qs = qs.annotate(is_blind_for_caller=Value(True, output_field=BooleanField()))
-    return qs.order_by("position")
-
-
-def session_list_for_user(user) -> QuerySet[Session]:
-    """Sessions of the committees the caller manages, newest first, with attendances (and the
-    members' users) and agenda items (and their decisions) prefetched."""
-    ids = visible_committee_ids(user)
-    qs = Session.objects.select_related("committee", "created_by", "signed_by")
-    if ids is not None:
-        qs = qs.filter(committee_id__in=ids)
-    return qs.prefetch_related(
-        Prefetch("attendances", queryset=Attendance.objects.select_related("member__user")
-                 .order_by("member__role", "member__user__last_name", "id")),
-        Prefetch("items", queryset=agenda_items_for_user(user)),
-    ).order_by("-scheduled_at", "-id")
-
-
-def agenda_item_list_for_user(user) -> QuerySet[AgendaItem]:
-    """Agenda items of the sessions the caller may see (an invisible item is a 404)."""
-    ids = visible_committee_ids(user)
-    qs = agenda_items_for_user(user).select_related("session__committee")
-    if ids is not None:
-        qs = qs.filter(session__committee_id__in=ids)
-    return qs
-
-
-def action_list_for_user(user) -> QuerySet[Action]:
-    """Actions of the committees the caller manages, and the actions the caller owns, the most
-    urgent first."""
-    if not _active(user):
-        return Action.objects.none()
-    ids = visible_committee_ids(user)
-    qs = Action.objects.select_related("committee", "owner", "ai_system", "decision__item")
-    if ids is not None:
-        qs = qs.filter(Q(committee_id__in=ids) | Q(owner=user))
-    return qs.order_by("due_date", "id")
-
-
-def decision_for_user(user, pk: int) -> Decision | None:
-    """A decision the caller may attach an action to: of a visible session, on an item they do
-    not read blind."""
-    item = agenda_item_list_for_user(user).filter(decision__pk=pk).first()
-    if item is None or item.is_blind_for_caller:
-        return None
-    return item.decision

@@ -1,10 +1,13 @@
-"""The project's single API error shape: ``{"code": ..., "detail": ..., "extra": {...}}``."""
+"""API plumbing shared by every app: the single error shape (``{"code": ..., "detail": ...,
+"extra": {...}}``) and the state-transition action of a viewset."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, JsonResponse
 from django.views.defaults import page_not_found
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -68,3 +71,24 @@ def not_found(request, exception=None):
         return JsonResponse({"code": "not_found", "detail": str(exceptions.NotFound.default_detail), "extra": {}},
                             status=404)
     return page_not_found(request, exception)
+
+
+def transition_action(name: str, service, *, input_serializer=None, responses=None, as_data=False):
+    """A ``POST /<things>/{id}/<name>/`` action that fires one service on a visible object. The
+    viewset names the service's keyword for that object (``service_object_name``) and answers with
+    ``represent`` of the object read again through ``get_queryset``. ``as_data``: the service
+    takes the validated input as one ``data`` dict, not as keywords."""
+
+    def handler(self, request, pk=None):
+        obj = self.get_object()
+        kwargs = {}
+        if input_serializer is not None:
+            data = input_serializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            kwargs = {"data": dict(data.validated_data)} if as_data else dict(data.validated_data)
+        service(actor=request.user, **{self.service_object_name: obj}, **kwargs)
+        return Response(self.represent(self.get_queryset().get(pk=obj.pk)))
+
+    handler.__name__ = name  # DRF routes an action by its function name
+    handler = action(detail=True, methods=["post"], url_path=name, url_name=name.replace("_", "-"))(handler)
+    return extend_schema(request=input_serializer, responses=responses)(handler)

@@ -2,10 +2,11 @@ from django.urls import include, path
 
 from accounts.api.views import LogoutView, TokenObtainView
 from cases.api.views import AISystemViewSet, CaseViewSet, ImportBatchViewSet
-from committees.api.views import ActionViewSet, AgendaItemViewSet, CommitteeViewSet, SessionViewSet
+from committees.api.views import CommitteeViewSet
 from common.routers import Router
 from reidentification.api.views import ReidentificationRequestViewSet
 from reviews.api.views import AssignmentViewSet, CampaignCaseViewSet, CampaignViewSet
+from sittings.api.views import ActionViewSet, AgendaItemViewSet, CommitteeQuorumView, SessionViewSet
 from vigilance.api.views import VigilanceReportViewSet
 
 router = Router()
@@ -25,6 +26,7 @@ router.register("reidentification-requests", ReidentificationRequestViewSet, bas
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="api-token"),
     path("auth/logout/", LogoutView.as_view(), name="api-logout"),
+    path("committees/<id:pk>/quorum/", CommitteeQuorumView.as_view(), name="committee-quorum"),
     path("vigilance-reports/export.csv", VigilanceReportViewSet.as_view({"get": "export"}),
          name="vigilance-report-export"),
     path("", include(router.urls)),

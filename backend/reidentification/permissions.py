@@ -3,16 +3,12 @@ committee asks, the data-protection officer decides, and the source reference is
 each of those two people. No other role, administrators included, has any access here."""
 
 from accounts.enums import Role
+from committees.permissions import is_chair_of
+from reviews.permissions import has_blind_review_of
 
 
 def _active(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active)
-
-
-def is_chair_of(user, committee_id: int) -> bool:
-    from reviews.permissions import sits_on
-
-    return _active(user) and user.role == Role.CHAIR and sits_on(user, committee_id)
 
 
 def is_dpo(user) -> bool:
@@ -20,16 +16,12 @@ def is_dpo(user) -> bool:
 
 
 def can_request(user, campaign_case) -> bool:
-    from reviews.permissions import has_blind_review_of
-
     return is_chair_of(user, campaign_case.campaign.committee_id) and not has_blind_review_of(user, campaign_case)
 
 
 def can_view_request(user, request) -> bool:
     """The officer sees every request; a chair of the case's committee too, unless they still read
     the case blind (the justification describes what the AI missed)."""
-    from reviews.permissions import has_blind_review_of
-
     return is_dpo(user) or (is_chair_of(user, request.campaign_case.campaign.committee_id)
                             and not has_blind_review_of(user, request.campaign_case))
 

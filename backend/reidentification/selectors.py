@@ -6,7 +6,8 @@ source reference."""
 from django.db.models import QuerySet
 
 from accounts.enums import Role
-from reviews.permissions import committee_ids_of, reads_blind
+from committees.permissions import committee_ids_of
+from reviews.permissions import reads_blind
 
 from .models import ReidentificationRequest
 

@@ -22,10 +22,12 @@ from django.utils.translation import gettext_lazy as _
 from audit.models import AuditEvent
 from audit.services import audit_verify
 from cases.models import AISystem, Case
-from committees.enums import AttendanceStatus, MemberRole, SessionState
-from committees.models import Committee, Member, Session
+from committees.enums import MemberRole
+from committees.models import Committee, Member
 from reviews.enums import BLIND_STATES, LOCKED_STATES, AssignmentKind
 from reviews.models import Assignment, Campaign, Classification
+from sittings.enums import AttendanceStatus, SessionState
+from sittings.models import Session
 
 from . import selectors
 from .enums import ReportState

@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases.enums import Sex
+from sittings.enums import ActionKind, ActionState
+from vigilance.enums import Seriousness, VigilanceState
 from web.labels import label_display
 
 from . import charts
@@ -204,9 +206,6 @@ def _choice_label(enum, value) -> str:
 def oversight_context(actions: dict, vigilance: dict) -> dict:
     """Corrective actions and vigilance clocks of the AI-system dashboard (management sees them:
     no case, no description)."""
-    from committees.enums import ActionKind, ActionState
-    from vigilance.enums import Seriousness, VigilanceState
-
     action_rows = [a | {"kind_label": _choice_label(ActionKind, a["kind"]),
                         "state_label": _choice_label(ActionState, a["state"])} for a in actions["rows"]]
     vigilance_rows = [r | {"state_label": _choice_label(VigilanceState, r["state"]),

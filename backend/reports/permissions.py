@@ -1,6 +1,7 @@
 """Who may read which dashboard or report. Plain predicates, reused by views and services."""
 
 from accounts.enums import Role
+from committees.permissions import committee_ids_of
 from reviews import permissions as review_perms
 from reviews import selectors as review_selectors
 
@@ -46,5 +47,5 @@ def can_view_evidence_pack(user, ai_system) -> bool:
     if user.role in (Role.QUALITY, Role.ADMIN, Role.MANAGEMENT):
         return True
     if user.role in (Role.CHAIR, Role.SECRETARY):
-        return ai_system.committees.filter(pk__in=review_perms.committee_ids_of(user)).exists()
+        return ai_system.committees.filter(pk__in=committee_ids_of(user)).exists()
     return False

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.enums import RESULTS_READER_ROLES, Role
 from cases.models import AISystem
+from committees.permissions import sits_on
 from common import csv_export
 from common.exceptions import Forbidden
-from reviews import permissions as review_perms
 from reviews import selectors as review_selectors
 from reviews.enums import BLIND_STATES
 from reviews.models import Assignment
@@ -42,7 +42,7 @@ def index(request):
         campaigns = [{"id": c.pk, "name": c.name, "ai_system": c.ai_system.name}
                      for c in review_selectors.campaign_list_for_user(user)
                      if c.pk not in blind and (user.role not in (Role.CHAIR, Role.SECRETARY)
-                         or review_perms.sits_on(user, c.committee_id))]
+                         or sits_on(user, c.committee_id))]
     if perms.can_view_ai_system_dashboard(user):
         ai_systems = list(AISystem.objects.order_by("name").values("id", "name"))
     return render(request, "reports/index.html", {"campaigns": campaigns, "ai_systems": ai_systems})

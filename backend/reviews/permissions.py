@@ -2,13 +2,14 @@
 
 Plain predicates reused by services (403), selectors (visibility) and views (which buttons to
 show). The blinding rule lives here too: a user with a blind review pending on a case (or in a
-campaign, for campaign-wide figures) may not see anything that derives from sealed data.
+campaign, for campaign-wide figures) may not see anything that derives from sealed data. Who sits
+on a committee and who chairs it is decided in ``committees.permissions``.
 """
 
 from django.db.models import Exists, OuterRef
 
-from accounts.enums import CAMPAIGN_MANAGER_ROLES, RESULTS_READER_ROLES, Role
-from committees.models import Member
+from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES, RESULTS_READER_ROLES
+from committees.permissions import is_chair_of, sits_on
 
 from .enums import BLIND_STATES
 from .models import Assignment, Campaign, CampaignCase
@@ -20,22 +21,6 @@ def _active(user) -> bool:
 
 def is_campaign_manager(user) -> bool:
     return _active(user) and user.role in CAMPAIGN_MANAGER_ROLES
-
-
-def committee_ids_of(user) -> frozenset[int]:
-    """Committees the user currently sits on; cached on the user object for the request, so that
-    checking many objects costs one query."""
-    cached = getattr(user, "_cgh_committee_ids", None)
-    if cached is None:
-        cached = frozenset(
-            Member.objects.filter(user=user, term_end__isnull=True).values_list("committee_id", flat=True)
-        )
-        user._cgh_committee_ids = cached
-    return cached
-
-
-def sits_on(user, committee_id: int) -> bool:
-    return committee_id in committee_ids_of(user)
 
 
 def has_blind_reviews_in(user, campaign: Campaign) -> bool:
@@ -102,9 +87,7 @@ def can_manage_campaign(user, campaign: Campaign) -> bool:
 
 
 def can_publish_campaign(user, campaign: Campaign) -> bool:
-    return is_campaign_manager(user) or (
-        _active(user) and user.role == Role.CHAIR and sits_on(user, campaign.committee_id)
-    )
+    return is_campaign_manager(user) or is_chair_of(user, campaign.committee_id)
 
 
 def can_view_campaign_results(user, campaign: Campaign) -> bool:
@@ -112,7 +95,7 @@ def can_view_campaign_results(user, campaign: Campaign) -> bool:
     pending in it may see them, whatever their role."""
     if not _active(user) or user.role not in RESULTS_READER_ROLES:
         return False
-    if user.role in (Role.CHAIR, Role.SECRETARY) and not sits_on(user, campaign.committee_id):
+    if user.role in COMMITTEE_OFFICER_ROLES and not sits_on(user, campaign.committee_id):
         return False
     return not reads_campaign_blind(user, campaign)
 
@@ -134,13 +117,7 @@ def can_view_campaign_progress(user, campaign: Campaign) -> bool:
 
 
 def can_adjudicate(user, campaign_case: CampaignCase) -> bool:
-    campaign = campaign_case.campaign
-    return (
-        _active(user)
-        and user.role == Role.CHAIR
-        and sits_on(user, campaign.committee_id)
-        and not has_blind_review_of(user, campaign_case)
-    )
+    return is_chair_of(user, campaign_case.campaign.committee_id) and not has_blind_review_of(user, campaign_case)
 
 
 def can_request_third_reading(user, campaign_case: CampaignCase) -> bool:
@@ -165,7 +142,7 @@ def can_view_deviations(user, campaign: Campaign) -> bool:
     management, who read campaign figures only)."""
     if is_campaign_manager(user):
         return not reads_campaign_blind(user, campaign)
-    return _active(user) and user.role in (Role.CHAIR, Role.SECRETARY) and can_view_campaign_results(user, campaign)
+    return _active(user) and user.role in COMMITTEE_OFFICER_ROLES and can_view_campaign_results(user, campaign)
 
 
 CAMPAIGN_TRANSITIONS = {

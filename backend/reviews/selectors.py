@@ -8,8 +8,9 @@ caller still has a blind review pending.
 import pandas as pd
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from accounts.enums import Role
+from accounts.enums import COMMITTEE_OFFICER_ROLES, Role
 from cases.models import AISystem
+from committees.permissions import committee_ids_of, is_officer_of
 from concordance import campaign_summary
 
 from . import permissions as perms
@@ -27,9 +28,9 @@ def campaign_list_for_user(user) -> QuerySet[Campaign]:
     )
     if perms.is_campaign_manager(user) or user.role == Role.MANAGEMENT:
         return qs
-    if user.role in (Role.CHAIR, Role.SECRETARY):
+    if user.role in COMMITTEE_OFFICER_ROLES:
         return qs.filter(
-            Q(committee_id__in=perms.committee_ids_of(user)) | Q(campaign_cases__assignments__reviewer=user)
+            Q(committee_id__in=committee_ids_of(user)) | Q(campaign_cases__assignments__reviewer=user)
         ).distinct()
     return qs.filter(campaign_cases__assignments__reviewer=user).distinct()
 
@@ -45,9 +46,7 @@ def can_list_campaign_cases(user, campaign: Campaign) -> bool:
 
 
 def _lists_cases_by_role(user, campaign: Campaign) -> bool:
-    return perms.is_campaign_manager(user) or (
-        user.role in (Role.CHAIR, Role.SECRETARY) and perms.sits_on(user, campaign.committee_id)
-    )
+    return perms.is_campaign_manager(user) or is_officer_of(user, campaign.committee_id)
 
 
 def campaign_case_list_for_user(user, campaign: Campaign | None = None) -> QuerySet[CampaignCase]:
@@ -60,9 +59,9 @@ def campaign_case_list_for_user(user, campaign: Campaign | None = None) -> Query
             return qs.none()
         qs = qs.filter(campaign=campaign)
     elif not perms.is_campaign_manager(user):
-        if user.role not in (Role.CHAIR, Role.SECRETARY):
+        if user.role not in COMMITTEE_OFFICER_ROLES:
             return qs.none()
-        qs = qs.filter(campaign__committee_id__in=perms.committee_ids_of(user))
+        qs = qs.filter(campaign__committee_id__in=committee_ids_of(user))
     return (
         qs.exclude(perms.reads_blind_in_campaign(user))
         .select_related("case", "campaign__ai_system", "adjudication__decided_by")

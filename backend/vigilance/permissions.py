@@ -2,7 +2,9 @@
 report's committee, never someone who still reads the case blind (a report describes the AI's
 error). Management sees counts on the AI-system dashboard, never a report."""
 
-from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES
+from accounts.enums import CAMPAIGN_MANAGER_ROLES
+from committees.permissions import is_officer_of
+from reviews.permissions import has_blind_review_of
 
 
 def _active(user) -> bool:
@@ -10,15 +12,10 @@ def _active(user) -> bool:
 
 
 def can_manage_vigilance(user, committee_id: int) -> bool:
-    from reviews.permissions import sits_on
-
-    return _active(user) and (
-        user.role in CAMPAIGN_MANAGER_ROLES or (user.role in COMMITTEE_OFFICER_ROLES and sits_on(user, committee_id)))
+    return _active(user) and (user.role in CAMPAIGN_MANAGER_ROLES or is_officer_of(user, committee_id))
 
 
 def can_view_report(user, report) -> bool:
-    from reviews.permissions import has_blind_review_of
-
     return can_manage_vigilance(user, report.committee_id) and not (
         report.campaign_case_id and has_blind_review_of(user, report.campaign_case))
 

@@ -6,14 +6,13 @@ error), exactly as ``permissions.can_view_report`` says, but as one query."""
 
 from django.db.models import QuerySet
 
+from committees.selectors import visible_committee_ids
 from reviews.permissions import reads_blind
 
 from .models import VigilanceReport
 
 
 def vigilance_list_for_user(user) -> QuerySet[VigilanceReport]:
-    from committees.selectors import visible_committee_ids
-
     if not (user and user.is_authenticated and user.is_active):
         return VigilanceReport.objects.none()
     ids = visible_committee_ids(user)

@@ -7,7 +7,8 @@ still enforce every domain rule (quorum, majority, dissent, due dates...) themse
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from committees.enums import ActionKind, AttendanceStatus, ConflictKind, MemberRole
+from committees.enums import ConflictKind, MemberRole
+from sittings.enums import ActionKind, AttendanceStatus
 from vigilance.enums import Seriousness
 
 from .labels import label_display

@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 
 from audit.models import GENESIS_HASH, AppendOnlyError, AuditEvent, ChainHead
 from audit.services import audit_record
-from cases.importing import import_cases
+from cases.importing.service import import_cases
 from cases.services import ai_system_create
 from committees.enums import MemberRole
 from committees.services import committee_create, member_add, member_end_term

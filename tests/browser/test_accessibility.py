@@ -132,6 +132,7 @@ def test_committee_pages_have_no_serious_or_critical_violation(open_page, live_s
     from cases.source_reference import current_source_key, encrypt_source_reference
     from committees import services as committee_services
     from reidentification.services import reidentification_request
+    from sittings import services as sittings_services
     from tests.workflows import disagreeing_campaign, present_quorum
     from vigilance.services import vigilance_create
 
@@ -141,15 +142,15 @@ def test_committee_pages_have_no_serious_or_critical_violation(open_page, live_s
     key = current_source_key()
     Case.objects.filter(pk=cc.case_id).update(source_reference=encrypt_source_reference("ACC-1", key),
                                               source_reference_key_id=key.key_id)
-    session = committee_services.session_create(
+    session = sittings_services.session_create(
         actor=world.secretary, committee=world.committee, title="Séance a11y",
         scheduled_at=timezone.now() + dt.timedelta(days=1), place="Salle 1")
-    committee_services.session_start(actor=world.secretary, session=session)
+    sittings_services.session_start(actor=world.secretary, session=session)
     present_quorum(session, world.secretary)
     item = session.items.order_by("position").first()
-    decision = committee_services.decision_record(actor=world.chair, item=item, summary="Débat.", text="Retenu.",
+    decision = sittings_services.decision_record(actor=world.chair, item=item, summary="Débat.", text="Retenu.",
                                                   votes_for=4, reference_label="fracture")
-    action = committee_services.action_create(
+    action = sittings_services.action_create(
         actor=world.chair, committee=world.committee, kind="train_users", title="Former", owner=world.quality,
         due_date=timezone.localdate() + dt.timedelta(days=10), decision=decision)
     report = vigilance_create(actor=world.secretary, committee=world.committee, ai_system=world.ai_system,
@@ -194,10 +195,10 @@ def test_committee_pages_have_no_serious_or_critical_violation(open_page, live_s
                       ("reid", f"/reidentification/{request.pk}/")):
         page.goto(base + url)
         found[name] = violations(page)
-    committee_services.session_close(actor=world.secretary, session=session)
+    sittings_services.session_close(actor=world.secretary, session=session)
     page.goto(f"{base}/sessions/{session.pk}/sign/")
     found["sign"] = violations(page)
-    committee_services.session_sign(actor=world.chair, session=session)
+    sittings_services.session_sign(actor=world.chair, session=session)
     page.goto(f"{base}/sessions/{session.pk}/")
     found["session signed"] = violations(page)
 

@@ -4,7 +4,7 @@ see the mention highlighted, and clear one case's flag with a reason."""
 import pytest
 from playwright.sync_api import expect
 
-from cases.importing import import_cases
+from cases.importing.service import import_cases
 from cases.models import Case
 from tests.browser.conftest import pass_second_factor
 from tests.factories import PASSWORD

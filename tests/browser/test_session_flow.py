@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from committees.enums import AgendaItemState, SessionState
-from committees.models import Action, AgendaItem, Session
+from sittings.enums import AgendaItemState, SessionState
+from sittings.models import Action, AgendaItem, Session
 from tests.browser.conftest import pass_second_factor
 from tests.factories import PASSWORD
 from tests.workflows import disagreeing_campaign

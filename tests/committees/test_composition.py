@@ -12,8 +12,9 @@ from committees import services
 from committees.models import Committee, DeclaredConflict, Member
 from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
 from reviews.models import Assignment
-from tests.committees.flows import session_in
+from sittings.services import committee_set_quorum
 from tests.factories import CommitteeFactory, MemberFactory, UserFactory
+from tests.sittings.flows import session_in
 from tests.workflows import campaign_in
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,7 @@ def events(action: str) -> list[dict]:
 # --- Services ----------------------------------------------------------------------------------
 
 def test_committee_set_quorum_saves_and_audits(world):
-    services.committee_set_quorum(actor=world.secretary, committee=world.committee, clinicians=3, patient_reps=0)
+    committee_set_quorum(actor=world.secretary, committee=world.committee, clinicians=3, patient_reps=0)
     world.committee.refresh_from_db()
     assert (world.committee.quorum_clinicians, world.committee.quorum_patient_reps) == (3, 0)
     assert events("committee.set_quorum") == [{"before": {"clinicians": 2, "patient_reps": 1},
@@ -55,8 +56,8 @@ def test_committee_set_quorum_saves_and_audits(world):
 def test_committee_set_quorum_validates_and_names_the_field(world, clinicians, patient_reps, field):
     before = state()
     with pytest.raises(ValidationFailed) as exc:
-        services.committee_set_quorum(actor=world.quality, committee=world.committee, clinicians=clinicians,
-                                      patient_reps=patient_reps)
+        committee_set_quorum(actor=world.quality, committee=world.committee, clinicians=clinicians,
+                             patient_reps=patient_reps)
     assert list(exc.value.extra) == [field]
     assert state() == before
 
@@ -64,13 +65,12 @@ def test_committee_set_quorum_validates_and_names_the_field(world, clinicians, p
 def test_committee_set_quorum_refused_to_a_reviewer_and_while_a_session_sits(world):
     before = state()
     with pytest.raises(Forbidden):
-        services.committee_set_quorum(actor=world.clinicians[0], committee=world.committee, clinicians=1,
-                                      patient_reps=0)
+        committee_set_quorum(actor=world.clinicians[0], committee=world.committee, clinicians=1, patient_reps=0)
     assert state() == before
     session_in(world, "open", with_cases=False)
     before = state()
     with pytest.raises(TransitionNotAllowed):
-        services.committee_set_quorum(actor=world.quality, committee=world.committee, clinicians=1, patient_reps=0)
+        committee_set_quorum(actor=world.quality, committee=world.committee, clinicians=1, patient_reps=0)
     assert state() == before
 
 

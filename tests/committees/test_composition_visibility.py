@@ -6,8 +6,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from committees import services
 from committees.models import DeclaredConflict
+from sittings.services import session_create
 from tests.factories import CommitteeFactory, MemberFactory, UserFactory
 from tests.login import verified_client
 
@@ -23,8 +23,8 @@ def two(world):
     MemberFactory(committee=b, user=b_chair, role="chair")
     seat = MemberFactory(committee=b, user=b_reader, role="clinician")
     DeclaredConflict.objects.create(member=seat, kind="vendor", value="VendorSecretB")
-    session = services.session_create(actor=b_chair, committee=b, title="Séance B secrète",
-                                      scheduled_at=timezone.now() + dt.timedelta(days=3), place="Salle B")
+    session = session_create(actor=b_chair, committee=b, title="Séance B secrète",
+                             scheduled_at=timezone.now() + dt.timedelta(days=3), place="Salle B")
     return world, b, b_reader, session
 
 

@@ -4,8 +4,8 @@ import pytest
 
 from audit.models import AuditEvent
 from reidentification import services
-from tests.committees.flows import SOURCE_REFERENCE, give_source_reference
 from tests.reviews.test_concurrency import needs_postgres, race
+from tests.sittings.flows import SOURCE_REFERENCE, give_source_reference
 from tests.workflows import build_world, disagreeing_campaign
 
 JUSTIFICATION = "L'IA a manqué une fracture du scaphoïde que le clinicien n'a pas vue : rappel du patient."

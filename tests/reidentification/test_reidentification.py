@@ -10,9 +10,9 @@ from audit.models import AuditEvent
 from reidentification import services
 from reidentification.enums import RequestState
 from reidentification.models import ReidentificationRequest
-from tests.committees.flows import SOURCE_REFERENCE, give_source_reference, last_event_id, new_actions, snapshot
-from tests.committees.flows import user_of as _user_of
 from tests.factories import MemberFactory, UserFactory
+from tests.sittings.flows import SOURCE_REFERENCE, give_source_reference, last_event_id, new_actions, snapshot
+from tests.sittings.flows import user_of as _user_of
 from tests.workflows import disagreeing_campaign
 
 pytestmark = pytest.mark.django_db

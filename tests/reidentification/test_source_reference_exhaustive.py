@@ -21,13 +21,13 @@ from rest_framework.test import APIClient
 
 from cases.models import Case
 from cases.source_reference import current_source_key, encrypt_source_reference
-from committees import services as committee_services
 from reidentification import services
 from reidentification.models import ReidentificationRequest
-from tests.committees.flows import plan
+from sittings import services as sittings_services
 from tests.factories import MemberFactory, UserFactory
 from tests.login import verified_login
 from tests.reviews.test_blinding import _kind_of, _params, _walk
+from tests.sittings.flows import plan
 from tests.workflows import disagreeing_campaign, present_quorum
 
 pytestmark = pytest.mark.django_db
@@ -86,15 +86,15 @@ def test_source_reference_reaches_only_the_requester_and_the_deciding_officer_on
     Case.objects.filter(pk=cc.case_id).update(source_reference=ciphertext, source_reference_key_id="exh1")
     cc.case.refresh_from_db()
     session = plan(world)
-    committee_services.session_start(actor=world.secretary, session=session)
+    sittings_services.session_start(actor=world.secretary, session=session)
     present_quorum(session, world.secretary)
     from vigilance.services import vigilance_create
 
     report = vigilance_create(actor=world.quality, committee=world.committee, ai_system=world.ai_system,
                               event_date=cc.case.exam_date, description="Fracture manquée.", campaign_case=cc)
-    action = committee_services.action_create(actor=world.secretary, committee=world.committee, kind="other",
-                                              title="Rappel", owner=world.quality,
-                                              due_date=cc.case.exam_date.replace(year=2099))
+    action = sittings_services.action_create(actor=world.secretary, committee=world.committee, kind="other",
+                                             title="Rappel", owner=world.quality,
+                                             due_date=cc.case.exam_date.replace(year=2099))
     request = services.reidentification_request(
         actor=world.chair, campaign_case=cc, justification="Fracture manquée par l'IA et le clinicien : rappel.")
     services.reidentification_approve(actor=world.dpo, request=request, comment="Justifié.")

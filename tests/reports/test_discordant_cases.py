@@ -11,12 +11,12 @@ from django.test import Client
 from django.utils import timezone
 
 from cases.models import Case
-from committees import services as committee_services
 from reports import selectors, services
 from reports.enums import Audience
 from reviews import services as review_services
 from reviews.enums import AssignmentKind, CampaignState
 from reviews.models import Assignment
+from sittings import services as sittings_services
 from tests.login import verified_client
 from tests.workflows import build_world, campaign_in, submit_all
 
@@ -72,7 +72,7 @@ def discordant_world(plan=PLAN):
         return "no_fracture" if a.campaign_case_id in disagree and first[a.campaign_case_id] != a.pk else "fracture"
 
     submit_all(campaign, label_for)
-    committee_services.session_create(
+    sittings_services.session_create(
         actor=world.secretary, committee=world.committee, title="Séance de printemps",
         scheduled_at=timezone.make_aware(dt.datetime(2026, 9, 1, 14, 0)), place="Salle du conseil")
     for cc, p in zip(ccs, plan, strict=True):

@@ -12,11 +12,11 @@ from django.test import Client
 from django.utils import timezone, translation
 
 from audit.models import AuditEvent
-from committees import services as committees
 from reports import evidence, services
 from reports.enums import Audience
 from reviews import services as review_services
 from reviews.enums import CampaignState
+from sittings import services as sittings
 from tests.factories import UserFactory
 from tests.login import verified_client
 from tests.workflows import build_world, campaign_in, disagreeing_campaign, present_quorum, submit_all
@@ -46,20 +46,20 @@ def pack_world():
     action, a declared vigilance report, and a published report: all through the services."""
     world = build_world(n_cases=6)
     campaign = disagreeing_campaign(world, sample_size=2)
-    session = committees.session_create(actor=world.secretary, committee=world.committee, title="Séance d'essai",
+    session = sittings.session_create(actor=world.secretary, committee=world.committee, title="Séance d'essai",
                                         scheduled_at=timezone.now() + dt.timedelta(hours=1), place="Salle 2")
-    committees.session_start(actor=world.secretary, session=session)
+    sittings.session_start(actor=world.secretary, session=session)
     present_quorum(session, world.secretary)
     decision = None
     for item in session.items.order_by("position"):
-        decision = committees.decision_record(actor=world.chair, item=item, summary="Discussion.", text="Retenu.",
+        decision = sittings.decision_record(actor=world.chair, item=item, summary="Discussion.", text="Retenu.",
                                               votes_for=4, votes_against=1, dissent="Doute.",
                                               reference_label="fracture")
-    action = committees.action_create(actor=world.chair, committee=world.committee, kind="train_users",
+    action = sittings.action_create(actor=world.chair, committee=world.committee, kind="train_users",
                                       title="Former les urgentistes", owner=world.quality,
                                       due_date=timezone.localdate() + dt.timedelta(days=30), decision=decision)
-    committees.session_close(actor=world.secretary, session=session)
-    session = committees.session_sign(actor=world.chair, session=session)
+    sittings.session_close(actor=world.secretary, session=session)
+    session = sittings.session_sign(actor=world.chair, session=session)
     campaign = review_services.campaign_close_review(actor=world.quality, campaign=campaign)
     campaign = review_services.campaign_start_analysis(actor=world.quality, campaign=campaign)
     report = services.report_publish(actor=world.chair, campaign=campaign, audience=Audience.INTERNAL)

@@ -43,7 +43,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from accounts.enums import Role
-from cases.importing import import_cases
+from cases.importing.service import import_cases
 from cases.models import Case, ImportBatch
 from committees.enums import MemberRole
 from reviews import services
@@ -241,25 +241,25 @@ def _committee_objects(users, committee, flagged_cc: CampaignCase):
     blind, with a decision on it recorded by the other chair; an action from that decision; the
     vigilance report opened on it, completed; a re-identification request about it. Returns the
     ids per kind, and the sentinels (case id, owner allowed to see it, token) they carry."""
-    from committees import services as committee_services
     from reidentification.services import reidentification_request
+    from sittings import services as sittings_services
     from tests.workflows import present_quorum
     from vigilance.models import VigilanceReport
     from vigilance.services import vigilance_update
 
     secretary, chair_free = users["secretary"], users["chair_free"]
-    session = committee_services.session_create(
+    session = sittings_services.session_create(
         actor=secretary, committee=committee, title="Séance scellée",
         scheduled_at=dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC), place="Salle du conseil")
-    committee_services.session_start(actor=secretary, session=session)
+    sittings_services.session_start(actor=secretary, session=session)
     present_quorum(session, secretary)
     items = list(session.items.order_by("position"))
     item = next(i for i in items if i.campaign_case_id == flagged_cc.pk)
     tag = f"{flagged_cc.pk:04d}Z"
-    decision = committee_services.decision_record(
+    decision = sittings_services.decision_record(
         actor=chair_free, item=item, summary=f"Discussion DECSEAL{tag}", text=f"Décision DECTEXTSEAL{tag}",
         votes_for=3)
-    action = committee_services.action_create(
+    action = sittings_services.action_create(
         actor=chair_free, committee=committee, kind="train_users", title="Former les urgentistes",
         owner=users["quality"], due_date=dt.date(2027, 6, 30), decision=decision)
     report = VigilanceReport.objects.get(campaign_case=flagged_cc)

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from accounts.enums import Role
-from cases.importing import import_cases
+from cases.importing.service import import_cases
 from committees.enums import MemberRole
 from reviews import services
 from reviews.enums import CampaignState
@@ -176,16 +176,16 @@ def _sessions_world(n: int):
 
     from django.utils import timezone
 
-    from committees import services as committee_services
+    from sittings import services as sittings_services
     from tests.workflows import disagreeing_campaign
 
     world = build_world()
     disagreeing_campaign(world, sample_size=2)
     for i in range(n):  # the first takes the disputed cases; each gets one item of other business
-        session = committee_services.session_create(
+        session = sittings_services.session_create(
             actor=world.secretary, committee=world.committee, title=f"Séance {i}",
             scheduled_at=timezone.now() + dt.timedelta(days=i + 1), place="Salle")
-        committee_services.session_add_item(actor=world.secretary, session=session, title="Divers")
+        sittings_services.session_add_item(actor=world.secretary, session=session, title="Divers")
     return world
 
 
@@ -207,7 +207,7 @@ def test_session_list_query_count(db, django_assert_num_queries, n, who, queries
     (n, who, q) for n in (1, 3) for who, q in [("quality", 2), ("secretary", 3), ("owner", 2)]
 ])
 def test_action_list_query_count(db, django_assert_num_queries, n, who, queries):
-    from tests.committees.flows import action_in
+    from tests.sittings.flows import action_in
 
     world = build_world(n_cases=1)
     for _ in range(n):
@@ -242,7 +242,7 @@ def test_vigilance_list_query_count(db, django_assert_num_queries, n, who, queri
 ])
 def test_reidentification_list_query_count(db, django_assert_num_queries, n, who, queries):
     from reidentification.services import reidentification_request
-    from tests.committees.flows import give_source_reference
+    from tests.sittings.flows import give_source_reference
     from tests.workflows import disagreeing_campaign
 
     world = build_world()

@@ -11,11 +11,12 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from cases.models import AISystem
 from committees import services as committee_services
-from committees.models import AgendaItem, Member
+from committees.models import Member
 from reviews import services
 from reviews.enums import AdjudicationMethod, AssignmentKind, AssignmentState, CampaignCaseState
 from reviews.models import Adjudication, Assignment, CampaignCase
-from tests.committees.flows import plan, snapshot, user_of
+from sittings.models import AgendaItem
+from tests.sittings.flows import plan, snapshot, user_of
 from tests.workflows import campaign_in, disagreeing_campaign, submit_all
 
 pytestmark = pytest.mark.django_db

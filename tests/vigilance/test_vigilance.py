@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from reviews import services as review_services
 from reviews.enums import AssignmentKind
-from tests.committees.flows import flag_adverse_event, last_event_id, new_actions, snapshot, user_of
+from tests.sittings.flows import flag_adverse_event, last_event_id, new_actions, snapshot, user_of
 from vigilance import services
 from vigilance.enums import Seriousness, VigilanceState
 from vigilance.models import VigilanceReport

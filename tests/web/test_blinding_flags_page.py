@@ -9,7 +9,7 @@ from html import unescape
 import pytest
 
 from audit.models import AuditEvent
-from cases.importing import import_cases
+from cases.importing.service import import_cases
 from cases.models import Case
 from reviews.sampling import population_for
 from tests.login import verified_client

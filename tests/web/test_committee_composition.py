@@ -14,9 +14,9 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from committees import services
 from committees.models import Committee, DeclaredConflict, Member
-from tests.committees.flows import session_in
 from tests.factories import CommitteeFactory, MemberFactory, UserFactory
 from tests.login import verified_client
+from tests.sittings.flows import session_in
 
 pytestmark = pytest.mark.django_db
 

@@ -11,11 +11,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from committees import services
-from committees.enums import AgendaItemKind, AgendaItemState, SessionState
-from committees.models import AgendaItem, Attendance, Session
+from committees import services as committee_services
 from reviews.enums import CampaignState
 from reviews.models import Assignment
+from sittings import services
+from sittings.enums import AgendaItemKind, AgendaItemState, SessionState
+from sittings.models import AgendaItem, Attendance, Session
 from tests.login import verified_client
 from tests.workflows import campaign_in, disagreeing_campaign, present_quorum
 
@@ -72,9 +73,10 @@ def test_committee_pages_are_404_for_everyone_else(world, sitting):
 
 def test_composition_shows_seats_terms_conflicts_and_history(world):
     member = world.committee.members.get(user=world.clinicians[0])
-    services.conflict_declare(actor=world.quality, member=member, kind="vendor", value="AcmeVendor",
-                              description="Conseil")
-    services.member_end_term(actor=world.quality, member=member, term_end=timezone.localdate() - dt.timedelta(days=1))
+    committee_services.conflict_declare(actor=world.quality, member=member, kind="vendor", value="AcmeVendor",
+                                        description="Conseil")
+    committee_services.member_end_term(actor=world.quality, member=member,
+                                       term_end=timezone.localdate() - dt.timedelta(days=1))
     body = html(login(world.quality).get(f"/committees/{world.committee.pk}/"))
     history = body.split("Historique")[1]
     assert world.clinicians[0].display_name in history

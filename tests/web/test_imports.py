@@ -11,10 +11,11 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from cases import importing
 from cases.enums import ImportStatus
+from cases.importing.batches import progress_write
+from cases.importing.writer import Writer
 from cases.models import Case, ImportBatch
-from cases.services import import_enqueue, import_profile_create, progress_write
+from cases.services import import_enqueue, import_profile_create
 from tests.factories import AISystemFactory
 from tests.login import verified_client
 
@@ -223,10 +224,10 @@ def test_import_unexpected_failure_marks_the_batch_failed_and_writes_nothing(wor
     """The import raises after its cases were inserted (in the staging step's transaction): they
     are rolled back, the batch is failed with the message, and the trail says so."""
 
-    def explode(cursor):
+    def explode(writer):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(importing, "_apply_updates", explode)
+    monkeypatch.setattr(Writer, "apply_updates", explode)
     before = Case.objects.count()
     r = post_upload(login(world.quality), world.ai_system, GOOD)
     batch = only_batch()
@@ -249,7 +250,7 @@ def test_import_task_raises_an_unexpected_error_again_for_the_worker(world, monk
     """The worker records the task as failed with its traceback; a refused file is an outcome."""
     from cases.tasks import run_import_batch
 
-    monkeypatch.setattr(importing, "_apply_updates", lambda cursor: 1 / 0)
+    monkeypatch.setattr(Writer, "apply_updates", lambda writer: 1 / 0)
     batch = queued_batch(world, django_capture_on_commit_callbacks)
     (path,) = import_dir.glob("*.upload")
     with pytest.raises(ZeroDivisionError):

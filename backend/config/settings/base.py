@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "reviews",
     "vigilance",
     "reidentification",
+    "sittings",
     "reports",
     "web",
 ]

@@ -7,8 +7,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from common.api import transition_action
 from common.exceptions import ValidationFailed
-from reviews.api.views import transition_action
 from reviews.models import CampaignCase
 
 from .. import selectors, services

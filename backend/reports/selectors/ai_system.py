@@ -14,14 +14,18 @@ from django.utils import timezone
 
 from accounts.enums import Role
 from cases.models import AISystem, Case
+from committees.permissions import committee_ids_of
 from concordance import (
     metric_series,
     p_chart,
     threshold_alerts,
 )
-from reviews import permissions as review_perms
 from reviews.enums import BLIND_STATES
 from reviews.models import Assignment, Campaign
+from sittings.enums import OPEN_ACTION_STATES
+from sittings.models import Action
+from vigilance.enums import VigilanceState
+from vigilance.models import VigilanceReport
 
 from .campaign import FIGURE_STATES, campaign_frame, cell_disclosure, clean
 
@@ -32,7 +36,7 @@ def campaigns_in_series(user, ai_system: AISystem) -> list[Campaign]:
     queries at most (the committee ids are cached on the user)."""
     qs = Campaign.objects.filter(ai_system=ai_system, state__in=FIGURE_STATES)
     if user.role in (Role.CHAIR, Role.SECRETARY):
-        qs = qs.filter(committee_id__in=review_perms.committee_ids_of(user))
+        qs = qs.filter(committee_id__in=committee_ids_of(user))
     blind = Assignment.objects.filter(reviewer=user, state__in=BLIND_STATES).values("campaign_case__campaign_id")
     return list(qs.exclude(pk__in=blind).order_by("period_start", "id"))
 
@@ -121,9 +125,6 @@ def ai_system_actions(ai_system: AISystem, *, today=None) -> dict:
     """The corrective actions decided for the AI system, one query: counts (open, overdue, by
     state) and the table of actions (kind, title, owner, due date, state). No case-level data:
     an action names what is to be done, never a case."""
-    from committees.enums import OPEN_ACTION_STATES
-    from committees.models import Action
-
     today = today or timezone.localdate()
     rows = list(Action.objects.filter(ai_system=ai_system).order_by("due_date", "id").values_list(
         "id", "kind", "title", "owner__first_name", "owner__last_name", "due_date", "state", "completed_at"))
@@ -144,9 +145,6 @@ def ai_system_vigilance(ai_system: AISystem, *, now=None) -> dict:
     """Vigilance reports of the AI system, one query: counts by state and, for each report, the
     art. 73 clock (deadline, days left or overdue, declared in time or late). No description, no
     case: management sees the clocks, never the event."""
-    from vigilance.enums import VigilanceState
-    from vigilance.models import VigilanceReport
-
     now = now or timezone.now()
     rows = list(VigilanceReport.objects.filter(ai_system=ai_system).order_by("aware_at", "id").values_list(
         "id", "state", "seriousness", "aware_at", "declared_at", "closed_at"))

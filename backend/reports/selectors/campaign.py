@@ -31,6 +31,9 @@ from concordance import (
 )
 from reviews.enums import LOCKED_STATES, AssignmentKind, CampaignCaseState, CampaignState
 from reviews.models import Campaign, CampaignCase, Classification, Verdict
+from sittings.agenda import ACTIVE_SESSION_STATES
+from sittings.enums import AgendaItemState
+from sittings.models import AgendaItem
 
 SMALL_SAMPLE = 30
 """Below this many cases with a reference a figure is shown with a warning: too small to conclude."""
@@ -91,12 +94,8 @@ def _blank_to_none(series: pd.Series) -> pd.Series:
 def _case_flags() -> dict:
     """Annotations of a campaign case for the committee: a possible adverse event flagged by a
     reviewer after unblinding, and its place on a committee agenda (pending on a planned or open
-    session, or already decided), as :mod:`committees.agenda` reads them. Subqueries, so the case
+    session, or already decided), as :mod:`sittings.agenda` reads them. Subqueries, so the case
     rows stay one query."""
-    from committees.agenda import ACTIVE_SESSION_STATES
-    from committees.enums import AgendaItemState
-    from committees.models import AgendaItem
-
     items = AgendaItem.objects.filter(campaign_case=OuterRef("pk"))
     return {
         "possible_adverse_event": Exists(Classification.objects.filter(

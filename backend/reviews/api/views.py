@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from cases.models import AISystem
 from committees.models import Committee
+from common.api import transition_action
 from common.exceptions import Forbidden, ValidationFailed, ensure
 
 from .. import permissions as perms
@@ -36,25 +37,6 @@ from .serializers import (
     VerdictInputSerializer,
     assignment_serializer_for,
 )
-
-
-def transition_action(name: str, service, *, input_serializer=None, responses=None, as_data=False):
-    """A ``POST /<things>/{id}/<name>/`` action that fires one service on a visible object.
-    ``as_data``: the service takes the validated input as one ``data`` dict, not as keywords."""
-
-    def handler(self, request, pk=None):
-        obj = self.get_object()
-        kwargs = {}
-        if input_serializer is not None:
-            data = input_serializer(data=request.data)
-            data.is_valid(raise_exception=True)
-            kwargs = {"data": dict(data.validated_data)} if as_data else dict(data.validated_data)
-        service(actor=request.user, **{self.service_object_name: obj}, **kwargs)
-        return Response(self.represent(self.get_queryset().get(pk=obj.pk)))
-
-    handler.__name__ = name  # DRF routes an action by its function name
-    handler = action(detail=True, methods=["post"], url_path=name, url_name=name.replace("_", "-"))(handler)
-    return extend_schema(request=input_serializer, responses=responses)(handler)
 
 
 class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

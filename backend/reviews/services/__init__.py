@@ -4,7 +4,8 @@ deviations), ``assignments`` (the reviewer's reading), ``adjudication``.
 Every service: runs in one transaction, locks the rows it transitions (``select_for_update``,
 evaluated inside the transaction), checks the caller's permission itself (403) before the state
 (409), saves with ``update_fields`` and appends an audit event in the same transaction. Lock
-order: assignment, campaign case, then (committees) session; the audit chain head is always last.
+order: assignment, campaign case, then (sittings) session; the audit chain head is always last.
+What the apps above follow up (a vigilance report, the next agenda) goes through ``hooks``.
 """
 
 from .adjudication import THIRD_READING_DAYS, adjudication_record, third_reading_request

@@ -12,6 +12,7 @@ from cases.identifiers import ensure_no_identifiers
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 from common.fsm import apply_transition, save_transitioned
 
+from .. import hooks
 from .. import permissions as perms
 from ..enums import (
     BLIND_STATES,
@@ -26,7 +27,7 @@ from ..models import (
     AssignmentDraft,
     CampaignCase,
 )
-from .common import enqueue_for_committee, ensure_campaign_in, one_more_reader
+from .common import ensure_campaign_in, one_more_reader
 
 THIRD_READING_DAYS = 14
 
@@ -98,5 +99,5 @@ def adjudication_record(*, actor, campaign_case: CampaignCase, label: str, reaso
             save_transitioned(pending, "decline_reason", "updated_at")
             audit_record(actor=actor, action="assignment.withdraw", target=pending, data={"reason": reason})
         if label != cc.case.ai_label:
-            enqueue_for_committee(cc)
+            hooks.case_to_committee(cc)
     return adjudication

@@ -13,6 +13,7 @@ from cases.identifiers import ensure_no_identifiers
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 from common.fsm import apply_transition, save_transitioned
 
+from .. import hooks
 from .. import permissions as perms
 from ..enums import (
     ACTIVE_STATES,
@@ -31,7 +32,7 @@ from ..models import (
     Classification,
     Verdict,
 )
-from .common import enqueue_for_committee, ensure_campaign_in, locked_row, one_more_reader
+from .common import ensure_campaign_in, locked_row, one_more_reader
 
 
 def _lock_assignment(pk: int) -> Assignment:
@@ -176,7 +177,7 @@ def _settle_case(actor, cc: CampaignCase) -> None:
     save_transitioned(cc, "reference_label")
     audit_record(actor=actor, action=f"campaign_case.{outcome}", target=cc, data={"readers": len(labels)})
     if outcome == "needs_adjudication" or cc.reference_label != cc.case.ai_label:
-        enqueue_for_committee(cc)
+        hooks.case_to_committee(cc)
 
 
 def _settle_third_reading(actor, cc: CampaignCase) -> None:
@@ -207,7 +208,7 @@ def _settle_third_reading(actor, cc: CampaignCase) -> None:
     audit_record(actor=actor, action="campaign_case.adjudicate", target=cc,
                  data={"label": label, "method": AdjudicationMethod.THIRD_READER})
     if label != cc.case.ai_label:
-        enqueue_for_committee(cc)
+        hooks.case_to_committee(cc)
 
 
 def assignment_unblind(*, actor, assignment: Assignment) -> Assignment:
@@ -220,10 +221,10 @@ def assignment_unblind(*, actor, assignment: Assignment) -> Assignment:
 
 def assignment_classify(*, actor, assignment: Assignment, discrepancy: str, would_have_changed: bool,
                         possible_adverse_event: bool = False, comment: str = "") -> Assignment:
-    """Record the post-unblinding classification. The locked verdict is not touched."""
+    """Record the post-unblinding classification. The locked verdict is not touched. A possible
+    adverse event locks the campaign case, opens its vigilance report in this transaction and puts
+    the case before the committee after commit (both through ``hooks``)."""
     ensure_no_identifiers(fields={"comment": comment})
-    from vigilance.services import vigilance_open_for_case
-
     with transaction.atomic():
         assignment = _assignment_for_reviewer(actor, assignment, "classify")
         cc = locked_row(CampaignCase, assignment.campaign_case_id) if possible_adverse_event else None
@@ -236,8 +237,8 @@ def assignment_classify(*, actor, assignment: Assignment, discrepancy: str, woul
             "discrepancy": discrepancy, "would_have_changed": would_have_changed,
             "possible_adverse_event": possible_adverse_event})
         if cc is not None:
-            vigilance_open_for_case(actor=actor, campaign_case=cc)
-            enqueue_for_committee(cc)
+            hooks.adverse_event_flagged(actor=actor, campaign_case=cc)
+            hooks.case_to_committee(cc)
     return assignment
 
 

@@ -1,9 +1,6 @@
 """Helpers shared by the review services."""
 
 from collections import Counter
-from functools import partial
-
-from django.db import transaction
 
 from common.exceptions import TransitionNotAllowed
 
@@ -16,7 +13,6 @@ from ..enums import (
 from ..models import (
     Assignment,
     Campaign,
-    CampaignCase,
 )
 
 READER_NOUNS = {AssignmentKind.CLINICIAN: "clinician reviewers", AssignmentKind.PATIENT_REP: "patient representatives"}
@@ -34,13 +30,6 @@ def ensure_campaign_in(obj, name: str, campaign: Campaign, states=(CampaignState
             f"Cannot {name} this {obj._meta.verbose_name_raw}: its campaign is {campaign.state}.",
             extra={"campaign_state": campaign.state, "transition": name},
         )
-
-
-def enqueue_for_committee(cc: CampaignCase) -> None:
-    """The case is now a subject for the committee: after commit, put it on the next agenda."""
-    from committees.services import enqueue_case
-
-    transaction.on_commit(partial(enqueue_case, cc.pk))
 
 
 def one_more_reader(campaign_case, kind: str, rng, *, only: int | None = None) -> int | None:

@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from cases.models import AISystem
 from committees.models import Committee
 from common import csv_export
+from common.api import transition_action
 from common.exceptions import TransitionNotAllowed, ValidationFailed
-from reviews.api.views import transition_action
 from reviews.models import CampaignCase
 
 from .. import selectors, services

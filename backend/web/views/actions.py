@@ -8,11 +8,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from committees import permissions as cperms
-from committees import services
-from committees.models import Action
 from common.exceptions import Forbidden
 from common.fsm import available_transitions, ensure_can_proceed
+from sittings import permissions as sperms
+from sittings import services
+from sittings.models import Action
 
 from .. import reads
 from ..forms_committees import OutcomeForm, ReasonForm
@@ -49,7 +49,7 @@ def my_actions(request):
 def _page(request, action: Action, *, outcome_form=None, cancel_form=None, status=200):
     return render(request, "committees/action_detail.html", {
         "action": action,
-        "transitions": available_transitions(action, request.user, cperms.ACTION_TRANSITIONS),
+        "transitions": available_transitions(action, request.user, sperms.ACTION_TRANSITIONS),
         "outcome_form": outcome_form or OutcomeForm(), "cancel_form": cancel_form or ReasonForm(),
         "session": action.decision.item.session if action.decision_id else None,
     }, status=status)
@@ -70,7 +70,7 @@ def action_transition(request, pk: int, name: str):
     if service is None:
         raise Http404
     action = reads.action_for(request.user, pk)
-    if not cperms.ACTION_TRANSITIONS[name](request.user, action):
+    if not sperms.ACTION_TRANSITIONS[name](request.user, action):
         raise Forbidden("You cannot do this to this action.")
     ensure_can_proceed(action, name)
     kwargs = {}

@@ -10,10 +10,10 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from committees.enums import ActionState, AgendaItemState, SessionState
 from common.exceptions import DomainError, TransitionNotAllowed
 from reidentification.enums import RequestState
 from reviews.enums import CampaignCaseState, CampaignState
+from sittings.enums import ActionState, AgendaItemState, SessionState
 from vigilance.enums import VigilanceState
 
 from ..errors import error_page

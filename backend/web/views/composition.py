@@ -1,12 +1,12 @@
 """The committee page's composition forms: add a member, end a term, declare and withdraw a
 structured conflict of interest, set the quorum rule.
 
-Every change is one POST through one service of ``committees.services.composition``, which
-checks the role (403) and the state (409) again under its row lock and writes the audit event.
-Each view first answers what the service would refuse for the role or the state, so that a
-stale page gets the refusal page rather than form errors; a form error re-renders the committee
-page (400) with the error on its field. Only ``can_manage_committee`` callers see the forms;
-anyone who may not see the committee gets a 404."""
+Every change is one POST through one service of ``committees.services`` (the quorum rule:
+``sittings.services.committee_set_quorum``), which checks the role (403) and the state (409) again
+under its row lock and writes the audit event. Each view first answers what the service would
+refuse for the role or the state, so that a stale page gets the refusal page rather than form
+errors; a form error re-renders the committee page (400) with the error on its field. Only
+``can_manage_committee`` callers see the forms; anyone who may not see the committee gets a 404."""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -19,9 +19,11 @@ from django.views.decorators.http import require_POST
 from cases.models import AISystem
 from committees import permissions as cperms
 from committees import services
-from committees.enums import SessionState
 from committees.models import DeclaredConflict, Member
 from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
+from sittings import permissions as sittings_perms
+from sittings.enums import SessionState
+from sittings.services import committee_set_quorum
 
 from .. import reads
 from ..forms_committees import ConflictForm, EndTermForm, MemberAddForm, QuorumForm, apply_service_errors
@@ -49,7 +51,7 @@ def committee_page(request, committee, *, bound: dict | None = None, status: int
     context = {
         "committee": committee, "members": current, "ended": ended,
         "sessions": list(committee.sessions.order_by("-scheduled_at", "-id")),
-        "can_plan": cperms.can_view_sessions(request.user, committee.pk),
+        "can_plan": sittings_perms.can_view_sessions(request.user, committee.pk),
         "can_manage": can_manage,
     }
     if can_manage:
@@ -170,7 +172,7 @@ def committee_quorum(request, pk: int):
     form = QuorumForm(request.POST, prefix="quorum")
     if form.is_valid():
         try:
-            services.committee_set_quorum(actor=request.user, committee=committee, **form.cleaned_data)
+            committee_set_quorum(actor=request.user, committee=committee, **form.cleaned_data)
         except ValidationFailed as exc:
             apply_service_errors(form, exc)
         except TransitionNotAllowed as exc:

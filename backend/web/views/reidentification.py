@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from committees.permissions import committee_ids_of
 from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
 from common.fsm import ensure_can_proceed
 from reidentification import permissions as rperms
@@ -28,7 +29,7 @@ from .committee_common import committee_errors, refusal_page
 
 
 def _ensure_party(user) -> None:
-    if not (rperms.is_dpo(user) or (user.role == "chair" and review_perms.committee_ids_of(user))):
+    if not (rperms.is_dpo(user) or (user.role == "chair" and committee_ids_of(user))):
         raise Http404
 
 
@@ -47,7 +48,7 @@ def reid_list(request):
 
 def _requestable(user):
     """Cases the chair may ask about: their committees' cases, minus those they read blind."""
-    return (CampaignCase.objects.filter(campaign__committee_id__in=review_perms.committee_ids_of(user),
+    return (CampaignCase.objects.filter(campaign__committee_id__in=committee_ids_of(user),
                                         case__source_reference__gt="")
             .exclude(review_perms.reads_blind(user)).select_related("campaign").order_by("campaign__name", "case_id"))
 
@@ -56,7 +57,7 @@ def _requestable(user):
 @require_http_methods(["GET", "HEAD", "POST"])
 @committee_errors("reidentification")
 def reid_new(request):
-    if request.user.role != "chair" or not review_perms.committee_ids_of(request.user):
+    if request.user.role != "chair" or not committee_ids_of(request.user):
         raise Http404
     choices = _requestable(request.user)
     if request.method != "POST":

@@ -2,7 +2,7 @@
 decisions, corrective actions created from a decision, and the minutes (draft preview, signature
 with confirmation, frozen fragment, HTML and PDF downloads).
 
-Every state change is one POST through one service of ``committees.services``. Each view first
+Every state change is one POST through one service of ``sittings.services``. Each view first
 checks what the service would refuse for the state (409) or the role (403), so that a stale page
 is never answered with form errors; the service checks both again under its row lock."""
 
@@ -18,15 +18,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from committees import permissions as cperms
-from committees import services
-from committees.enums import AgendaItemState, CaseReason, SessionState
-from committees.minutes import render_minutes
-from committees.models import Action, AgendaItem, Member, Session
-from committees.services.sessions import ensure_session_in
+from committees.models import Member
 from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
 from common.fsm import available_transitions, ensure_can_proceed
 from reviews.enums import CampaignCaseState
+from sittings import permissions as sperms
+from sittings import services
+from sittings.enums import AgendaItemState, CaseReason, SessionState
+from sittings.minutes import render_minutes
+from sittings.models import Action, AgendaItem, Session
+from sittings.quorum import session_quorum
+from sittings.services import ensure_session_in
 
 from .. import reads
 from ..forms_committees import (
@@ -130,9 +132,9 @@ def _session_context(request, session: Session, *, forms_for: dict | None = None
     rows = [_item_row(i, visible=i.campaign_case_id not in blind) for i in items]
     is_open = session.state == SessionState.OPEN
     active = session.state in (SessionState.PLANNED, SessionState.OPEN)
-    can_run = cperms.can_run_session(user, session)
-    can_decide = cperms.can_record_decision(user, session) and is_open
-    can_act = cperms.can_manage_actions(user, session.committee_id) and session.state != SessionState.SIGNED
+    can_run = sperms.can_run_session(user, session)
+    can_decide = sperms.can_record_decision(user, session) and is_open
+    can_act = sperms.can_manage_actions(user, session.committee_id) and session.state != SessionState.SIGNED
     owners = get_user_model().objects.filter(is_active=True).order_by("last_name", "username")
     for row in rows:
         if not row["visible"]:
@@ -151,12 +153,12 @@ def _session_context(request, session: Session, *, forms_for: dict | None = None
     if all_visible:
         minutes = session.minutes_html if session.state == SessionState.SIGNED else render_minutes(session)
     transitions = [{"name": n, "label": ACTIONS[n]}
-                   for n in available_transitions(session, user, cperms.SESSION_TRANSITIONS) if n != "sign"]
+                   for n in available_transitions(session, user, sperms.SESSION_TRANSITIONS) if n != "sign"]
     return {
         "session": session, "committee": session.committee, "items": rows, "attendances": attendances,
-        "quorum": services.session_quorum(session), "transitions": transitions,
+        "quorum": session_quorum(session), "transitions": transitions,
         "can_run": can_run and active, "can_record_attendance": can_run and is_open,
-        "can_sign": session.state == SessionState.CLOSED and cperms.can_sign_minutes(user, session),
+        "can_sign": session.state == SessionState.CLOSED and sperms.can_sign_minutes(user, session),
         "is_signed": session.state == SessionState.SIGNED, "minutes": minutes, "all_visible": all_visible,
         "attendance_choices": AttendanceForm.base_fields["status"].choices,
         "other_form": forms_for.get("other") or OtherBusinessForm(),
@@ -177,7 +179,7 @@ def _session_to_run(request, pk: int, action: str | None = None, *states) -> Ses
     """The session (404 if not visible), 403 unless the caller runs it, then 409 unless it is in
     one of ``states``: checked before any form, so that a wrong state never reads as form errors."""
     session = reads.session_for(request.user, pk)
-    if not cperms.can_run_session(request.user, session):
+    if not sperms.can_run_session(request.user, session):
         raise Forbidden("You cannot run this session.")
     if action is not None:
         ensure_session_in(session, action, *states)
@@ -253,11 +255,11 @@ def item_decide(request, pk: int, item_pk: int):
     """The chair records the decision on one item, only while the session sits with its quorum."""
     session = reads.session_for(request.user, pk)
     item = reads.item_for(request.user, session, item_pk)
-    if not cperms.can_record_decision(request.user, session):
+    if not sperms.can_record_decision(request.user, session):
         raise Forbidden("Only the committee chair records decisions.")
     ensure_session_in(session, "record a decision", SessionState.OPEN)
     ensure_can_proceed(item, "decide")
-    quorum = services.session_quorum(session)
+    quorum = session_quorum(session)
     if not quorum.is_met:
         return _no_quorum(request, quorum)
     cc = item.campaign_case
@@ -270,7 +272,7 @@ def item_decide(request, pk: int, item_pk: int):
             apply_service_errors(form, exc)
         except TransitionNotAllowed as exc:
             if exc.code == "quorum_not_met":
-                return _no_quorum(request, services.session_quorum(session))
+                return _no_quorum(request, session_quorum(session))
             raise
         else:
             messages.success(request, _("The decision is recorded."))
@@ -306,7 +308,7 @@ def item_action_create(request, pk: int, item_pk: int):
     """A corrective action from a decided item, until the minutes are signed."""
     session = reads.session_for(request.user, pk)
     item = reads.item_for(request.user, session, item_pk)
-    if not cperms.can_manage_actions(request.user, session.committee_id):
+    if not sperms.can_manage_actions(request.user, session.committee_id):
         raise Forbidden("You cannot create actions.")
     if session.state == SessionState.SIGNED:
         raise TransitionNotAllowed("The minutes are signed.",
@@ -335,7 +337,7 @@ def item_action_create(request, pk: int, item_pk: int):
 def session_sign(request, pk: int):
     """The chair signs the minutes after a confirmation: they are then frozen with their hash."""
     session = reads.session_for(request.user, pk)
-    if not cperms.can_sign_minutes(request.user, session):
+    if not sperms.can_sign_minutes(request.user, session):
         raise Forbidden("Only the committee chair signs the minutes.")
     ensure_can_proceed(session, "sign")
     if reads.blind_case_ids(request.user) & set(session.items.values_list("campaign_case_id", flat=True)):

@@ -1,4 +1,4 @@
-"""Reach committee, vigilance and re-identification states through the real services, and
+"""Reach session, action, vigilance and re-identification states through the real services, and
 snapshot what a refused request must leave untouched. Shared by the API tests of those apps."""
 
 import datetime as dt
@@ -8,12 +8,12 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from cases.models import Case
 from cases.source_reference import current_source_key, encrypt_source_reference
-from committees import services
-from committees.models import Action, AgendaItem, Attendance, Decision, Session
 from reidentification.models import ReidentificationRequest
 from reviews import services as review_services
 from reviews.enums import AssignmentKind
 from reviews.models import Adjudication, Assignment, CampaignCase
+from sittings import services
+from sittings.models import Action, AgendaItem, Attendance, Decision, Session
 from tests.workflows import campaign_in, disagreeing_campaign, present_quorum
 from vigilance.models import VigilanceReport
 

@@ -1,11 +1,11 @@
-"""Committee sessions: planning, agenda, attendance, decisions under quorum, minutes.
+"""Committee sessions: planning, agenda, attendance, decisions under quorum, minutes; and the
+committee's quorum rule, which cannot change while one of its sessions sits.
 
 Lock order, shared with the review services: a campaign case before a session, a session before
 its items; the audit chain head is always taken last (by ``audit_record``).
 """
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -14,15 +14,21 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from cases.identifiers import ensure_no_identifiers
+from committees.models import Committee, Member
+from committees.permissions import can_manage_committee
+from committees.services import validate_quorum
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 from common.fsm import apply_transition, save_transitioned
 from reviews.enums import AdjudicationMethod, CampaignCaseState
 from reviews.models import CampaignCase
+from reviews.services import adjudication_record
 
 from .. import agenda
 from .. import permissions as perms
-from ..enums import READER_SEATS, AgendaItemKind, AgendaItemState, AttendanceStatus, MemberRole, SessionState
-from ..models import AgendaItem, Attendance, Committee, Decision, Member, Session
+from ..enums import AgendaItemKind, AgendaItemState, AttendanceStatus, SessionState
+from ..minutes import render_minutes
+from ..models import AgendaItem, Attendance, Decision, Session
+from ..quorum import session_quorum
 
 RECORDED_ATTENDANCE = (AttendanceStatus.PRESENT, AttendanceStatus.EXCUSED, AttendanceStatus.ABSENT)
 
@@ -40,38 +46,32 @@ def ensure_session_in(session: Session, action: str, *states: str) -> None:
         )
 
 
-# --- Quorum --------------------------------------------------------------------------------------
+# --- Quorum rule and votes -----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Quorum:
-    clinicians_present: int
-    clinicians_needed: int
-    patient_reps_present: int
-    patient_reps_needed: int
+def committee_set_quorum(*, actor, committee: Committee, clinicians: int, patient_reps: int) -> Committee:
+    """Set the quorum rule: how many clinicians (clinician or chair seats) and patient
+    representatives must be present before a decision can be recorded.
 
-    @property
-    def is_met(self) -> bool:
-        return (self.clinicians_present >= self.clinicians_needed
-                and self.patient_reps_present >= self.patient_reps_needed)
-
-    @property
-    def present(self) -> int:
-        return self.clinicians_present + self.patient_reps_present
-
-    def describe(self) -> str:
-        return (f"{self.clinicians_present} of {self.clinicians_needed} clinicians and "
-                f"{self.patient_reps_present} of {self.patient_reps_needed} patient representatives present")
-
-
-def session_quorum(session: Session) -> Quorum:
-    """Quorum counts distinct present people by seat: clinician experts and the chair (a clinician
-    who also reads) as clinicians, patient representatives as such. One query."""
-    seats = list(session.attendances.filter(status=AttendanceStatus.PRESENT)
-                 .values_list("member__user_id", "member__role"))
-    clinicians = {uid for uid, role in seats if role in READER_SEATS}
-    patient_reps = {uid for uid, role in seats if role == MemberRole.PATIENT_REP}
-    committee = session.committee
-    return Quorum(len(clinicians), committee.quorum_clinicians, len(patient_reps), committee.quorum_patient_reps)
+    Refused (409) while one of the committee's sessions sits: the decisions of a sitting are all
+    taken under the rule it opened with. Locks the committee row, then checks for an open session
+    under that lock (``session_start`` of a concurrent request is not blocked by it: the rule is
+    read at each decision, so the worst case is a session opening just after the change, under
+    the new rule). Audits the old and the new counts."""
+    ensure(can_manage_committee(actor, committee.pk), "Only the quality team or the committee's officers can set "
+                                                       "the quorum.")
+    validate_quorum(clinicians, patient_reps)
+    with transaction.atomic():
+        committee = Committee.objects.select_for_update().get(pk=committee.pk)
+        if Session.objects.filter(committee=committee, state=SessionState.OPEN).exists():
+            raise TransitionNotAllowed("The quorum rule cannot change while a session sits.",
+                                       extra={"session_state": SessionState.OPEN, "action": "set_quorum"})
+        before = {"clinicians": committee.quorum_clinicians, "patient_reps": committee.quorum_patient_reps}
+        committee.quorum_clinicians = clinicians
+        committee.quorum_patient_reps = patient_reps
+        committee.save(update_fields=["quorum_clinicians", "quorum_patient_reps", "updated_at"])
+        audit_record(actor=actor, action="committee.set_quorum", target=committee,
+                     data={"before": before, "after": {"clinicians": clinicians, "patient_reps": patient_reps}})
+    return committee
 
 
 def session_voters(session: Session) -> int:
@@ -247,8 +247,6 @@ def decision_record(*, actor, item: AgendaItem, summary: str, text: str, votes_f
     its quorum (409 otherwise). For a case whose readers disagree, the decision gives the reference
     label by consensus, written as the case's adjudication in the same transaction."""
     ensure_no_identifiers(fields={"summary": summary, "text": text, "dissent": dissent})
-    from reviews.services import adjudication_record
-
     if not summary.strip() or not text.strip():
         field = "summary" if not summary.strip() else "text"
         raise ValidationFailed("Give the discussion summary and the decision.", extra={field: ["required"]})
@@ -320,8 +318,6 @@ def session_close(*, actor, session: Session) -> Session:
 
 def session_sign(*, actor, session: Session) -> Session:
     """The chair signs the minutes: they are rendered once, hashed and frozen with the session."""
-    from ..minutes import render_minutes
-
     with transaction.atomic():
         session = _locked_session(session.pk)
         ensure(perms.can_sign_minutes(actor, session), "Only the committee chair signs the minutes.")

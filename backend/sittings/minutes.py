@@ -10,11 +10,10 @@ from django.utils import translation
 
 from .enums import AttendanceStatus
 from .models import Action, AgendaItem, Session
+from .quorum import session_quorum
 
 
 def minutes_context(session: Session, *, signed_by=None, signed_at=None) -> dict:
-    from .services.sessions import session_quorum
-
     attendances = list(session.attendances.select_related("member__user").order_by("member__role", "member__user_id"))
     items = list(
         AgendaItem.objects.filter(session=session)

@@ -7,12 +7,12 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from committees import services
-from committees.enums import AgendaItemKind, AgendaItemState, SessionState
-from committees.models import AgendaItem, Session
 from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
 from reviews.enums import CampaignCaseState
 from reviews.models import CampaignCase
+from sittings import services
+from sittings.enums import AgendaItemKind, AgendaItemState, SessionState
+from sittings.models import AgendaItem, Session
 from tests.workflows import disagreeing_campaign, present_quorum
 
 pytestmark = pytest.mark.django_db

@@ -11,13 +11,14 @@ proposed again; an item deferred at a closed session comes back.
 
 from django.db.models import Exists, F, OuterRef, Q
 
+from committees.models import Committee
 from reviews.enums import CampaignCaseState, CampaignState
 from reviews.models import CampaignCase, Classification
 from vigilance.enums import VigilanceState
 from vigilance.models import VigilanceReport
 
 from .enums import OPEN_ACTION_STATES, AgendaItemState, CaseReason, SessionState
-from .models import Action, AgendaItem, Committee, Session
+from .models import Action, AgendaItem, Session
 
 ACTIVE_SESSION_STATES = (SessionState.PLANNED, SessionState.OPEN)
 RESOLVED_CASE_STATES = (CampaignCaseState.CONCORDANT, CampaignCaseState.ADJUDICATED, CampaignCaseState.CLOSED)

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from committees.enums import ActionState
-from committees.models import Action
-from tests.committees.flows import action_in, last_event_id, new_actions, session_in, snapshot, user_of
+from sittings.enums import ActionState
+from sittings.models import Action
+from tests.sittings.flows import action_in, last_event_id, new_actions, session_in, snapshot, user_of
 
 pytestmark = pytest.mark.django_db
 

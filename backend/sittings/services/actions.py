@@ -8,12 +8,13 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from cases.identifiers import ensure_no_identifiers
+from committees.models import Committee
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 from common.fsm import apply_transition, save_transitioned
 
 from .. import permissions as perms
 from ..enums import ActionKind, SessionState
-from ..models import Action, Committee, Decision
+from ..models import Action, Decision
 
 
 def action_create(*, actor, committee: Committee, kind: str, title: str, owner, due_date: date,

@@ -1,6 +1,7 @@
-"""Composing committees: creation, the quorum rule, seats and terms of office, declared conflicts
-of interest. Nothing here deletes a row: an ended term and a withdrawn conflict stay as history.
-Every write is audited in the same transaction."""
+"""Composing committees: creation (with its quorum rule), seats and terms of office, declared
+conflicts of interest. Nothing here deletes a row: an ended term and a withdrawn conflict stay as
+history. Every write is audited in the same transaction. Changing the quorum rule later depends on
+the sittings (refused while one sits): ``sittings.services.committee_set_quorum``."""
 
 from datetime import date
 
@@ -12,15 +13,15 @@ from cases.identifiers import ensure_no_identifiers
 from cases.models import AISystem
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 
-from ..enums import ConflictKind, SessionState
-from ..models import Committee, DeclaredConflict, Member
-from ..permissions import can_declare_conflict, can_manage_committee, can_manage_committees
+from .enums import ConflictKind
+from .models import Committee, DeclaredConflict, Member
+from .permissions import can_declare_conflict, can_manage_committee, can_manage_committees
 
 QUORUM_MAX = 99
 """Upper bound of either quorum count: a sanity limit, far above any committee's size."""
 
 
-def _validate_quorum(clinicians, patient_reps, *, prefix: str = "") -> None:
+def validate_quorum(clinicians, patient_reps, *, prefix: str = "") -> None:
     """``clinicians`` at least 1 (a decision always needs a clinician in the room), ``patient_reps``
     at least 0; both whole numbers up to ``QUORUM_MAX``. Raises ``ValidationFailed`` naming the
     field(s)."""
@@ -40,7 +41,7 @@ def committee_create(*, actor, name: str, hospital_group: str, description: str 
                      ai_system_ids: list[int] | None = None, quorum_clinicians: int | None = None,
                      quorum_patient_reps: int | None = None) -> Committee:
     """Create a committee. The quorum counts are optional (the model's defaults, 2 clinicians and
-    1 patient representative, apply otherwise) and validated like ``committee_set_quorum``. Every id
+    1 patient representative, apply otherwise) and validated by ``validate_quorum``. Every id
     in ``ai_system_ids`` must be a registered AI system (a 400 naming the unknown ones, checked
     before any write, rather than a foreign-key failure at commit); the name must be free (a 400 on
     ``name``, also when a concurrent request took it first)."""
@@ -56,7 +57,7 @@ def committee_create(*, actor, name: str, hospital_group: str, description: str 
     quorum = {}
     if any(v is not None for v in given.values()):
         quorum = {f: Committee._meta.get_field(f).default if v is None else v for f, v in given.items()}
-        _validate_quorum(quorum["quorum_clinicians"], quorum["quorum_patient_reps"], prefix="quorum_")
+        validate_quorum(quorum["quorum_clinicians"], quorum["quorum_patient_reps"], prefix="quorum_")
     taken = ValidationFailed("A committee with this name exists already.", extra={"name": ["already used"]})
     if Committee.objects.filter(name=name).exists():
         raise taken
@@ -73,32 +74,6 @@ def committee_create(*, actor, name: str, hospital_group: str, description: str 
                      data={"name": name, "ai_systems": ai_system_ids,
                            "quorum_clinicians": committee.quorum_clinicians,
                            "quorum_patient_reps": committee.quorum_patient_reps})
-    return committee
-
-
-def committee_set_quorum(*, actor, committee: Committee, clinicians: int, patient_reps: int) -> Committee:
-    """Set the quorum rule: how many clinicians (clinician or chair seats) and patient
-    representatives must be present before a decision can be recorded.
-
-    Refused (409) while one of the committee's sessions sits: the decisions of a sitting are all
-    taken under the rule it opened with. Locks the committee row, then checks for an open session
-    under that lock (``session_start`` of a concurrent request is not blocked by it: the rule is
-    read at each decision, so the worst case is a session opening just after the change, under
-    the new rule). Audits the old and the new counts."""
-    ensure(can_manage_committee(actor, committee.pk), "Only the quality team or the committee's officers can set "
-                                                       "the quorum.")
-    _validate_quorum(clinicians, patient_reps)
-    with transaction.atomic():
-        committee = Committee.objects.select_for_update().get(pk=committee.pk)
-        if committee.sessions.filter(state=SessionState.OPEN).exists():
-            raise TransitionNotAllowed("The quorum rule cannot change while a session sits.",
-                                       extra={"session_state": SessionState.OPEN, "action": "set_quorum"})
-        before = {"clinicians": committee.quorum_clinicians, "patient_reps": committee.quorum_patient_reps}
-        committee.quorum_clinicians = clinicians
-        committee.quorum_patient_reps = patient_reps
-        committee.save(update_fields=["quorum_clinicians", "quorum_patient_reps", "updated_at"])
-        audit_record(actor=actor, action="committee.set_quorum", target=committee,
-                     data={"before": before, "after": {"clinicians": clinicians, "patient_reps": patient_reps}})
     return committee
 
 

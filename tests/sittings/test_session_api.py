@@ -5,11 +5,11 @@ import hashlib
 
 import pytest
 
-from committees.enums import AgendaItemState, SessionState
-from committees.models import AgendaItem, Decision, Session
 from reviews.enums import CampaignCaseState
 from reviews.models import CampaignCase
-from tests.committees.flows import (
+from sittings.enums import AgendaItemState, SessionState
+from sittings.models import AgendaItem, Decision, Session
+from tests.sittings.flows import (
     flag_adverse_event,
     last_event_id,
     new_actions,
@@ -212,7 +212,7 @@ def test_item_transition_wrong_state_is_409_and_changes_nothing(world, api, name
     session = session_in(world, "planned" if setup in ("planned", "no_quorum") else "open")
     item = _first_item(session)
     if setup == "no_quorum":
-        from committees import services
+        from sittings import services
         services.session_start(actor=world.secretary, session=session)
     elif setup == "deferred":
         api(world.secretary).post(f"/api/agenda-items/{item.pk}/defer/", {}, format="json")
@@ -335,7 +335,7 @@ def test_session_case_item_withheld_from_a_chair_who_reads_it_blind(world, api):
 
 
 def session_start_and_quorum(world, session):
-    from committees import services
+    from sittings import services
     from tests.workflows import present_quorum
 
     services.session_start(actor=world.secretary, session=session)

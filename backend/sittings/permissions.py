@@ -1,0 +1,67 @@
+"""Who may see and run sessions, record decisions, sign minutes and handle corrective actions.
+
+Sessions discuss cases with their AI output: case-level knowledge, so only the quality team and
+the officers sitting on the committee (``committees.permissions.is_officer_of``) see them; an
+officer never sees a case item they still read blind (``can_view_item``)."""
+
+from accounts.enums import CAMPAIGN_MANAGER_ROLES
+from committees.permissions import is_chair_of, is_officer_of
+from reviews.permissions import has_blind_review_of
+
+
+def _active(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def can_view_sessions(user, committee_id: int) -> bool:
+    return _active(user) and (user.role in CAMPAIGN_MANAGER_ROLES or is_officer_of(user, committee_id))
+
+
+def can_run_session(user, session) -> bool:
+    """Plan, invite, build the agenda, record attendance, close: the secretary's work, which the
+    chair and the quality team may also do."""
+    return can_view_sessions(user, session.committee_id)
+
+
+def can_record_decision(user, session) -> bool:
+    return is_chair_of(user, session.committee_id)
+
+
+def can_sign_minutes(user, session) -> bool:
+    return can_record_decision(user, session)
+
+
+def can_view_item(user, item) -> bool:
+    """A case item is withheld from anyone who still reads that case blind."""
+    return item.campaign_case_id is None or not has_blind_review_of(user, item.campaign_case)
+
+
+def can_manage_actions(user, committee_id: int) -> bool:
+    return can_view_sessions(user, committee_id)
+
+
+def can_view_action(user, action) -> bool:
+    return _active(user) and (action.owner_id == user.pk or can_manage_actions(user, action.committee_id))
+
+
+def can_progress_action(user, action) -> bool:
+    """The owner reports progress and completion; the committee's managers may too."""
+    return can_view_action(user, action)
+
+
+def can_cancel_action(user, action) -> bool:
+    return can_manage_actions(user, action.committee_id)
+
+
+SESSION_TRANSITIONS = {
+    "start": can_run_session,
+    "close": can_run_session,
+    "sign": can_sign_minutes,
+    "cancel": can_run_session,
+}
+
+ACTION_TRANSITIONS = {
+    "start": can_progress_action,
+    "complete": can_progress_action,
+    "cancel": can_cancel_action,
+}
