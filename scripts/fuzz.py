@@ -38,6 +38,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django_otp.oath import totp
+
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = ROOT / "backend"
 SETTINGS = "config.settings.test"
@@ -139,8 +141,6 @@ def wait_until_served(base: str, server: subprocess.Popen, timeout: float = 60) 
 
 
 def totp_code(device: dict) -> str:
-    from django_otp.oath import totp
-
     return f"{totp(bytes.fromhex(device['key']), device['step'], device['t0'], device['digits']):0{device['digits']}d}"
 
 

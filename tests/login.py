@@ -63,3 +63,8 @@ def verified_login(client: Client, user) -> Client:
 
 def verified_client(user, **kwargs) -> Client:
     return verified_login(Client(**kwargs), user)
+
+
+def login(user) -> Client:
+    """A fresh client logged in as ``user`` with a verified second factor (the page tests' short name)."""
+    return verified_client(user)

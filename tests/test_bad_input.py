@@ -5,13 +5,16 @@ and the HTTP headers that keep case data out of caches."""
 import json
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from audit.models import AuditEvent
 from cases.models import AISystem, ImportBatch
 from committees.models import Committee
+from common.uploads import MaxSizeUploadHandler, UploadTooLarge
 from reviews.models import Campaign
+from reviews.sampling import Design
 from tests.login import verified_client
 
 pytestmark = pytest.mark.django_db
@@ -202,8 +205,6 @@ def test_bad_input_ids_out_of_range_in_upload_form_are_400(world, api, field):
     ([1, 2], "The design is an object with type, strata_by, allocation, sizes, oversample."),
 ])
 def test_bad_input_campaign_design_shape_is_validated(world, api, design, message):
-    from reviews.sampling import Design
-
     with pytest.raises(ValueError) as raised:
         Design.from_dict(design)
     assert str(raised.value) == message
@@ -241,8 +242,6 @@ def test_bad_input_upload_over_the_limit_on_the_web_form(world, settings, tmp_pa
 
 
 def test_bad_input_upload_handler_cuts_a_body_that_lies_about_its_length(settings):
-    from common.uploads import MaxSizeUploadHandler, UploadTooLarge
-
     settings.MAX_UPLOAD_BYTES = 10
     handler = MaxSizeUploadHandler()
     handler.handle_raw_input(None, {}, 5, "b")
@@ -252,8 +251,6 @@ def test_bad_input_upload_handler_cuts_a_body_that_lies_about_its_length(setting
 
 
 def test_bad_input_upload_settings_are_deliberate():
-    from django.conf import settings
-
     assert (settings.MAX_UPLOAD_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE, settings.FILE_UPLOAD_MAX_MEMORY_SIZE,
             settings.FILE_UPLOAD_HANDLERS[0]) == (200 * 1024 * 1024, 2 * 1024 * 1024, 1024 * 1024,
                                                   "common.uploads.MaxSizeUploadHandler")

@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from django.db import connection
 
 ON_POSTGRES = os.environ.get("CGH_DB_ENGINE") == "postgres"
 
@@ -10,8 +11,6 @@ ON_POSTGRES = os.environ.get("CGH_DB_ENGINE") == "postgres"
 @pytest.mark.postgres
 @pytest.mark.skipif(not ON_POSTGRES, reason="only in the PostgreSQL half (CGH_DB_ENGINE=postgres)")
 def test_postgres_half_really_runs_on_postgresql_15(db):
-    from django.db import connection
-
     assert connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version_num")

@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the audit receivers)
+        from . import signals  # noqa: F401, PLC0415 (connects the audit receivers once models are loaded)
 
 
 class VerifiedAdminConfig(admin_apps.AdminConfig):

@@ -20,6 +20,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
 from common.security_log import log_auth_event
@@ -88,8 +89,6 @@ class SecondFactorMiddleware:
         return self.get_response(request)
 
     def _gate(self, request, user):
-        from django.urls import Resolver404, resolve
-
         try:
             match = resolve(request.path_info)
         except Resolver404:

@@ -17,7 +17,7 @@ class User(AbstractUser):
     # re-reads a case they signed. Same HMAC key as every other pseudonym; ``clinician_key_id``
     # names that key. ``clinician_retired_pseudonyms`` ({key id: pseudonym}) holds the same
     # clinician's pseudonyms under retired keys, for the cases still stored under them
-    # (written by ``manage.py rekey_pseudonyms``; matching only, see reviews.assignment).
+    # (written by ``manage.py rekey_pseudonyms``; matching only, see reviews.eligibility).
     clinician_pseudonym = models.CharField(max_length=64, blank=True, db_index=True)
     clinician_key_id = models.CharField(_("clinician pseudonym key id"), max_length=20, blank=True)
     clinician_retired_pseudonyms = models.JSONField(default=dict, blank=True)

@@ -10,7 +10,7 @@ direct access to the database or to ``manage.py`` (``createsuperuser``, a Django
 those are outside the application's reach and are documented as such.
 """
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
@@ -25,6 +25,7 @@ from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed,
 from . import permissions as perms
 from .enums import TWO_PERSON_ROLES, ChangeRequestKind, ChangeRequestState, Role
 from .models import SensitiveChangeRequest
+from .second_factor import new_backup_codes
 
 User = get_user_model()
 
@@ -33,8 +34,6 @@ def user_revoke_credentials(*, user, keep_session_of=None) -> int:
     """End every session of ``user`` (bumps ``auth_epoch``, part of the session hash) and delete
     all their API tokens; returns the number of tokens deleted. With ``keep_session_of`` (the
     current request), that one session is carried over. Caller holds the transaction."""
-    from django.contrib.auth import update_session_auth_hash
-
     User.objects.filter(pk=user.pk).update(auth_epoch=user.auth_epoch + 1)
     user.auth_epoch += 1
     deleted, _ = AuthToken.objects.filter(user=user).delete()
@@ -243,8 +242,6 @@ def password_change_own(*, user, new_password: str, request=None) -> None:
 def second_factor_enrolled(*, user, device) -> list[str]:
     """The owner confirmed a TOTP device with a valid code: it becomes their only TOTP device and
     new backup codes are made (returned once). Audited."""
-    from .second_factor import new_backup_codes
-
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
         device.confirmed = True

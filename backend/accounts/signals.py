@@ -10,6 +10,8 @@ from django.dispatch import receiver
 from audit.services import audit_record
 from common.security_log import client_address
 
+from .middleware import start_session_clock
+
 
 def _client(request) -> dict:
     if request is None:
@@ -20,8 +22,6 @@ def _client(request) -> dict:
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def audit_login(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session") and request.session.get(SESSION_KEY) == str(user.pk):
-        from .middleware import start_session_clock
-
         start_session_clock(request)
     with transaction.atomic():
         audit_record(actor=user, action="auth.login", target=user, data=_client(request))

@@ -17,6 +17,7 @@ from .anchors import AnchorError, Checkpoint, anchor_path, read_checkpoints
 from .chain import LaneWalker, keyed_hash
 from .keys import current_key, keyring
 from .models import GENESIS_HASH, AuditEvent, ChainHead
+from .tasks import anchor_audit_trail
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +128,6 @@ def _schedule_anchor() -> None:
     to enqueue is logged, never raised into the request that triggered it."""
     global _last_anchor_scheduled
     _last_anchor_scheduled = time.monotonic()
-    from .tasks import anchor_audit_trail
-
     anchor_audit_trail.enqueue()
 
 

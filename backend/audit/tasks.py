@@ -5,6 +5,8 @@ import logging
 
 from django_tasks import task
 
+from .anchors import AnchorError, anchor_write
+
 logger = logging.getLogger(__name__)
 
 
@@ -13,8 +15,6 @@ def anchor_audit_trail() -> int:
     """Write one signed checkpoint and return its number. A refusal (the new events or the last
     checkpoint do not verify) is logged as an error and raised, so the worker records the task
     as failed: ``verify_audit`` then names what broke."""
-    from .anchors import AnchorError, anchor_write
-
     try:
         return anchor_write().number
     except AnchorError:

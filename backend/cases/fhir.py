@@ -84,8 +84,9 @@ UNKNOWN_LISTED = 20
 def _check_resource_types(data: dict) -> None:
     """Refuse a Bundle whose entries name a resource type FHIR R4 does not define (the validator
     would crash on it), listing each such entry by its position (``entry[3]``) and type."""
-    from fhir.resources.R4B import get_fhir_model_class
-    from fhir.resources.R4B.resource import Resource
+    # fhir.resources loads hundreds of pydantic models: only FHIR imports pay for them.
+    from fhir.resources.R4B import get_fhir_model_class  # noqa: PLC0415
+    from fhir.resources.R4B.resource import Resource  # noqa: PLC0415
 
     entries = data.get("entry") or []
     if not isinstance(entries, list):
@@ -111,7 +112,7 @@ def _check_resource_types(data: dict) -> None:
 
 
 def bundle_records(data: Any) -> Iterator[tuple[int, dict]]:
-    from fhir.resources.R4B.bundle import Bundle
+    from fhir.resources.R4B.bundle import Bundle  # noqa: PLC0415 (loaded only by FHIR imports, see above)
 
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise ValidationFailed("The FHIR file must be a Bundle resource.")

@@ -27,6 +27,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
+from common.exceptions import ValidationFailed
+
 # Separators met inside numbers: space, no-break space, narrow no-break space, thin space, dot, dash.
 _S = r"[ .\-\u00a0\u202f\u2009]"
 NIR_RE = re.compile(
@@ -362,8 +366,6 @@ def identifier_kinds(fields: dict[str, str], *, names=(), ids: dict | None = Non
 
 def kind_label(kind: str) -> str:
     """The kind of identifier in a sentence, in the active language."""
-    from django.utils.translation import gettext as _
-
     return {
         "nir": _("a NIR (social security number)"), "phone": _("a phone number"), "email": _("an e-mail address"),
         "address": _("a postal address"), "name": _("the patient's name"), "birth_date": _("a birth date"),
@@ -376,10 +378,6 @@ def ensure_no_identifiers(*, fields: dict[str, str]) -> None:
     (400, code ``direct_identifier``) when any field carries a direct identifier. ``extra`` maps each
     such field to one message per kind found, and ``detail`` names the fields and kinds; neither
     ever quotes the value or the text around it. Call it before any write or audit event."""
-    from django.utils.translation import gettext as _
-
-    from common.exceptions import ValidationFailed
-
     found = identifier_kinds(fields)
     if not found:
         return

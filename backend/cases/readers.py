@@ -17,9 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
 
+from django.conf import settings
+
 from common.exceptions import ValidationFailed
 
 from .enums import ImportFormat
+from .fhir import bundle_records
 
 CHUNK = 1 << 20
 
@@ -89,8 +92,6 @@ def read_records(stream: BinaryIO, info: SourceInfo, fmt: str) -> tuple[list[str
             "as CSV or JSON Lines (read as a stream), or split the file.", extra={"size": info.size, "limit": limit})
     data = _load_json(text)
     if fmt == ImportFormat.FHIR:
-        from .fhir import bundle_records
-
         return None, iter(list(bundle_records(data)))  # validated before anything is written
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise ValidationFailed("The JSON file must be a list of objects, one per case.")
@@ -109,8 +110,6 @@ def read_rows(raw: bytes, fmt: str) -> tuple[list[str], list[tuple[int, dict[str
 
 
 def max_document_bytes() -> int:
-    from django.conf import settings
-
     return int(getattr(settings, "MAX_DOCUMENT_BYTES", 20 * 1024 * 1024))
 
 

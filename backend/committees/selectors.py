@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES
 
-from .models import Committee, Member
+from .models import Committee, DeclaredConflict, Member
 from .permissions import can_view_committees, committee_ids_of
 
 
@@ -46,3 +46,44 @@ def committee_list_for_user(user) -> QuerySet[Committee]:
         seated = Member.objects.active_on(timezone.localdate()).values("committee_id")
         qs = qs.filter(Q(pk__in=committee_ids_of(user)) | ~Q(pk__in=seated))
     return qs
+
+
+def committee_business_list_for_user(user) -> QuerySet[Committee]:
+    """Committees whose business (sessions, actions, vigilance reports) the caller handles
+    (``visible_committee_ids``), by name."""
+    ids = visible_committee_ids(user)
+    qs = Committee.objects.all() if ids is None else Committee.objects.filter(pk__in=ids)
+    return qs.order_by("name")
+
+
+def committee_business_get_for_user(user, pk: int) -> Committee | None:
+    """A committee whose business the caller handles, or ``None``."""
+    committee = Committee.objects.filter(pk=pk).first()
+    if committee is None:
+        return None
+    ids = visible_committee_ids(user)
+    return committee if ids is None or committee.pk in ids else None
+
+
+def committee_choice_list_for_user(user) -> QuerySet[Committee]:
+    """Committees a campaign manager may give a campaign to, by name."""
+    if not (_active(user) and user.role in CAMPAIGN_MANAGER_ROLES):
+        return Committee.objects.none()
+    return Committee.objects.order_by("name")
+
+
+def member_list_for_committee(committee: Committee, *, with_conflicts: bool = True) -> QuerySet[Member]:
+    """Members of a committee whose composition the caller reads (past terms included), with their
+    users and, unless told otherwise, their declared conflicts and the AI systems these name."""
+    qs = Member.objects.filter(committee=committee).select_related("user")
+    if with_conflicts:
+        qs = qs.prefetch_related("conflicts__ai_system").order_by("role", "user__last_name", "term_start")
+    return qs
+
+
+def member_get_for_committee(committee_id: int, pk: int) -> Member | None:
+    return Member.objects.select_related("user").filter(pk=pk, committee_id=committee_id).first()
+
+
+def conflict_get_for_committee(committee: Committee, pk: int) -> DeclaredConflict | None:
+    return DeclaredConflict.objects.select_related("member__user").filter(pk=pk, member__committee=committee).first()

@@ -13,6 +13,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .exceptions import DomainError
 from .parsers import RequestTooLarge, max_body_bytes
+from .security_log import log_denied
 from .uploads import UploadTooLarge
 
 
@@ -20,8 +21,6 @@ def exception_handler(exc, context):
     """The project error shape; every 403 and 404 is also logged on the ``security`` logger."""
     response = _error_response(exc, context)
     if response is not None and response.status_code in (status.HTTP_403_FORBIDDEN, status.HTTP_404_NOT_FOUND):
-        from .security_log import log_denied
-
         request = context.get("request")
         log_denied(getattr(request, "_request", request), status=response.status_code,
                    reason=str(response.data.get("code", "")) if isinstance(response.data, dict) else "")

@@ -8,7 +8,7 @@ class CommonConfig(AppConfig):
     name = "common"
 
     def ready(self):
-        from . import converters
+        from . import converters  # noqa: PLC0415 (registered once, before any URLconf is loaded)
 
         converters.register()  # <id:pk> in every URLconf, before any is loaded
         # Uploads over FILE_UPLOAD_MAX_MEMORY_SIZE stream to this directory (beside the import

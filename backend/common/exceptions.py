@@ -28,16 +28,6 @@ class Forbidden(DomainError):
     code = "permission_denied"
 
 
-class NotVisible(DomainError):
-    """The caller may not know the object exists: answered exactly like a missing object."""
-
-    status_code = 404
-    code = "not_found"
-
-    def __init__(self, detail: str = "Not found.", **kwargs: Any):
-        super().__init__(detail, **kwargs)
-
-
 class TransitionNotAllowed(DomainError):
     status_code = 409
     code = "transition_not_allowed"

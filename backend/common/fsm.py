@@ -21,25 +21,30 @@ def state_field_name(obj: models.Model) -> str:
     return "state"
 
 
-def ensure_can_proceed(obj: models.Model, name: str) -> None:
+def ensure_can_proceed(obj: models.Model, name: str, *, action: str | None = None) -> None:
     """409 unless the object's state allows transition ``name`` (views call it before validating a
-    form, so that a wrong state is never answered with form errors)."""
+    form, so that a wrong state is never answered with form errors). ``action``: the name the
+    caller knows the step by (API action, page button) when it is not the transition's own, e.g.
+    ``reassign``, which fires ``withdraw``; the message and ``extra`` name the action."""
     state = getattr(obj, state_field_name(obj))
+    action = action or name
     if not can_proceed(getattr(obj, name)):
         raise TransitionNotAllowed(
-            f"Cannot {name.replace('_', ' ')} this {obj._meta.verbose_name_raw}: it is {state}.",
-            extra={"state": state, "transition": name},
+            f"Cannot {action.replace('_', ' ')} this {obj._meta.verbose_name_raw}: it is {state}.",
+            extra={"state": state, "transition": action},
         )
 
 
-def apply_transition(obj: models.Model, name: str, *args: Any, **kwargs: Any) -> Any:
-    ensure_can_proceed(obj, name)
+def apply_transition(obj: models.Model, name: str, *args: Any, action: str | None = None, **kwargs: Any) -> Any:
+    """Fire transition ``name`` with ``args`` and ``kwargs`` (409 when the state forbids it);
+    ``action`` as in :func:`ensure_can_proceed`."""
+    ensure_can_proceed(obj, name, action=action)
     method = getattr(obj, name)
     state = getattr(obj, state_field_name(obj))
     try:
         return method(*args, **kwargs)
     except FSMTransitionNotAllowed as exc:
-        raise TransitionNotAllowed(str(exc), extra={"state": state, "transition": name}) from exc
+        raise TransitionNotAllowed(str(exc), extra={"state": state, "transition": action or name}) from exc
 
 
 def save_transitioned(obj: models.Model, *fields: str) -> None:
@@ -52,9 +57,12 @@ def save_transitioned(obj: models.Model, *fields: str) -> None:
         ) from exc
 
 
-def available_transitions(obj: models.Model, user: Any, permissions: Mapping[str, Predicate]) -> list[str]:
-    """Transitions the state allows *and* the user may fire, in the order of ``permissions``
-    (written in the model's declaration order; django-fsm itself lists them alphabetically)."""
+def available_transitions(obj: models.Model, user: Any, permissions: Mapping[str, Predicate],
+                          fires: Mapping[str, str] | None = None) -> list[str]:
+    """Actions the state allows *and* the user may fire, in the order of ``permissions``
+    (written in the model's declaration order; django-fsm itself lists them alphabetically).
+    An action is named as its transition unless ``fires`` maps it to the transition it fires."""
     getter = getattr(obj, f"get_available_{state_field_name(obj)}_transitions")
     names = {t.name for t in getter()}
-    return [n for n in permissions if n in names and permissions[n](user, obj)]
+    fires = fires or {}
+    return [n for n in permissions if fires.get(n, n) in names and permissions[n](user, obj)]

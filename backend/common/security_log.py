@@ -9,6 +9,7 @@ an attacker who keeps probing must not be able to make the tamper-evident trail 
 import json
 import logging
 
+from django.conf import settings
 from django.utils import timezone
 
 logger = logging.getLogger("security")
@@ -18,8 +19,6 @@ def client_address(request) -> str:
     """The client's address: ``REMOTE_ADDR``, or, behind ``CGH_TRUSTED_PROXY_COUNT`` reverse
     proxies, the address the outermost trusted proxy saw (the entries before it in
     X-Forwarded-For are written by the client and are not trusted)."""
-    from django.conf import settings
-
     if request is None:
         return ""
     proxies = getattr(settings, "CGH_TRUSTED_PROXY_COUNT", 0)

@@ -38,13 +38,15 @@ from .indicators import METRICS, metric_indicators
 from .patient import patient_representative_findings
 from .proportions import Proportion, clopper_pearson_interval, proportion, wilson_interval
 from .reliability import AC1Result, AlphaResult, gwet_ac1, gwet_ac1_two_raters, krippendorff_alpha
-from .summary import campaign_summary
+from .sample import SMALL_SAMPLE, too_small
+from .summary import campaign_summary, case_reference
 from .threeway import THREE_WAY_CATEGORIES, automation_bias, three_way_category, three_way_concordance
 
 __all__ = [
     "AC1Result",
     "AlphaResult",
     "METRICS",
+    "SMALL_SAMPLE",
     "THREE_WAY_CATEGORIES",
     "WeightedProportion",
     "automation_bias",
@@ -59,6 +61,7 @@ __all__ = [
     "p_chart",
     "patient_representative_findings",
     "three_way_category",
+    "too_small",
     "three_way_concordance",
     "threshold_alerts",
     "two_proportion_z_test",
@@ -66,6 +69,7 @@ __all__ = [
     "McNemarResult",
     "Proportion",
     "campaign_summary",
+    "case_reference",
     "clopper_pearson_interval",
     "cohen_kappa",
     "confusion_matrix",

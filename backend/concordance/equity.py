@@ -10,6 +10,7 @@ import pandas as pd
 from .agreement import _missing_mask, _natives, _object_array, _ordered_labels
 from .indicators import metric_indicators
 from .proportions import _check_alpha, proportion
+from .sample import SMALL_SAMPLE, too_small
 
 __all__ = ["CORRECTIONS", "adjust_p_values", "equity_by_group", "two_proportion_z_test"]
 
@@ -64,7 +65,7 @@ def equity_by_group(
     group: str,
     metric: str,
     positive: Hashable | None = None,
-    min_n: int = 30,
+    min_n: int = SMALL_SAMPLE,
     alpha: float = 0.05,
     correction: Correction = "holm",
 ) -> pd.DataFrame:
@@ -83,7 +84,8 @@ def equity_by_group(
     (family-wise error rate, valid under any dependence). ``differs`` is True when the adjusted
     p-value is below ``alpha``.
 
-    ``too_small`` warns that the comparison cannot be trusted: ``n < min_n``, or an expected
+    ``too_small`` warns that the comparison cannot be trusted: ``n < min_n``
+    (:func:`~concordance.sample.too_small`), or an expected
     count below 5 in the group-vs-rest 2 x 2 table (Cochran's rule for the chi-square
     approximation). ``differs`` is still computed there, but ``warning`` says why not to
     conclude. Rows are sorted by group label.
@@ -116,7 +118,7 @@ def equity_by_group(
         expected = [n * pooled, n * (1 - pooled), rest_n * pooled, rest_n * (1 - pooled)]
         small_expected = total_n == 0 or min(expected) < MIN_EXPECTED
         reasons = []
-        if n < min_n:
+        if too_small(n, min_n):
             reasons.append(f"n = {n} < {min_n}")
         if small_expected:
             reasons.append(f"expected count below {MIN_EXPECTED}")

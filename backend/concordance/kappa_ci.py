@@ -11,7 +11,8 @@ collège de garantie humaine actually reads (a few dozen cases, rare findings):
 
 :func:`kappa_interval` therefore chooses the method (the *switch rule*):
 
-* ``"wald"`` when ``n >= SMALL_SAMPLE_N`` (30) and the Fleiss-Cohen-Everitt standard error is
+* ``"wald"`` when ``n`` is not :func:`~concordance.sample.too_small` (30 or more) and the
+  Fleiss-Cohen-Everitt standard error is
   positive: the large-sample interval, unchanged where it was validated against statsmodels,
   **truncated to [-1, 1]** (a Wald interval knows nothing of the bounds of the parameter; the
   truncation only removes values kappa cannot take);
@@ -55,10 +56,10 @@ import math
 
 import numpy as np
 
-__all__ = ["POSTERIOR_DRAWS", "SMALL_SAMPLE_N", "kappa_interval"]
+from .sample import too_small
 
-#: Below this many complete pairs, the small-sample interval is used instead of the Wald interval.
-SMALL_SAMPLE_N = 30
+__all__ = ["POSTERIOR_DRAWS", "kappa_interval"]
+
 #: Number of draws of the posterior interval (Monte Carlo standard error of a bound about 0.005).
 POSTERIOR_DRAWS = 10_000
 
@@ -197,7 +198,7 @@ def kappa_interval(
     Bounds always lie in [-1, 1] and contain ``kappa``.
     """
     n = int(table.sum())
-    if n >= SMALL_SAMPLE_N and se > 0.0 and math.isfinite(se):
+    if not too_small(n) and se > 0.0 and math.isfinite(se):
         low, high, method = max(-1.0, kappa - z * se), min(1.0, kappa + z * se), METHOD_WALD
     else:
         if not weighted:

@@ -2,7 +2,8 @@
 
 One row per case. For each case the AI output (``ai_label``), the clinician's final decision
 (``final_label``) and the blind re-readings of the committee's clinicians (``reader_labels``).
-The human *reference* of a case is the strict-majority reader label (:func:`majority_label`).
+The human *reference* of a case is the label its verdicts are compared with
+(:func:`case_reference`): the one recorded for the case, else the strict-majority reader label.
 """
 
 import itertools
@@ -28,7 +29,7 @@ from .agreement import (
     confusion_matrix,
 )
 
-__all__ = ["REQUIRED_COLUMNS", "campaign_summary"]
+__all__ = ["REQUIRED_COLUMNS", "campaign_summary", "case_reference"]
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("case_id", "ai_label", "final_label", "reader_labels")
 
@@ -64,6 +65,26 @@ def _scalar_column(df: pd.DataFrame, column: str) -> list[Any]:
     array = _object_array(values)
     array[missing] = None
     return array.tolist()
+
+
+def case_reference(reader_labels: Iterable[Any], recorded: Any = None, min_readers: int = 1) -> Any | None:
+    """The rule for a case's reference label, the label its verdicts are compared with.
+
+    The reference recorded for the case (unanimous clinician readers, or an adjudication), when
+    there is one; else the label of a strict majority of the clinician readers' non-missing labels
+    (:func:`~concordance.agreement.majority_label`), once at least ``min_readers`` of them are in
+    (a campaign passes its readers per case, so that a half-read case has no reference yet);
+    else None: no reference yet, or readers who disagree with no majority (adjudication needed).
+    """
+    present = [_native(v) for v in reader_labels if not _is_missing(v)]
+    return _reference(present, None if _is_missing(recorded) else _native(recorded), min_readers)
+
+
+def _reference(present: list[Any], recorded: Any, min_readers: int) -> Any | None:
+    """:func:`case_reference` of reader labels already native and non-missing."""
+    if recorded is not None:
+        return recorded
+    return _strict_majority(present) if len(present) >= min_readers else None
 
 
 def _json_clean(value: Any) -> Any:
@@ -110,8 +131,9 @@ def campaign_summary(
 
     Definitions
     -----------
-    * Reference of a case: ``majority_label(reader_labels)``, the label given by more than half
-      of the non-missing reader labels. A case read by a single clinician therefore has that
+    * Reference of a case (:func:`case_reference`): the recorded ``reference_label`` if any, else
+      ``majority_label(reader_labels)``, the label given by more than half of the non-missing
+      reader labels. A case read by a single clinician therefore has that
       reading as its reference. A case with two or more reader labels but no strict majority
       (with two readers: any disagreement) has no reference: it needs adjudication and is
       counted in ``n_needs_adjudication``; it is excluded from ``ai_vs_reference`` and
@@ -148,10 +170,7 @@ def campaign_summary(
     final = _scalar_column(df, "final_label")
     readers = _reader_lists(df["reader_labels"])
     recorded = _scalar_column(df, "reference_label") if "reference_label" in df.columns else [None] * len(df)
-    reference = [
-        rec if rec is not None else (_strict_majority(r) if len(r) >= min_readers else None)
-        for r, rec in zip(readers, recorded, strict=True)
-    ]
+    reference = [_reference(r, rec, min_readers) for r, rec in zip(readers, recorded, strict=True)]
     seen = _ordered_labels(ai + final + list(itertools.chain.from_iterable(readers)) + [r for r in reference if r])
     labels = list(labels) + [x for x in seen if x not in labels] if labels is not None else seen
 

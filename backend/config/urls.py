@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from common.api import not_found
 from common.security_log import log_denied
-from reports import views as reports_views
+from web.views import reports as reports_views
 
 
 def handler403(request, exception=None):
@@ -30,7 +30,7 @@ urlpatterns = [
     path("api/redoc/", login_required(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("reports/", include("reports.urls")),
+    path("reports/", include("web.urls_reports")),
     path("public/", reports_views.public, name="public"),
     path("", include("web.urls")),
 ]

@@ -32,7 +32,7 @@ from reidentification.services import reidentification_request
 from reports.enums import Audience
 from reports.services import report_publish
 from reviews import services as reviews
-from reviews.enums import AdjudicationMethod, AssignmentKind, AssignmentState, CampaignCaseState
+from reviews.enums import BLIND_STATES, AdjudicationMethod, AssignmentKind, CampaignCaseState
 from reviews.models import Assignment, Campaign
 from sittings import services as sittings
 from sittings.enums import ActionKind, AgendaItemKind, CaseReason
@@ -408,7 +408,7 @@ class DemoLoader:
         demo_clinician = first_clinician(self.people)
         blind = Assignment.objects.filter(
             campaign_case__campaign=ongoing, reviewer__username=demo_clinician,
-            state__in=[AssignmentState.ASSIGNED, AssignmentState.OPENED]).count()
+            state__in=BLIND_STATES).count()
         sites = ", ".join(s.name for s in self.demo.SITES)
         return [
             f"{self.demo.HOSPITAL_GROUP}: {len(self.demo.SITES)} sites ({sites})",

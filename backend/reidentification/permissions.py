@@ -15,6 +15,18 @@ def is_dpo(user) -> bool:
     return _active(user) and user.role == Role.DPO
 
 
+def can_request_reidentification(user) -> bool:
+    """The chair role; which cases is :func:`can_request` (a chair of the case's committee who
+    no longer reads it blind)."""
+    return _active(user) and user.role == Role.CHAIR
+
+
+def can_view_reidentification(user) -> bool:
+    """The re-identification pages: the officer and the chairs, nobody else (administrators
+    included); which requests is :func:`can_view_request`."""
+    return is_dpo(user) or can_request_reidentification(user)
+
+
 def can_request(user, campaign_case) -> bool:
     return is_chair_of(user, campaign_case.campaign.committee_id) and not has_blind_review_of(user, campaign_case)
 

@@ -4,6 +4,8 @@ The figures carry no template (``template="none"``) so that their JSON stays sma
 set here, readable in greyscale (markers differ by symbol as well as colour).
 """
 
+import json
+
 import pandas as pd
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
@@ -80,6 +82,4 @@ def monthly_lines(rows: pd.DataFrame, value: str, title: str) -> go.Figure:
 
 def to_dict(fig: go.Figure) -> dict:
     """The figure as plain JSON data (for ``json_script`` and for frozen reports)."""
-    import json
-
     return json.loads(fig.to_json())

@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases.enums import Sex
+from cases.labels import label_display
 from sittings.enums import ActionKind, ActionState
 from vigilance.enums import Seriousness, VigilanceState
-from web.labels import label_display
 
 from . import charts
 

@@ -14,11 +14,6 @@ def _active(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active)
 
 
-def can_view_campaign_dashboard(user, campaign) -> bool:
-    """The campaign figures' rule: no blind review pending in the campaign, whatever the role."""
-    return review_perms.can_view_campaign_results(user, campaign)
-
-
 def has_case_level_access(user, campaign) -> bool:
     """The quality team and the campaign committee's officers read case-level data (and so the
     AI versions); management reads campaign figures only."""
@@ -29,14 +24,20 @@ def can_view_ai_system_dashboard(user) -> bool:
     return _active(user) and user.role in AI_SYSTEM_READERS
 
 
+def can_view_dashboards(user) -> bool:
+    """The list of dashboards has something for the caller: campaign figures
+    (``reads_campaign_figures``) or the AI-system dashboards."""
+    return review_perms.reads_campaign_figures(user) or can_view_ai_system_dashboard(user)
+
+
 def can_publish_report(user, campaign) -> bool:
-    return review_perms.can_publish_campaign(user, campaign) and not review_perms.has_blind_reviews_in(user, campaign)
+    return review_perms.can_publish_campaign(user, campaign) and not review_perms.reads_campaign_blind(user, campaign)
 
 
 def can_view_report(user, report) -> bool:
     if report.audience == Audience.PUBLIC and report.state != ReportState.DRAFT:
         return True
-    return can_view_campaign_dashboard(user, report.campaign)
+    return review_perms.can_view_campaign_results(user, report.campaign)
 
 
 def can_view_evidence_pack(user, ai_system) -> bool:

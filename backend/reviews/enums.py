@@ -37,7 +37,8 @@ class AssignmentState(models.TextChoices):
 
 
 BLIND_STATES = frozenset({AssignmentState.ASSIGNED, AssignmentState.OPENED})
-"""The reviewer has not locked a verdict: nothing sealed may reach them."""
+"""The reviewer has not locked a verdict: nothing sealed may reach them. The one list of blind
+states: every check, filter and subquery of blindness reads it."""
 LOCKED_STATES = frozenset(
     {AssignmentState.SUBMITTED, AssignmentState.UNBLINDED, AssignmentState.CLASSIFIED, AssignmentState.CLOSED}
 )
@@ -78,3 +79,11 @@ class ReminderOutcome(models.TextChoices):
     PENDING = "pending", _("Queued")
     SENT = "sent", _("Sent")
     SKIPPED = "skipped", _("Not needed any more")
+
+
+BLIND_CASE_FIELDS = (
+    "exam_date", "site", "service", "sex", "age_band", "clinical_context", "report_text", "image_url",
+)
+"""What a blind reviewer may read of a case (``cases.Case`` fields), and nothing else: no AI
+output or score, no AI version, no final decision, no clinician. The blind serializer and the
+blind case page both read this tuple."""

@@ -9,6 +9,7 @@ from common.models import LockedRecord, TimeStampedModel
 
 from .enums import (
     ACTIVE_STATES,
+    BLIND_STATES,
     AdjudicationMethod,
     AssignmentKind,
     AssignmentState,
@@ -198,7 +199,7 @@ class Assignment(ConcurrentTransitionMixin, TimeStampedModel):
 
     @property
     def is_blinded(self) -> bool:
-        return self.state in (A.ASSIGNED, A.OPENED)
+        return self.state in BLIND_STATES
 
     @property
     def is_active(self) -> bool:
@@ -208,7 +209,7 @@ class Assignment(ConcurrentTransitionMixin, TimeStampedModel):
     def open(self):
         self.opened_at = timezone.now()
 
-    @transition(field=state, source=[A.ASSIGNED, A.OPENED], target=A.SUBMITTED)
+    @transition(field=state, source=[*BLIND_STATES], target=A.SUBMITTED)
     def submit(self):
         self.submitted_at = timezone.now()
 
@@ -224,16 +225,18 @@ class Assignment(ConcurrentTransitionMixin, TimeStampedModel):
     def close(self):
         pass
 
-    @transition(field=state, source=[A.ASSIGNED, A.OPENED], target=A.DECLINED)
+    @transition(field=state, source=[*BLIND_STATES], target=A.DECLINED)
     def decline(self, reason: str):
         self.decline_reason = reason
 
-    @transition(field=state, source=[A.ASSIGNED, A.OPENED], target=A.EXPIRED)
+    @transition(field=state, source=[*BLIND_STATES], target=A.EXPIRED)
     def expire(self):
         pass
 
-    @transition(field=state, source=[A.ASSIGNED, A.OPENED], target=A.WITHDRAWN)
-    def reassign(self, reason: str):
+    @transition(field=state, source=[*BLIND_STATES], target=A.WITHDRAWN)
+    def withdraw(self, reason: str):
+        """The quality team (or an adjudication that made a pending third reading moot) takes a
+        pending review back; the service may give the case to another reader."""
         self.decline_reason = reason
 
 

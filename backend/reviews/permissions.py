@@ -8,7 +8,7 @@ on a committee and who chairs it is decided in ``committees.permissions``.
 
 from django.db.models import Exists, OuterRef
 
-from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES, RESULTS_READER_ROLES
+from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES, RESULTS_READER_ROLES, REVIEWER_ROLES
 from committees.permissions import is_chair_of, sits_on
 
 from .enums import BLIND_STATES
@@ -21,12 +21,6 @@ def _active(user) -> bool:
 
 def is_campaign_manager(user) -> bool:
     return _active(user) and user.role in CAMPAIGN_MANAGER_ROLES
-
-
-def has_blind_reviews_in(user, campaign: Campaign) -> bool:
-    return Assignment.objects.filter(
-        reviewer=user, campaign_case__campaign=campaign, state__in=BLIND_STATES
-    ).exists()
 
 
 def reads_campaign_blind(user, campaign: Campaign, *, blind_campaign_ids: frozenset[int] | None = None) -> bool:
@@ -44,7 +38,7 @@ def reads_campaign_blind(user, campaign: Campaign, *, blind_campaign_ids: frozen
     cached = getattr(campaign, "_cgh_reads_blind", None)
     if cached is not None and cached[0] == user.pk:
         return cached[1]
-    value = has_blind_reviews_in(user, campaign)
+    value = Assignment.objects.filter(reviewer=user, campaign_case__campaign=campaign, state__in=BLIND_STATES).exists()
     campaign._cgh_reads_blind = (user.pk, value)
     return value
 
@@ -82,6 +76,12 @@ def can_create_campaign(user) -> bool:
     return is_campaign_manager(user)
 
 
+def can_review_cases(user) -> bool:
+    """The roles that may be given blind reviews (``REVIEWER_ROLES``), hence have a review queue;
+    which cases is the eligibility rule of ``reviews.eligibility``."""
+    return _active(user) and user.role in REVIEWER_ROLES
+
+
 def can_manage_campaign(user, campaign: Campaign) -> bool:
     return is_campaign_manager(user)
 
@@ -90,30 +90,46 @@ def can_publish_campaign(user, campaign: Campaign) -> bool:
     return is_campaign_manager(user) or is_chair_of(user, campaign.committee_id)
 
 
-def can_view_campaign_results(user, campaign: Campaign) -> bool:
-    """Campaign-wide figures mix every verdict of the campaign: nobody with a blind review still
-    pending in it may see them, whatever their role."""
-    if not _active(user) or user.role not in RESULTS_READER_ROLES:
+def reads_campaign_figures(user) -> bool:
+    """The roles that read campaign figures at all (the quality team, administrators, management
+    and committee officers); which campaigns is :func:`can_view_campaign_results`."""
+    return _active(user) and user.role in RESULTS_READER_ROLES
+
+
+def can_view_campaign_results(user, campaign: Campaign, *,
+                              blind_campaign_ids: frozenset[int] | None = None) -> bool:
+    """The one rule for a campaign's figures (API results, campaign page, dashboard, reports,
+    the list of dashboards): a role that reads campaign figures (:func:`reads_campaign_figures`),
+    a committee officer only for a committee they sit on, and never anyone with a blind review
+    still pending in the campaign, whatever their role: the figures mix every verdict of it.
+    ``blind_campaign_ids`` as in :func:`reads_campaign_blind`."""
+    if not reads_campaign_figures(user):
         return False
     if user.role in COMMITTEE_OFFICER_ROLES and not sits_on(user, campaign.committee_id):
         return False
-    return not reads_campaign_blind(user, campaign)
+    return not reads_campaign_blind(user, campaign, blind_campaign_ids=blind_campaign_ids)
 
 
 def can_view_campaign_design(user, campaign: Campaign, *, blind_campaign_ids: frozenset[int] | None = None) -> bool:
     """The campaign's full representation (sampling design, frozen protocol, strata and their
-    sizes or weights, seed, population size and hash): the quality team and the results readers,
-    unless they read the campaign blind. Everyone else gets the reviewer's reduced view."""
-    if not _active(user) or not (is_campaign_manager(user) or user.role in RESULTS_READER_ROLES):
-        return False
-    return not reads_campaign_blind(user, campaign, blind_campaign_ids=blind_campaign_ids)
+    sizes or weights, seed, population size and hash): the roles that read campaign figures
+    (the quality team among them), unless they read the campaign blind. Everyone else gets the
+    reviewer's reduced view."""
+    return reads_campaign_figures(user) and not reads_campaign_blind(
+        user, campaign, blind_campaign_ids=blind_campaign_ids)
+
+
+def can_operate_campaign(user, campaign: Campaign) -> bool:
+    """The quality team's operator views of a campaign (progress board, reassignment, case-state
+    counts), never while they read the campaign blind (a quality member may also sit on the
+    committee)."""
+    return can_manage_campaign(user, campaign) and not reads_campaign_blind(user, campaign)
 
 
 def can_view_campaign_progress(user, campaign: Campaign) -> bool:
     """Counts of case and assignment states: case states say whether readers agreed, so they are
     results-like; the quality team or the results readers, never while reading the campaign blind."""
-    return (can_manage_campaign(user, campaign) and not reads_campaign_blind(user, campaign)) or \
-        can_view_campaign_results(user, campaign)
+    return can_operate_campaign(user, campaign) or can_view_campaign_results(user, campaign)
 
 
 def can_adjudicate(user, campaign_case: CampaignCase) -> bool:
@@ -141,7 +157,7 @@ def can_view_deviations(user, campaign: Campaign) -> bool:
     team and the committee's officers with no blind review pending in the campaign (never
     management, who read campaign figures only)."""
     if is_campaign_manager(user):
-        return not reads_campaign_blind(user, campaign)
+        return can_operate_campaign(user, campaign)
     return _active(user) and user.role in COMMITTEE_OFFICER_ROLES and can_view_campaign_results(user, campaign)
 
 
@@ -165,3 +181,7 @@ ASSIGNMENT_TRANSITIONS = {
     "expire": can_expire_assignment,
     "reassign": can_reassign_assignment,
 }
+"""Assignment actions, as ``available_transitions`` lists them, with who may fire each."""
+ASSIGNMENT_ACTION_FIRES = {"reassign": "withdraw"}
+"""Assignment actions named apart from the transition they fire: ``reassign`` withdraws the
+review (state ``withdrawn``) and gives the case to another reader."""

@@ -22,26 +22,26 @@ from django.utils import timezone
 
 from audit.services import audit_record
 
-from . import services
+# ``tasks`` imports this module too: both import the module, not its names, so that either may load first.
+from . import services, tasks
 from .enums import BLIND_STATES, CampaignState, ReminderOutcome
 from .models import Assignment, ReminderSent
 
 
-def _pending(today: dt.date):
+def _pending():
+    """Reviews still waiting for a blind verdict in a campaign under review."""
     return Assignment.objects.filter(
         state__in=BLIND_STATES, campaign_case__campaign__state=CampaignState.IN_REVIEW)
 
 
 def reminders_enqueue(*, today: dt.date | None = None) -> list[int]:
     """Record and queue the reminders due ``today``; returns the new reminder ids."""
-    from .tasks import send_assignment_reminder  # tasks import this module
-
     today = today or timezone.localdate()
     created = []
-    rows = (_pending(today).filter(due_date__gte=today)
+    rows = (_pending().filter(due_date__gte=today)
             .values_list("pk", "due_date", "campaign_case__campaign__reminder_days").order_by("pk"))
     already = {}
-    for aid, days in ReminderSent.objects.filter(assignment__in=_pending(today)).values_list(
+    for aid, days in ReminderSent.objects.filter(assignment__in=_pending()).values_list(
             "assignment_id", "days_before"):
         already.setdefault(aid, set()).add(days)
     for aid, due, thresholds in rows.iterator(chunk_size=2000):
@@ -57,7 +57,7 @@ def reminders_enqueue(*, today: dt.date | None = None) -> list[int]:
                 reminder = ReminderSent.objects.create(assignment_id=aid, days_before=closest)
                 audit_record(actor=None, action="assignment.reminder_queued", target=reminder.assignment,
                              data={"days_before": closest})
-                transaction.on_commit(lambda rid=reminder.pk: send_assignment_reminder.enqueue(rid))
+                transaction.on_commit(lambda rid=reminder.pk: tasks.send_assignment_reminder.enqueue(rid))
         except IntegrityError:
             continue  # recorded meanwhile by a concurrent run
         created.append(reminder.pk)
@@ -98,7 +98,7 @@ def assignments_expire_overdue(*, today: dt.date | None = None) -> list[int]:
     """Expire every pending review past its due date and reassign it; returns their ids."""
     today = today or timezone.localdate()
     expired = []
-    for aid in list(_pending(today).filter(due_date__lt=today).order_by("pk").values_list("pk", flat=True)):
+    for aid in list(_pending().filter(due_date__lt=today).order_by("pk").values_list("pk", flat=True)):
         services.assignment_expire(actor=None, assignment=Assignment(pk=aid), by_system=True)
         expired.append(aid)
     return expired

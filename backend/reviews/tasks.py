@@ -3,9 +3,11 @@ Primitive ids in, one service call."""
 
 from django_tasks import task
 
-from .reminders import reminder_send
+# ``reminders`` imports this module too: both import the module, not its names, so that either may
+# load first.
+from . import reminders
 
 
 @task()
 def send_assignment_reminder(reminder_id: int) -> str:
-    return reminder_send(reminder_id=reminder_id)
+    return reminders.reminder_send(reminder_id=reminder_id)

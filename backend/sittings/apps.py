@@ -14,6 +14,6 @@ class SittingsConfig(AppConfig):
     def ready(self):
         # A case that becomes a subject for its committee goes on the next planned session. The
         # services import the models, which are loaded only now.
-        from .services import enqueue_case
+        from .services import enqueue_case  # noqa: PLC0415 (models are loaded only once the app registry is ready)
 
         hooks.register(hooks.CASE_TO_COMMITTEE, enqueue_case)

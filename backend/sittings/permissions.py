@@ -4,13 +4,21 @@ Sessions discuss cases with their AI output: case-level knowledge, so only the q
 the officers sitting on the committee (``committees.permissions.is_officer_of``) see them; an
 officer never sees a case item they still read blind (``can_view_item``)."""
 
-from accounts.enums import CAMPAIGN_MANAGER_ROLES
+from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES
 from committees.permissions import is_chair_of, is_officer_of
 from reviews.permissions import has_blind_review_of
 
 
 def _active(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active)
+
+
+def can_view_committee_pages(user) -> bool:
+    """The committee work pages (committees and their sessions, corrective actions, vigilance,
+    cases to adjudicate): the quality team and the committee officers. Which committees, and so
+    whether a page has anything to show, is :func:`can_view_sessions`; everyone else only has
+    the actions they own."""
+    return _active(user) and (user.role in CAMPAIGN_MANAGER_ROLES or user.role in COMMITTEE_OFFICER_ROLES)
 
 
 def can_view_sessions(user, committee_id: int) -> bool:

@@ -11,6 +11,6 @@ class VigilanceConfig(AppConfig):
     def ready(self):
         # A possible adverse event flagged in a review opens the case's draft report. The services
         # import the models, which are loaded only now.
-        from .services import vigilance_open_for_case
+        from .services import vigilance_open_for_case  # noqa: PLC0415 (models are loaded only once the app registry is ready)
 
         hooks.register(hooks.ADVERSE_EVENT_FLAGGED, vigilance_open_for_case)

@@ -10,6 +10,7 @@ from committees.selectors import visible_committee_ids
 from reviews.permissions import reads_blind
 
 from .models import VigilanceReport
+from .permissions import can_view_report
 
 
 def vigilance_list_for_user(user) -> QuerySet[VigilanceReport]:
@@ -20,3 +21,18 @@ def vigilance_list_for_user(user) -> QuerySet[VigilanceReport]:
     if ids is not None:
         qs = qs.filter(committee_id__in=ids)
     return qs.exclude(reads_blind(user, "campaign_case_id")).order_by("-aware_at", "-id")
+
+
+def vigilance_worklist_for_user(user) -> QuerySet[VigilanceReport]:
+    """``vigilance_list_for_user`` in the order of the committee's work: by state, then the oldest
+    awareness first (the art. 73 clock is computed per row from the row itself: no query per
+    report)."""
+    return vigilance_list_for_user(user).order_by("state", "aware_at", "id")
+
+
+def vigilance_get_for_user(user, pk: int) -> VigilanceReport | None:
+    report = (VigilanceReport.objects.select_related("committee", "ai_system", "campaign_case", "declared_by")
+              .filter(pk=pk).first())
+    if report is None or not can_view_report(user, report):
+        return None
+    return report

@@ -8,11 +8,10 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import AISystem
-from committees.models import Committee
+from cases.labels import label_display
+from cases.selectors import ai_system_list_for_user
+from committees.selectors import committee_choice_list_for_user
 from reviews.enums import AssignmentKind, Discrepancy, YesNoUnknown
-
-from .labels import label_display
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 CONFIDENCE = [(str(i), str(i)) for i in range(1, 6)]
@@ -163,8 +162,8 @@ class CampaignWizardForm(forms.Form):
     "Create" calls ``campaign_create`` with the sample size given, else the planner's."""
 
     name = forms.CharField(label=_("Name"), max_length=200)
-    ai_system = forms.ModelChoiceField(label=_("AI system"), queryset=AISystem.objects.order_by("name"))
-    committee = forms.ModelChoiceField(label=_("Committee"), queryset=Committee.objects.order_by("name"))
+    ai_system = forms.ModelChoiceField(label=_("AI system"), queryset=None)
+    committee = forms.ModelChoiceField(label=_("Committee"), queryset=None)
     period_start = forms.DateField(label=_("Period start"), widget=forms.DateInput(attrs={"type": "date"}))
     period_end = forms.DateField(label=_("Period end"), widget=forms.DateInput(attrs={"type": "date"}))
     sites = forms.CharField(label=_("Sites"), required=False, max_length=1000,
@@ -205,11 +204,13 @@ class CampaignWizardForm(forms.Form):
     # are added by ``__init__``, keyed by a digest of the name (names hold "=", "|" and spaces).
     strata_names = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20_000)
 
-    def __init__(self, data=None, *args, strata: list[str] | None = None, **kwargs):
+    def __init__(self, data=None, *args, strata: list[str] | None = None, user=None, **kwargs):
         if data is not None and strata is not None:
             data = data.copy()
             data["strata_names"] = json.dumps(strata, ensure_ascii=False)
         super().__init__(data, *args, **kwargs)
+        self.fields["ai_system"].queryset = ai_system_list_for_user(user)
+        self.fields["committee"].queryset = committee_choice_list_for_user(user)
         if strata is None:
             strata = _names((data or {}).get("strata_names", ""))
         self.strata: list[tuple[str, str, str]] = []  # (stratum, size field, weight field)

@@ -7,11 +7,10 @@ still enforce every domain rule (quorum, majority, dissent, due dates...) themse
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cases.labels import label_display
 from committees.enums import ConflictKind, MemberRole
 from sittings.enums import ActionKind, AttendanceStatus
 from vigilance.enums import Seriousness
-
-from .labels import label_display
 
 DATE = {"type": "date"}
 DATETIME = {"type": "datetime-local"}

@@ -1,29 +1,15 @@
-"""Display texts of the web interface that are not model choices: label names, action names.
+"""Display texts of the web interface that are not model choices: action names, states (the AI
+output labels are in ``cases.labels``).
 
 Msgids are English; the French texts live in ``backend/locale/fr/LC_MESSAGES/django.po``.
 """
 
 from django.utils.translation import gettext_lazy as _
 
-from reviews.enums import AssignmentState, CampaignState
-
-# Output labels of the AI systems we know. Any other label is shown as stored: an AI system's
-# taxonomy is data, and a raw label is better than a wrong translation.
-KNOWN_LABELS = {
-    "fracture": _("Fracture"),
-    "no_fracture": _("No fracture"),
-    "reduced_ef": _("Reduced LVEF"),
-    "normal_ef": _("Normal LVEF"),
-    "positive": _("Positive"),
-    "negative": _("Negative"),
-}
-
-
-def label_display(label: str | None) -> str:
-    if not label:
-        return ""
-    return str(KNOWN_LABELS.get(label, label))
-
+from reidentification.enums import RequestState
+from reviews.enums import AssignmentState, CampaignCaseState, CampaignState
+from sittings.enums import ActionState, AgendaItemState, SessionState
+from vigilance.enums import VigilanceState
 
 CAMPAIGN_ACTIONS = {
     "schedule": _("Schedule"),
@@ -47,10 +33,42 @@ ASSIGNMENT_ACTIONS = {
     "expire": _("Expire"),
 }
 
+COMMITTEE_ACTIONS = {
+    "start": _("Start"),
+    "close": _("Close"),
+    "sign": _("Sign the minutes"),
+    "cancel": _("Cancel"),
+    "complete": _("Mark as done"),
+    "decide": _("Record the decision"),
+    "defer": _("Defer"),
+    "declare": _("Declare"),
+    "close_without_declaration": _("Close"),
+    "approve": _("Approve"),
+    "refuse": _("Refuse"),
+    "withdraw": _("Withdraw the request"),
+    "reveal": _("Show the source reference"),
+    "record attendance": _("Record attendance"),
+    "record a decision": _("Record the decision"),
+    "change the agenda": _("Change the agenda"),
+    "defer an item": _("Defer"),
+    "create_action": _("Create the action"),
+    "edit": _("Edit"),
+    "third_reading": _("Ask for a third reading"),
+}
+"""Actions on the committee pages (sessions, agenda items, corrective actions, vigilance reports,
+re-identification requests, cases), as error pages and buttons name them."""
+
 SUBJECTS = {
     "campaign": (_("campaign"), CampaignState, CAMPAIGN_ACTIONS),
     "assignment": (_("review"), AssignmentState, ASSIGNMENT_ACTIONS),
+    "session": (_("session"), SessionState, COMMITTEE_ACTIONS),
+    "item": (_("agenda item"), AgendaItemState, COMMITTEE_ACTIONS),
+    "action": (_("corrective action"), ActionState, COMMITTEE_ACTIONS),
+    "vigilance": (_("vigilance report"), VigilanceState, COMMITTEE_ACTIONS),
+    "reidentification": (_("re-identification request"), RequestState, COMMITTEE_ACTIONS),
+    "case": (_("case"), CampaignCaseState, COMMITTEE_ACTIONS),
 }
+"""What a web view acts on: its noun in error sentences, its states and its action names."""
 
 
 def state_display(enum, value: str) -> str:

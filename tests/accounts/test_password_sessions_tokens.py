@@ -1,6 +1,7 @@
 """Own password change, password validators, session lifetime and API tokens."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.password_validation import validate_password
@@ -126,7 +127,6 @@ def test_api_token_is_stored_hashed_expires_and_is_revoked_at_logout(api, settin
 
 def test_expired_api_token_is_refused(api):
     user = UserFactory(role="clinician")
-    from datetime import timedelta
 
     _, key = AuthToken.objects.create(user=user, expiry=timedelta(seconds=-1))
     client = api()

@@ -9,16 +9,11 @@ from accounts.models import SensitiveChangeRequest, User
 from audit.models import AuditEvent
 from common.exceptions import Forbidden
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import snapshot
 from tests.login import enrolled_device, verified_client
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "Another long passphrase 42"
-
-
-def snapshot():
-    return (list(User.objects.order_by("pk").values_list("pk", "role", "is_active", "is_staff", "is_superuser",
-                                                        "password")),
-            list(SensitiveChangeRequest.objects.values_list("pk", "state")))
 
 
 @pytest.fixture
@@ -42,12 +37,12 @@ def test_role_change_is_audited_with_old_new_who_and_whom(admins):
 
 def test_nobody_changes_their_own_role_or_flags(admins):
     a, _ = admins
-    before = snapshot()
+    before = snapshot(accounts=True)
     with pytest.raises(Forbidden):
         services.user_role_change(actor=a, user=a, role="dpo")
     with pytest.raises(Forbidden):
         services.user_set_staff_flags(actor=a, user=a, is_staff=False, is_superuser=False)
-    assert snapshot() == before
+    assert snapshot(accounts=True) == before
 
 
 def test_giving_the_dpo_role_needs_a_second_administrator(admins):
@@ -58,12 +53,12 @@ def test_giving_the_dpo_role_needs_a_second_administrator(admins):
     user.refresh_from_db()
     assert (user.role, pending.state, pending.old_role, pending.new_role) == ("clinician", "pending", "clinician",
                                                                              "dpo")
-    before = snapshot()
+    before = snapshot(accounts=True)
     with pytest.raises(Forbidden):
         services.change_request_approve(actor=a, change=pending)  # the requester
     with pytest.raises(Forbidden):
         services.change_request_approve(actor=user, change=pending)  # the target
-    assert snapshot() == before
+    assert snapshot(accounts=True) == before
 
     services.change_request_approve(actor=b, change=pending)
 
@@ -99,12 +94,12 @@ def test_admin_cannot_reset_password_or_second_factor_of_dpo_or_chair_alone(admi
     a, b = admins
     target = UserFactory(role=role)
     enrolled_device(target)
-    before = snapshot()
+    before = snapshot(accounts=True)
     with pytest.raises(Forbidden):
         services.user_password_set(actor=a, user=target, password=NEW_PASSWORD)
     with pytest.raises(Forbidden):
         services.user_second_factor_reset(actor=a, user=target)
-    assert snapshot() == before and target.totpdevice_set.count() == 1
+    assert snapshot(accounts=True) == before and target.totpdevice_set.count() == 1
 
     change = services.change_request_create(actor=a, target=target, kind=ChangeRequestKind.PASSWORD_RESET,
                                             reason="Forgotten", password=NEW_PASSWORD)
@@ -153,12 +148,12 @@ def test_admin_site_role_change_to_dpo_creates_a_request(admins):
 def test_admin_site_password_form_of_dpo_or_chair_is_refused(admins, role):
     a, _ = admins
     target = UserFactory(role=role)
-    before = snapshot()
+    before = snapshot(accounts=True)
     client = verified_client(a)
     url = f"/admin/accounts/user/{target.pk}/password/"
     assert client.get(url).status_code == 403
     assert client.post(url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}).status_code == 403
-    assert snapshot() == before
+    assert snapshot(accounts=True) == before
     assert check_password(PASSWORD, User.objects.get(pk=target.pk).password)
 
 

@@ -11,8 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from tests.web.messages import ensure_messages_compiled
+from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -22,17 +21,10 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _compiled_messages():
-    ensure_messages_compiled()
-
-
 @pytest.fixture(scope="module")
 def browser():
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is not installed: run scripts/ensure_browser.sh (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
@@ -93,41 +85,3 @@ def open_page(browser, live_server):
     yield make
     for context in contexts:
         context.close()
-
-
-def pass_second_factor(page, base_url: str, username: str) -> None:
-    """After the password step: when the role needs a second factor, type the code of the user's
-    authenticator (computed from the device key, as the app does) into the verification page,
-    or enrol one first when the user has none (then continue past the backup codes). Nothing for
-    roles without a second factor."""
-    from django.contrib.auth import get_user_model
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from accounts.second_factor import requires_second_factor
-    from tests.login import next_code, totp_code
-
-    user = get_user_model().objects.get(username=username)
-    if not requires_second_factor(user):
-        return
-    page.wait_for_load_state()
-    submit = page.locator("form.panel button[type=submit]")
-    if page.url.endswith("/account/second-factor/setup/"):
-        device = TOTPDevice.objects.get(user=user, confirmed=False)
-        page.locator("#id_otp").fill(totp_code(device))
-        submit.click()
-        page.locator(".backup-codes").wait_for()
-        page.locator("main a.button-primary").click()
-    else:
-        assert page.url.endswith("/account/second-factor/"), page.url
-        page.locator("#id_otp").fill(next_code(TOTPDevice.objects.get(user=user, confirmed=True)))
-        submit.click()
-    page.wait_for_load_state()
-
-
-def log_in(page, base_url: str, username: str, password: str) -> None:
-    """The whole login as a person does it: password, then second factor when the role needs one."""
-    page.goto(f"{base_url}/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(password)
-    page.locator("form.panel button[type=submit]").click()
-    pass_second_factor(page, base_url, username)

@@ -5,17 +5,23 @@ application. It is evaluated in the page through the DevTools protocol (``page.e
 which the page's CSP (``script-src 'self'``) does not govern, so the CSP stays as in production.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from cases.models import Case
+from cases.source_reference import current_source_key, encrypt_source_reference
+from committees import services as committee_services
+from reidentification.services import reidentification_request
 from reviews import services
 from reviews.enums import CampaignState
 from reviews.models import Assignment
-from tests.browser.conftest import pass_second_factor
-from tests.factories import PASSWORD
-from tests.workflows import build_world, campaign_in
+from sittings import services as sittings_services
+from tests.browser.login import log_in
+from tests.workflows import build_world, campaign_in, disagreeing_campaign, present_quorum
+from vigilance.services import vigilance_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,15 +38,6 @@ def violations(page) -> list[dict]:
          "targets": [n["target"] for n in v["nodes"]][:5]}
         for v in result["violations"] if v["impact"] in BLOCKING
     ]
-
-
-def log_in(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_load_state()
-    pass_second_factor(page, base_url, username)
 
 
 def test_no_serious_or_critical_accessibility_violation(open_page, live_server):
@@ -125,16 +122,8 @@ def test_no_serious_or_critical_accessibility_violation(open_page, live_server):
 def test_committee_pages_have_no_serious_or_critical_violation(open_page, live_server):
     """Sessions (plan form with errors, open session with its forms, sign confirmation), actions,
     vigilance (list, report, edit), re-identification (list, form, request) and adjudication."""
-    import datetime as dt
 
-    from django.utils import timezone
 
-    from cases.source_reference import current_source_key, encrypt_source_reference
-    from committees import services as committee_services
-    from reidentification.services import reidentification_request
-    from sittings import services as sittings_services
-    from tests.workflows import disagreeing_campaign, present_quorum
-    from vigilance.services import vigilance_create
 
     world = build_world()
     campaign = disagreeing_campaign(world)

@@ -6,8 +6,7 @@ from playwright.sync_api import expect
 
 from cases.importing.service import import_cases
 from cases.models import Case
-from tests.browser.conftest import pass_second_factor
-from tests.factories import PASSWORD
+from tests.browser.login import log_in
 from tests.workflows import build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,11 +20,7 @@ def test_quality_clears_a_flagged_case(open_page, live_server):
     import_cases(actor=world.quality, ai_system=world.ai_system, raw=CSV, filename="lot.csv")
     (case,) = Case.objects.exclude(blinding_flags=[])
     page = open_page().page
-    page.goto(f"{live_server.url}/login/")
-    page.locator("#id_username").fill(world.quality.username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    pass_second_factor(page, live_server.url, world.quality.username)
+    log_in(page, live_server.url, world.quality.username)
 
     page.goto(f"{live_server.url}/imports/")
     page.locator("main").get_by_role("link", name="Texte citant l'IA").click()

@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 
 from reviews.enums import CampaignState
 from reviews.models import Assignment, Campaign
-from tests.browser.conftest import pass_second_factor
-from tests.factories import PASSWORD
+from tests.browser.login import log_in
 from tests.workflows import build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,12 +19,7 @@ def test_quality_creates_and_launches_a_campaign_then_follows_it(open_page, live
     world = build_world(n_cases=6, n_clinicians=3, n_patient_reps=1)
     watch = open_page()
     page = watch.page
-    page.goto(f"{live_server.url}/login/")
-    page.locator("#id_username").fill(world.quality.username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    pass_second_factor(page, live_server.url, world.quality.username)
-    expect(page).to_have_url(f"{live_server.url}/campaigns/")
+    log_in(page, live_server.url, world.quality.username, landing="/campaigns/")
 
     page.get_by_role("link", name="Nouvelle campagne").click()
     expect(page.get_by_role("heading", name="Nouvelle campagne")).to_be_visible()

@@ -11,8 +11,7 @@ from cases.models import Case
 from reviews import services
 from reviews.enums import AssignmentState, CampaignState
 from reviews.models import Assignment, Classification, Verdict
-from tests.browser.conftest import pass_second_factor
-from tests.factories import PASSWORD
+from tests.browser.login import log_in
 from tests.workflows import build_world, campaign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,17 +33,6 @@ def review():
     return world
 
 
-def log_in(watch, base_url: str, username: str) -> None:
-    page = watch.page
-    page.goto(f"{base_url}/login/")
-    expect(page.get_by_role("heading", name="Se connecter")).to_be_visible()
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    pass_second_factor(page, base_url, username)
-    expect(page).to_have_url(f"{base_url}/reviews/")
-
-
 def assert_no_sealed_data(page) -> None:
     content = page.content()
     for sentinel in SEALED:
@@ -55,7 +43,7 @@ def test_clinician_reads_blind_locks_unblinds_and_classifies(review, open_page, 
     clinician = review.clinicians[0]
     watch = open_page()
     page = watch.page
-    log_in(watch, live_server.url, clinician.username)
+    log_in(watch.page, live_server.url, clinician.username, landing="/reviews/")
 
     expect(page.get_by_role("heading", name="Mes relectures")).to_be_visible()
     expect(page.get_by_text("0 verrouillé(s) / 1")).to_be_visible()
@@ -141,7 +129,7 @@ def test_patient_representative_completes_their_form(review, open_page, live_ser
     rep = review.patient_reps[0]
     watch = open_page()
     page = watch.page
-    log_in(watch, live_server.url, rep.username)
+    log_in(watch.page, live_server.url, rep.username, landing="/reviews/")
     page.get_by_role("link", name="Ouvrir dossier n° 1").click()
     page.get_by_role("button", name="Commencer la relecture").click()
     assert_no_sealed_data(page)
@@ -170,12 +158,7 @@ def test_patient_representative_completes_their_form(review, open_page, live_ser
 def test_quality_campaign_page_loads_htmx_and_stays_local(review, open_page, live_server):
     watch = open_page()
     page = watch.page
-    page.goto(f"{live_server.url}/login/")
-    page.locator("#id_username").fill(review.quality.username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    pass_second_factor(page, live_server.url, review.quality.username)
-    expect(page).to_have_url(f"{live_server.url}/campaigns/")
+    log_in(page, live_server.url, review.quality.username, landing="/campaigns/")
     page.get_by_role("link", name="Campagne T1").click()
     expect(page.get_by_role("heading", name="Avancement")).to_be_visible()
     assert page.evaluate("typeof window.htmx") == "object"  # served by the application, ran under the CSP

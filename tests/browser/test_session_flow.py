@@ -13,22 +13,10 @@ from playwright.sync_api import expect
 
 from sittings.enums import AgendaItemState, SessionState
 from sittings.models import Action, AgendaItem, Session
-from tests.browser.conftest import pass_second_factor
-from tests.factories import PASSWORD
+from tests.browser.login import log_in
 from tests.workflows import disagreeing_campaign
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(watch, base: str, username: str):
-    page = watch.page
-    page.goto(f"{base}/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_load_state()
-    pass_second_factor(page, base, username)
-    return page
 
 
 def record(page, name: str, status_label: str) -> None:
@@ -43,7 +31,7 @@ def test_session_from_agenda_to_signed_minutes(open_page, live_server, world):
     base = live_server.url
 
     sec_watch = open_page()
-    sec = log_in(sec_watch, base, world.secretary.username)
+    sec = log_in(sec_watch.page, base, world.secretary.username)
     sec.get_by_role("link", name="Séances").click()
     sec.get_by_role("link", name="Planifier une séance").first.click()
     sec.get_by_label("Intitulé").fill("Séance navigateur")
@@ -62,7 +50,7 @@ def test_session_from_agenda_to_signed_minutes(open_page, live_server, world):
     expect(sec.locator("#quorum-status")).to_contain_text("quorum non atteint")
 
     chair_watch = open_page()
-    chair = log_in(chair_watch, base, world.chair.username)
+    chair = log_in(chair_watch.page, base, world.chair.username)
     chair.goto(f"{base}/sessions/{session.pk}/")
     item = session.items.order_by("position").first()
     article = chair.locator(f"#item-{item.pk}")

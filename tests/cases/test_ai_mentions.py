@@ -2,6 +2,8 @@
 recall and precision on a corpus of French texts, and no flag on the demo data's ordinary cases
 (the ordinary words of a product name, "poignet" in "OstéoVue Poignet", are not mentions)."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -103,8 +105,6 @@ def _system(ai: dict) -> dict:
 
 
 def test_ai_mentions_detector_is_deterministic_and_picklable():
-    import pickle
-
     clone = pickle.loads(pickle.dumps(WRIST))
     rng = np.random.default_rng(1)
     texts = [t for _, t, _ in WITH_MENTIONS] + [t for _, t in WITHOUT_MENTIONS]

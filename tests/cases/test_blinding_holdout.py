@@ -10,16 +10,11 @@ from audit.models import AuditEvent
 from cases.importing.service import import_cases
 from cases.models import Case
 from reviews.sampling import Design, population_for, stratum_counts
+from tests.helpers import csv_bytes
 from tests.workflows import build_world
 
 CLEAN = "Chute sur le poignet droit."
 FLAGGED = "Résultat IA : positif, chute sur le poignet."
-
-
-def _csv(rows):
-    header = ["accession_number", "patient_id", "exam_date", "site", "clinical_context", "report_text", "ai_label"]
-    lines = [";".join(header)] + [";".join(r[h] for h in header) for r in rows]
-    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def _row(i: int, context: str) -> dict:
@@ -32,7 +27,7 @@ def _row(i: int, context: str) -> dict:
 def held(db):
     world = build_world(n_cases=0)
     rows = [_row(0, FLAGGED), _row(1, CLEAN), _row(2, CLEAN)]
-    result = import_cases(actor=world.quality, ai_system=world.ai_system, raw=_csv(rows), filename="h.csv")
+    result = import_cases(actor=world.quality, ai_system=world.ai_system, raw=csv_bytes(rows), filename="h.csv")
     assert (result.created, result.errors) == (3, [])
     flagged = Case.objects.get(blinding_flags__0__field="clinical_context")
     return world, result, flagged
@@ -127,7 +122,7 @@ def test_blinding_holdout_reimport_with_changed_text_flags_again(held, api):
     world, _, flagged = held
     api(world.quality).post(f"/api/cases/{flagged.pk}/blinding-clear/", {"reason": "Vu."}, format="json")
     rows = [_row(0, "Selon l'IA : fracture."), _row(1, CLEAN), _row(2, CLEAN)]
-    import_cases(actor=world.quality, ai_system=world.ai_system, raw=_csv(rows), filename="h2.csv")
+    import_cases(actor=world.quality, ai_system=world.ai_system, raw=csv_bytes(rows), filename="h2.csv")
     flagged.refresh_from_db()
     assert flagged.blinding_flags == [{"field": "clinical_context", "mention": "IA : fracture"}]
     assert _population(world).count() == 2

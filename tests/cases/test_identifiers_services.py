@@ -3,14 +3,17 @@ for every service that stores typed text, a NIR, a phone number or an e-mail pla
 answered 400 with the exact error shape (field and kind named, never the value), nothing changes,
 and no audit event holds the value. Through the API for each service, and through a web form."""
 
+import ast
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 from django.apps import apps
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from reidentification.services import reidentification_request
 from reviews import services as review_services
 from reviews.enums import AssignmentKind, CampaignState
 from reviews.models import Assignment
@@ -19,6 +22,7 @@ from tests.login import verified_client
 from tests.sittings.flows import action_in, flag_adverse_event, give_source_reference, session_in
 from tests.workflows import campaign_in, disagreeing_campaign, submit_all
 from vigilance.models import VigilanceReport
+from vigilance.services import vigilance_update
 
 pytestmark = pytest.mark.django_db
 
@@ -74,20 +78,16 @@ def _split_case(world):
 def _report(world, state="draft"):
     report = VigilanceReport.objects.get(campaign_case=flag_adverse_event(world))
     if state == "complete":
-        from vigilance import services
-
-        report = services.vigilance_update(actor=world.secretary, report=report, seriousness="serious_harm",
-                                           description="Fracture manquée.", patient_consequences="Retard.")
+        report = vigilance_update(actor=world.secretary, report=report, seriousness="serious_harm",
+                                  description="Fracture manquée.", patient_consequences="Retard.")
     return report
 
 
 def _reid_request(world):
-    from reidentification import services
-
     cc = _split_case(world)
     give_source_reference(cc)
-    return services.reidentification_request(actor=world.chair, campaign_case=cc,
-                                             justification="Fracture manquée : rappel du patient.")
+    return reidentification_request(actor=world.chair, campaign_case=cc,
+                                    justification="Fracture manquée : rappel du patient.")
 
 
 # Each: (service, field, setup(world, planted) → (user, url, payload)).
@@ -202,9 +202,6 @@ def test_identifiers_services_refuse_typed_identifiers(world, api, service, fiel
 
 
 def test_identifiers_services_cover_every_service_that_stores_typed_text():
-    import ast
-    from pathlib import Path
-
     backend = Path(__file__).resolve().parents[2] / "backend"
     called = set()
     for path in [*backend.glob("reviews/services/*.py"), backend / "committees/services.py",

@@ -4,11 +4,15 @@ never a crash; every CSV the product writes neutralises formulas."""
 import datetime as dt
 import json
 import os
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
+from accounts.enums import Role
 from audit.models import AuditEvent
+from cases.api.views import errors_csv
 from cases.enums import ImportStatus
 from cases.importing.batches import import_batches_recover, progress_path
 from cases.importing.service import import_cases
@@ -35,8 +39,6 @@ def import_dir(tmp_path, settings):
 
 
 def quality():
-    from accounts.enums import Role
-
     return UserFactory(role=Role.QUALITY)
 
 
@@ -92,10 +94,6 @@ def test_import_recovery_sweeps_orphan_and_temporary_files(import_dir):
 
 
 def test_import_recovery_command_reports(import_dir):
-    from io import StringIO
-
-    from django.core.management import call_command
-
     batch = left_by_dead_worker(import_dir, ImportStatus.RUNNING, minutes_ago=30)
     out = StringIO()
     call_command("recover_imports", stdout=out)
@@ -207,8 +205,6 @@ def test_csv_neutralise(value, expected):
 
 
 def test_csv_import_errors_csv_neutralises_planted_formulas(api):
-    from cases.api.views import errors_csv
-
     batch = ImportBatch(errors=[{"line": 2, "field": "=cmd|' /C calc'!A0", "reason": "@evil"}],
                         warnings=[{"line": 3, "field": "site", "reason": "+1", "kind": "-x"}])
     assert errors_csv(batch) == ("line;field;reason;kind\r\n2;'=cmd|' /C calc'!A0;'@evil;rejected\r\n"

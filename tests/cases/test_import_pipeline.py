@@ -4,8 +4,10 @@ dry run, encrypted source reference, the error report as CSV, the command, the o
 and an import killed with SIGKILL leaving nothing."""
 
 import datetime as dt
+import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
@@ -24,6 +27,7 @@ from cases.pseudonymization import pseudonymize
 from cases.rows import RowError
 from cases.services import import_profile_create, optout_register
 from cases.source_reference import current_source_key, decrypt_source_reference
+from common.exceptions import ValidationFailed
 from reviews.enums import CampaignState
 from tests.workflows import campaign_in
 
@@ -61,8 +65,6 @@ def test_import_pipeline_fhir_bundle_maps_report_patient_device_and_observation(
 
 
 def test_import_pipeline_invalid_fhir_is_refused_whole(world):
-    from common.exceptions import ValidationFailed
-
     with pytest.raises(ValidationFailed, match="not valid R4"):
         import_cases(actor=world.quality, ai_system=world.ai_system, filename="x.fhir.json", fmt="fhir",
                      raw=b'{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": '
@@ -71,8 +73,6 @@ def test_import_pipeline_invalid_fhir_is_refused_whole(world):
 
 
 def profile(world, **kwargs):
-    import json
-
     spec = json.loads((SAMPLES / "profile_example.json").read_text()) | kwargs
     return import_profile_create(actor=world.quality, ai_system=world.ai_system, **spec)
 
@@ -141,7 +141,6 @@ def test_import_pipeline_api_profiles_and_dry_run(world, api):
                                                             "columns": {"ai_label": "Résultat IA"}}, format="json")
     assert created.status_code == 201, created.json()
     assert client.get("/api/import-batches/profiles/").json()[0]["columns"] == {"ai_label": "Résultat IA"}
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     raw = (SAMPLES / "cases.jsonl").read_bytes()
     response = client.post("/api/import-batches/", {"ai_system": world.ai_system.pk, "dry_run": "true",
@@ -223,7 +222,6 @@ def test_import_pipeline_killed_mid_import_leaves_nothing(tmp_path):
         def counts():
             return Case.objects.count(), ImportBatch.objects.count(), AuditEvent.objects.count()
     else:
-        import sqlite3
 
         db = tmp_path / "killed.sqlite3"
         env = os.environ | {"CGH_DB_ENGINE": "sqlite", "CGH_SQLITE_PATH": str(db)}

@@ -23,7 +23,7 @@ from cases.pseudonymization import (
     pseudonymize,
 )
 from cases.services import optout_register
-from reviews.assignment import Pool, Reader
+from reviews.eligibility import Pool, Reader
 
 pytestmark = pytest.mark.django_db
 

@@ -2,13 +2,19 @@
 
 import json
 from datetime import date
+from io import BytesIO
 
 import pytest
 from cryptography.fernet import Fernet
 
+from cases.enums import AgeBand, Sex
+from cases.importing.service import import_cases
+from cases.models import Case
 from cases.pseudonymization import PseudonymKey, pseudonymize
-from cases.rows import _Crypto, parse_date
+from cases.readers import CsvBlock, inspect, parse_csv_block, read_csv_blocks, read_records
+from cases.rows import _Crypto, copy_line, parse_date
 from cases.source_reference import SourceKey, decrypt_source_reference
+from common.exceptions import ValidationFailed
 
 
 @pytest.mark.parametrize("value", ["ACC000123", " acc 000 123 ", "Ｐａｔ４２", "ÉLODIE-12", "x", ""])
@@ -44,17 +50,12 @@ def test_parse_date_refusals(text):
 
 
 def test_copy_line_escapes_and_converts():
-    from cases.rows import copy_line
-
     row = (7, "a\tb\nc\\d\re", None, date(2026, 3, 5), 0.87, True, False, "é [x]")
     assert copy_line(row) == "7\ta\\tb\\nc\\\\d\\re\t\\N\t2026-03-05\t0.87\tt\tf\té [x]\n"
 
 
 @pytest.mark.django_db
 def test_text_with_tabs_newlines_and_backslashes_is_stored_as_given(world):
-    from cases.importing.service import import_cases
-    from cases.models import Case
-
     text = 'Chute\\tsur le poignet\tdroit,\nretour "au" calme \\N \\\\ fin'
     raw = json.dumps([{"accession_number": "ACC-T1", "patient_id": "PAT-T1", "exam_date": "2026-03-01",
                        "site": "Nord", "report_text": text, "ai_label": "fracture", "ai_score": "0,5",
@@ -67,9 +68,6 @@ def test_text_with_tabs_newlines_and_backslashes_is_stored_as_given(world):
 
 
 def test_copy_line_writes_text_choices_as_their_value():
-    from cases.enums import AgeBand, Sex
-    from cases.rows import copy_line
-
     assert copy_line((1, Sex.OTHER, AgeBand.A18_39)) == "1\tX\t18-39\n"
     assert copy_line((1, Sex.OTHER, "a\tb")) == "1\tX\ta\\tb\n"
 
@@ -90,10 +88,6 @@ TRICKY_CSV = (
 
 @pytest.mark.parametrize("size", [1, 2, 3, 100])
 def test_csv_blocks_give_the_records_and_lines_of_the_csv_module(size):
-    from io import BytesIO
-
-    from cases.readers import inspect, parse_csv_block, read_csv_blocks, read_records
-
     raw = TRICKY_CSV.encode()
     stream = BytesIO(raw)
     header, records = read_records(stream, inspect(stream), "csv")
@@ -106,9 +100,6 @@ def test_csv_blocks_give_the_records_and_lines_of_the_csv_module(size):
 
 
 def test_csv_block_error_names_the_line():
-    from cases.readers import CsvBlock, parse_csv_block
-    from common.exceptions import ValidationFailed
-
     block = CsvBlock(5, "a;b\r\nc;" + "x" * 200_000 + "\r\n", ";")
     with pytest.raises(ValidationFailed, match=r"cannot be read: .* \(line 6\)"):
         parse_csv_block(block)

@@ -14,16 +14,13 @@ from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
 from reviews.models import Assignment
 from sittings.services import committee_set_quorum
 from tests.factories import CommitteeFactory, MemberFactory, UserFactory
+from tests.helpers import seat
 from tests.sittings.flows import session_in
 from tests.workflows import campaign_in
 
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate
-
-
-def seat(world, user) -> Member:
-    return Member.objects.get(committee=world.committee, user=user, term_end__isnull=True)
 
 
 def state() -> dict:

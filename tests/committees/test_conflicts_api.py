@@ -5,10 +5,8 @@ import pytest
 from audit.models import AuditEvent
 from committees.models import DeclaredConflict, Member
 from tests.factories import CommitteeFactory, MemberFactory
-
-
-def seat(world, user):
-    return Member.objects.get(committee=world.committee, user=user, term_end__isnull=True)
+from tests.helpers import seat
+from tests.workflows import build_world
 
 
 def test_declare_conflict_201_and_listed(world, api):
@@ -41,8 +39,6 @@ def test_declare_conflict_errors(world, api):
 
 @pytest.mark.parametrize("n", [1, 3])
 def test_committee_list_query_count(db, api, django_assert_num_queries, n):
-    from tests.workflows import build_world
-
     world = build_world(n_cases=0)
     for _ in range(n - 1):
         c = CommitteeFactory()

@@ -9,7 +9,8 @@ from statsmodels.stats import inter_rater
 
 from concordance import cohen_kappa
 from concordance.agreement import _agreement_weights, _kappa_from_table
-from concordance.kappa_ci import SMALL_SAMPLE_N, dirichlet_posterior_interval
+from concordance.kappa_ci import dirichlet_posterior_interval
+from concordance.sample import SMALL_SAMPLE
 
 pytestmark = pytest.mark.unit
 
@@ -94,7 +95,7 @@ def test_goodness_of_fit_bounds_match_the_cubic(cells):
     n11, n12, n21, n22 = cells
     expected_low, expected_high = _gof_bounds_from_the_cubic(*cells, Z_975)
     result = cohen_kappa(*_pairs(*cells))
-    assert result.n < SMALL_SAMPLE_N
+    assert result.n < SMALL_SAMPLE
     assert result.ci_method == "goodness-of-fit"
     assert result.ci_low == pytest.approx(min(expected_low, result.kappa), abs=1e-9)
     assert result.ci_high == pytest.approx(max(expected_high, result.kappa), abs=1e-9)

@@ -11,7 +11,8 @@ from reidentification import services
 from reidentification.enums import RequestState
 from reidentification.models import ReidentificationRequest
 from tests.factories import MemberFactory, UserFactory
-from tests.sittings.flows import SOURCE_REFERENCE, give_source_reference, last_event_id, new_actions, snapshot
+from tests.helpers import snapshot
+from tests.sittings.flows import SOURCE_REFERENCE, give_source_reference, last_event_id, new_actions
 from tests.sittings.flows import user_of as _user_of
 from tests.workflows import disagreeing_campaign
 

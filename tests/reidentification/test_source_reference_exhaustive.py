@@ -29,6 +29,7 @@ from tests.login import verified_login
 from tests.reviews.test_blinding import _kind_of, _params, _walk
 from tests.sittings.flows import plan
 from tests.workflows import disagreeing_campaign, present_quorum
+from vigilance.services import vigilance_create
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +89,6 @@ def test_source_reference_reaches_only_the_requester_and_the_deciding_officer_on
     session = plan(world)
     sittings_services.session_start(actor=world.secretary, session=session)
     present_quorum(session, world.secretary)
-    from vigilance.services import vigilance_create
 
     report = vigilance_create(actor=world.quality, committee=world.committee, ai_system=world.ai_system,
                               event_date=cc.case.exam_date, description="Fracture manquée.", campaign_case=cc)

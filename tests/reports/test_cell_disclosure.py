@@ -4,7 +4,6 @@ case the reader still reads blind is withheld. And the evidence pack's audit rec
 verification fails on a checkpoint, with no event to blame."""
 
 import datetime as dt
-from html import unescape
 
 import pytest
 from django.utils import translation
@@ -17,6 +16,7 @@ from reviews.enums import AssignmentKind
 from reviews.models import Assignment
 from tests.audit.support import sql, tampering
 from tests.factories import CaseFactory
+from tests.helpers import html
 from tests.login import verified_client
 from tests.workflows import build_world, campaign_in
 
@@ -50,8 +50,8 @@ def test_cell_disclosure_rule():
 def test_population_cell_read_blind_is_withheld_and_small_for_others(lone_case):
     world, _ = lone_case
     url = f"/reports/ai-systems/{world.ai_system.pk}/population/"
-    chair = unescape(verified_client(world.chair).get(url).content.decode())
-    management = unescape(verified_client(world.management).get(url).content.decode())
+    chair = html(verified_client(world.chair).get(url))
+    management = html(verified_client(world.management).get(url))
     assert ("<tbody><tr><td>2026-03</td><td>Isolé</td><td>1</td><td colspan=\"2\" class=\"muted\">"
             "Non affiché tant que vous avez des relectures en aveugle dans cette cellule</td></tr></tbody>") in chair
     assert ("<tbody><tr><td>2026-03</td><td>Isolé</td><td>1</td><td colspan=\"2\" class=\"muted\">"
@@ -72,8 +72,8 @@ def test_evidence_pack_case_figures_withheld_from_a_blind_reader(lone_case):
         values = [(r.label, r.value) for d in pack["duties"] for r in d.records if r.label in CASE_RECORDS]
         assert values == [(CASE_RECORDS[0], expected), (CASE_RECORDS[1], expected),
                           (CASE_RECORDS[2], expected), (CASE_RECORDS[0], expected)]
-    page = unescape(verified_client(world.chair).get(
-        f"/reports/ai-systems/{world.ai_system.pk}/evidence.csv").content.decode())
+    page = html(verified_client(world.chair).get(
+        f"/reports/ai-systems/{world.ai_system.pk}/evidence.csv"))
     assert "1 / 1" not in page and "0 / 1" not in page
 
 

@@ -7,7 +7,7 @@ import json
 from html import unescape
 
 import pytest
-from django.test import Client
+import weasyprint
 from django.utils import timezone
 
 from cases.models import Case
@@ -17,7 +17,8 @@ from reviews import services as review_services
 from reviews.enums import AssignmentKind, CampaignState
 from reviews.models import Assignment
 from sittings import services as sittings_services
-from tests.login import verified_client
+from tests.helpers import html
+from tests.login import login
 from tests.workflows import build_world, campaign_in, submit_all
 
 pytestmark = pytest.mark.django_db
@@ -35,14 +36,6 @@ PLAN = [
     ("no_fracture", "fracture", False, False),     # 4: AI wrong and overridden
     ("no_fracture", "no_fracture", False, False),  # 5: AI wrong but followed
 ]
-
-
-def login(user) -> Client:
-    return verified_client(user)
-
-
-def body(response) -> str:
-    return unescape(response.content.decode())
 
 
 def _flag(world, cc) -> None:
@@ -94,7 +87,7 @@ def test_discordant_cases_shown_to_case_level_readers(setup, who):
     world, campaign, ccs = setup
     response = login(getattr(world, who)).get(f"/reports/campaigns/{campaign.pk}/")
     assert response.status_code == 200
-    text = body(response)
+    text = html(response)
     assert LIST_ID in text and LIST_TITLE in text
     assert f"/campaigns/{campaign.pk}/cases/{ccs[1].pk}/" in text
     assert f"/campaigns/{campaign.pk}/cases/{ccs[0].pk}/" not in text  # concordant: not listed
@@ -104,7 +97,7 @@ def test_discordant_cases_hidden_from_management(setup):
     world, campaign, ccs = setup
     response = login(world.management).get(f"/reports/campaigns/{campaign.pk}/")
     assert response.status_code == 200
-    text = body(response)
+    text = html(response)
     assert "figure-confusion" in text
     assert LIST_ID not in text and LIST_TITLE not in text
     assert "Événement indésirable possible" not in text
@@ -127,7 +120,7 @@ def test_discordant_cases_chair_with_blind_review_pending_is_refused():
         review_services.assignment_submit(actor=a.reviewer, assignment=a, data=data)
     response = login(world.chair).get(f"/reports/campaigns/{campaign.pk}/")
     assert response.status_code == 403
-    assert LIST_ID not in body(response) and LIST_TITLE not in body(response)
+    assert LIST_ID not in html(response) and LIST_TITLE not in html(response)
 
 
 # --- Content and order -------------------------------------------------------------------------
@@ -154,7 +147,7 @@ def test_discordant_cases_content_and_order(setup):
 
 def test_discordant_cases_page_in_french(setup):
     world, campaign, ccs = setup
-    text = body(login(world.secretary).get(f"/reports/campaigns/{campaign.pk}/"))
+    text = html(login(world.secretary).get(f"/reports/campaigns/{campaign.pk}/"))
     table = text[text.index(LIST_ID):text.index("</table>", text.index(LIST_ID))]
     assert "<caption>" in table and 'scope="col"' in table and 'scope="row"' in table
     order = [table.index(f"/campaigns/{campaign.pk}/cases/{ccs[i].pk}/") for i in (1, 5, 2, 3, 4)]
@@ -170,7 +163,7 @@ def test_discordant_cases_empty_list_says_so():
     for cc in campaign.campaign_cases.all():
         Case.objects.filter(pk=cc.case_id).update(ai_label="fracture", final_label="fracture")
     submit_all(campaign)
-    text = body(login(world.quality).get(f"/reports/campaigns/{campaign.pk}/"))
+    text = html(login(world.quality).get(f"/reports/campaigns/{campaign.pk}/"))
     assert LIST_TITLE in text and "Aucun dossier discordant." in text and LIST_ID not in text
 
 
@@ -203,11 +196,10 @@ def test_discordant_cases_never_in_published_reports(setup, monkeypatch, audienc
     assert "campaign_case_id" not in frozen and "agenda" not in frozen
     client = login(world.quality)  # case-level access, yet the frozen report holds no case
     pages = {
-        "page": body(client.get(f"/reports/published/{report.pk}/")),
-        "html": unescape(client.get(f"/reports/published/{report.pk}/export.html").content.decode()),
+        "page": html(client.get(f"/reports/published/{report.pk}/")),
+        "html": html(client.get(f"/reports/published/{report.pk}/export.html")),
         "csv": client.get(f"/reports/published/{report.pk}/export.csv").content.decode(),
     }
-    import weasyprint
 
     printed = []
     real_html = weasyprint.HTML
@@ -244,9 +236,9 @@ def test_discordant_cases_query_count_is_constant(django_assert_num_queries, n_d
     world, campaign, ccs = discordant_world(plan)
     client = login(world.quality)
     client.get(f"/reports/campaigns/{campaign.pk}/")  # warm the session and the content types
-    # session, user, campaign, committee ids, blind check, case rows (with flags and agenda),
-    # verdicts, patient-rep answers, reports: the list costs no query of its own
-    with django_assert_num_queries(9):
+    # session, user, campaign, blind check (once: publishing reuses it), case rows (with flags and
+    # agenda), verdicts, patient-rep answers, reports: the list costs no query of its own
+    with django_assert_num_queries(8):
         response = client.get(f"/reports/campaigns/{campaign.pk}/")
     assert response.status_code == 200
-    assert body(response).count(f"/campaigns/{campaign.pk}/cases/") == n_discordant
+    assert html(response).count(f"/campaigns/{campaign.pk}/cases/") == n_discordant

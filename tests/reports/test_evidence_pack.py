@@ -5,7 +5,6 @@ grow with the number of campaigns."""
 import csv
 import datetime as dt
 import io
-from html import unescape
 
 import pytest
 from django.test import Client
@@ -18,19 +17,12 @@ from reviews import services as review_services
 from reviews.enums import CampaignState
 from sittings import services as sittings
 from tests.factories import UserFactory
-from tests.login import verified_client
+from tests.helpers import html
+from tests.login import login
 from tests.workflows import build_world, campaign_in, disagreeing_campaign, present_quorum, submit_all
 from vigilance import services as vigilance
 
 pytestmark = pytest.mark.django_db
-
-
-def login(user) -> Client:
-    return verified_client(user)
-
-
-def body(response) -> str:
-    return unescape(response.content.decode())
 
 
 def analysed_campaign(world, *, sample_size: int = 2, seed: int = 20260315):
@@ -115,7 +107,7 @@ def test_evidence_pack_page_readers(pack_world, who):
     response = login(getattr(world, who)).get(f"/reports/ai-systems/{world.ai_system.pk}/evidence/")
 
     assert response.status_code == 200
-    text = body(response)
+    text = html(response)
     assert "L4001-3" in text and "art. 73" in text
     assert made["session"].minutes_sha256 in text
     assert "SECRET-DESCRIPTION" not in text  # no description of a vigilance report
@@ -140,12 +132,12 @@ def test_evidence_pack_exports(pack_world):
     base = f"/reports/ai-systems/{world.ai_system.pk}/evidence"
     events = AuditEvent.objects.count()
 
-    html = client.get(base + ".html")
+    export = client.get(base + ".html")
     pdf = client.get(base + ".pdf")
     index = client.get(base + ".csv")
 
-    assert html.status_code == 200 and "attachment" in html["Content-Disposition"]
-    text = body(html)
+    assert export.status_code == 200 and "attachment" in export["Content-Disposition"]
+    text = html(export)
     assert "<script" not in text and "http://" not in text and "https://" not in text
     assert made["report"].content_hash in text
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
@@ -159,7 +151,7 @@ def test_evidence_pack_exports(pack_world):
 def test_ai_system_dashboard_shows_actions_and_vigilance_clocks_to_management(pack_world):
     world, made = pack_world
 
-    text = body(login(world.management).get(f"/reports/ai-systems/{world.ai_system.pk}/"))
+    text = html(login(world.management).get(f"/reports/ai-systems/{world.ai_system.pk}/"))
 
     assert "Former les urgentistes" in text
     assert "SECRET-DESCRIPTION" not in text

@@ -2,11 +2,12 @@
 exports, and no external URL anywhere."""
 
 import csv
+import datetime as dt
 import io
 import re
-from html import unescape
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 
 from audit.models import AuditEvent
@@ -17,20 +18,13 @@ from reports.models import Report
 from reviews import services as review_services
 from reviews.enums import CampaignState
 from tests.factories import CaseFactory
-from tests.login import verified_client
+from tests.helpers import html
+from tests.login import login
 from tests.workflows import build_world, campaign_in, submit_all
 
 pytestmark = pytest.mark.django_db
 
 AI_VERSION = "AIVER-REPORT-SENTINEL"
-
-
-def login(user) -> Client:
-    return verified_client(user)
-
-
-def body(response) -> str:
-    return unescape(response.content.decode())
 
 
 def analysed_campaign(world, *, sample_size: int = 4, seed: int = 20260315):
@@ -61,7 +55,7 @@ def test_campaign_dashboard_by_role(setup, who, status):
     response = login(getattr(world, who)).get(f"/reports/campaigns/{campaign.pk}/")
     assert response.status_code == status
     if status == 200:
-        text = body(response)
+        text = html(response)
         assert "figure-confusion" in text
         assert "reports/vendor/plotly.min.js" in text
 
@@ -84,9 +78,9 @@ def test_campaign_dashboard_anonymous_goes_to_login(setup):
 
 def test_campaign_dashboard_management_gets_no_case_level_data(setup):
     world, campaign = setup
-    text = body(login(world.management).get(f"/reports/campaigns/{campaign.pk}/"))
+    text = html(login(world.management).get(f"/reports/campaigns/{campaign.pk}/"))
     assert AI_VERSION not in text
-    assert body(login(world.quality).get(f"/reports/campaigns/{campaign.pk}/")).count(AI_VERSION) >= 1
+    assert html(login(world.quality).get(f"/reports/campaigns/{campaign.pk}/")).count(AI_VERSION) >= 1
 
 
 def test_campaign_dashboard_refused_with_blind_reviews_pending():
@@ -119,8 +113,9 @@ def test_campaign_dashboard_query_count_is_constant(db, django_assert_num_querie
     campaign = analysed_campaign(world, sample_size=n_cases)
     client = login(world.quality)
     client.get(f"/reports/campaigns/{campaign.pk}/")  # warm the session and the content types
-    # session, user, campaign, committee ids, blind check, case rows, verdicts, patient-rep answers, reports
-    with django_assert_num_queries(9):
+    # session, user, campaign, blind check (once: publishing reuses it), case rows, verdicts,
+    # patient-rep answers, reports
+    with django_assert_num_queries(8):
         assert client.get(f"/reports/campaigns/{campaign.pk}/").status_code == 200
 
 
@@ -135,7 +130,7 @@ def test_ai_system_dashboard_by_role(setup, who, status):
         response = login(getattr(world, who)).get(url)
         assert response.status_code == status, url
         if status == 200:
-            assert AI_VERSION not in body(response)
+            assert AI_VERSION not in html(response)
 
 
 def test_ai_system_dashboard_clinician_refused_and_unknown_404(setup):
@@ -163,7 +158,6 @@ def test_ai_system_dashboard_query_count_is_constant(db, django_assert_num_queri
 
 def test_population_aggregates_in_the_database(db, django_assert_num_queries):
     world = build_world(n_cases=0)
-    import datetime as dt
     for i in range(12):
         CaseFactory(ai_system=world.ai_system, site="Nord", exam_date=dt.date(2026, 1, 5 + i),
                     ai_label="fracture" if i < 6 else "no_fracture", final_label="fracture")
@@ -192,7 +186,7 @@ def test_report_publish_freezes_figures_and_hash(setup):
     assert services.content_hash(report.figures) == digest
     page = login(world.quality).get(f"/reports/published/{report.pk}/")
     assert page.status_code == 200
-    assert digest in body(page)
+    assert digest in html(page)
 
 
 def test_report_correction_creates_version_2_and_supersedes_version_1(setup):
@@ -279,7 +273,7 @@ def test_public_page_suppresses_cells_under_10(setup):
         assert public[key] == {"suppressed": True, "x": None, "n": None, "estimate": None}
     response = Client().get("/public/")
     assert response.status_code == 200
-    text = body(response)
+    text = html(response)
     assert report.title in text
     assert "%" not in re.sub(r"<[^>]+>", "", text.split("<main", 1)[1]).replace("10 cas", "")
 
@@ -313,8 +307,6 @@ def test_no_external_url_in_any_page(setup):
 
 
 def test_plotly_js_is_served_from_the_plotly_package():
-    from django.contrib.staticfiles import finders
-
     found = finders.find("reports/vendor/plotly.min.js")
     assert found and found.endswith("plotly/package_data/plotly.min.js")
     assert finders.find("reports/figures.js")
@@ -323,9 +315,9 @@ def test_plotly_js_is_served_from_the_plotly_package():
 def test_pages_speak_french_first(setup):
     world, campaign = setup
     client = login(world.quality)
-    assert "Tableau de bord de la campagne" in body(client.get(f"/reports/campaigns/{campaign.pk}/"))
-    assert "L'IA sous garantie humaine : résultats publics" in body(Client().get("/public/"))
-    assert "Tableaux de bord" in body(client.get("/reports/"))
+    assert "Tableau de bord de la campagne" in html(client.get(f"/reports/campaigns/{campaign.pk}/"))
+    assert "L'IA sous garantie humaine : résultats publics" in html(Client().get("/public/"))
+    assert "Tableaux de bord" in html(client.get("/reports/"))
 
 
 @pytest.mark.parametrize("n_campaigns", [1, 3])
@@ -339,11 +331,11 @@ def test_index_and_public_query_counts_are_constant(db, django_assert_num_querie
     # session, user, blind campaigns, campaign list, committee ids, AI systems
     with django_assert_num_queries(6):
         response = client.get("/reports/")
-    assert body(response).count("/reports/campaigns/") == n_campaigns
+    assert html(response).count("/reports/campaigns/") == n_campaigns
     anonymous = Client()
     with django_assert_num_queries(1):
         response = anonymous.get("/public/")
-    assert body(response).count('class="panel"') == n_campaigns
+    assert html(response).count('class="panel"') == n_campaigns
 
 
 @pytest.mark.parametrize("state", [CampaignState.DRAFT, CampaignState.IN_REVIEW])
@@ -352,7 +344,7 @@ def test_campaign_dashboard_before_any_verdict(db, state):
     campaign = campaign_in(world, state)
     response = login(world.quality).get(f"/reports/campaigns/{campaign.pk}/")
     assert response.status_code == 200
-    assert "Publier un rapport figé" not in body(response)  # the review is not over
+    assert "Publier un rapport figé" not in html(response)  # the review is not over
 
 
 def test_ai_system_dashboard_without_campaign_and_population_without_case(db):
@@ -370,7 +362,7 @@ def test_ai_system_dashboard_raises_threshold_alerts(setup):
     assert sensitivity["threshold"] == 0.9
     assert [(a["period"], a["x"], a["n"], a["level"]) for a in sensitivity["alerts"]] == [
         (campaign.name, 0, 4, "conclusive")]
-    text = body(login(world.management).get(f"/reports/ai-systems/{world.ai_system.pk}/"))
+    text = html(login(world.management).get(f"/reports/ai-systems/{world.ai_system.pk}/"))
     assert "Seuil non atteint" in text
 
 

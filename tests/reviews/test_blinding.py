@@ -39,18 +39,24 @@ from urllib.parse import urlencode
 import pytest
 from django.db import transaction
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from rest_framework.test import APIClient
 
 from accounts.enums import Role
 from cases.importing.service import import_cases
 from cases.models import Case, ImportBatch
 from committees.enums import MemberRole
+from reidentification.services import reidentification_request
 from reviews import services
 from reviews.enums import AssignmentKind, AssignmentState
 from reviews.models import Assignment, Campaign, CampaignCase
+from sittings import services as sittings_services
 from tests.factories import AISystemFactory, CaseFactory, CommitteeFactory, MemberFactory, UserFactory
+from tests.helpers import csv_bytes
 from tests.login import verified_login
+from tests.workflows import present_quorum
+from vigilance.models import VigilanceReport
+from vigilance.services import vigilance_update
 
 A = AssignmentState
 STATES = [A.ASSIGNED, A.OPENED, A.SUBMITTED, A.UNBLINDED, A.CLASSIFIED, A.DECLINED, A.EXPIRED]
@@ -204,12 +210,6 @@ class SealedWorld:
         return user.pk if user is not None else None
 
 
-def _csv(rows: list[dict[str, str]]) -> bytes:
-    header = list(rows[0])
-    lines = [";".join(header)] + [";".join(r[h] for h in header) for r in rows]
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
 def _plan_states(by_reviewer: dict[int, list[Assignment]], rng: random.Random) -> dict[int, str]:
     """A target state per original assignment such that every reviewer holds every state, with as
     many cases as possible where every original reader ends up locked, declined or expired (so
@@ -241,11 +241,6 @@ def _committee_objects(users, committee, flagged_cc: CampaignCase):
     blind, with a decision on it recorded by the other chair; an action from that decision; the
     vigilance report opened on it, completed; a re-identification request about it. Returns the
     ids per kind, and the sentinels (case id, owner allowed to see it, token) they carry."""
-    from reidentification.services import reidentification_request
-    from sittings import services as sittings_services
-    from tests.workflows import present_quorum
-    from vigilance.models import VigilanceReport
-    from vigilance.services import vigilance_update
 
     secretary, chair_free = users["secretary"], users["chair_free"]
     session = sittings_services.session_create(
@@ -331,7 +326,7 @@ def build_sealed_world() -> SealedWorld:
         }
         for i in range(N_CASES)
     ]
-    result = import_cases(actor=quality, ai_system=ai, raw=_csv(rows), filename="sealed.csv")
+    result = import_cases(actor=quality, ai_system=ai, raw=csv_bytes(rows), filename="sealed.csv")
     assert (result.created, result.errors) == (N_CASES, [])
     cases = list(Case.objects.filter(ai_system=ai).order_by("exam_date"))
     index_of = {c.pk: i for i, c in enumerate(cases)}
@@ -1024,7 +1019,6 @@ def test_blinding_bad_label_error_names_the_choices_only(sealed, db):
 
 def test_blinding_schema_lists_no_path_the_enumeration_missed(sealed, db):
     """The OpenAPI schema and the URL resolver agree: every documented path is requested above."""
-    from django.urls import resolve
 
     schema = _get(sealed, "quality", "/api/schema/", format="json")
     names = {e.name for e in ENDPOINTS}

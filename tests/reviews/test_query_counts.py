@@ -2,18 +2,25 @@
 same exact count with 1 and with 3 items (selectors decide the joins, serializers never load
 lazily)."""
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.enums import Role
 from cases.importing.service import import_cases
 from committees.enums import MemberRole
+from reidentification.services import reidentification_request
 from reviews import services
 from reviews.enums import CampaignState
 from reviews.models import Assignment, CampaignCase
+from sittings import services as sittings_services
 from tests.factories import AISystemFactory, CaseFactory, CommitteeFactory, MemberFactory, UserFactory
-from tests.workflows import build_world, campaign_in, submit_all
+from tests.sittings.flows import action_in, give_source_reference
+from tests.workflows import build_world, campaign_in, disagreeing_campaign, submit_all
+from vigilance.services import vigilance_create
 
 User = get_user_model()
 ITEMS = pytest.mark.parametrize("n", [1, 3])
@@ -172,13 +179,6 @@ def test_committee_list_query_count(db, django_assert_num_queries, n):
 
 
 def _sessions_world(n: int):
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from sittings import services as sittings_services
-    from tests.workflows import disagreeing_campaign
-
     world = build_world()
     disagreeing_campaign(world, sample_size=2)
     for i in range(n):  # the first takes the disputed cases; each gets one item of other business
@@ -207,8 +207,6 @@ def test_session_list_query_count(db, django_assert_num_queries, n, who, queries
     (n, who, q) for n in (1, 3) for who, q in [("quality", 2), ("secretary", 3), ("owner", 2)]
 ])
 def test_action_list_query_count(db, django_assert_num_queries, n, who, queries):
-    from tests.sittings.flows import action_in
-
     world = build_world(n_cases=1)
     for _ in range(n):
         action_in(world, "open")
@@ -223,10 +221,6 @@ def test_action_list_query_count(db, django_assert_num_queries, n, who, queries)
     (n, who, q) for n in (1, 3) for who, q in [("quality", 2), ("secretary", 3)]
 ])
 def test_vigilance_list_query_count(db, django_assert_num_queries, n, who, queries):
-    import datetime as dt
-
-    from vigilance.services import vigilance_create
-
     world = build_world(n_cases=1)
     for i in range(n):
         vigilance_create(actor=world.quality, committee=world.committee, ai_system=world.ai_system,
@@ -241,10 +235,6 @@ def test_vigilance_list_query_count(db, django_assert_num_queries, n, who, queri
     (n, who, q) for n in (1, 3) for who, q in [("dpo", 2), ("chair", 3)]
 ])
 def test_reidentification_list_query_count(db, django_assert_num_queries, n, who, queries):
-    from reidentification.services import reidentification_request
-    from tests.sittings.flows import give_source_reference
-    from tests.workflows import disagreeing_campaign
-
     world = build_world()
     campaign = disagreeing_campaign(world, sample_size=n)
     for cc in campaign.campaign_cases.select_related("campaign", "case").order_by("pk"):

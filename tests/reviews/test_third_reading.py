@@ -16,7 +16,8 @@ from reviews import services
 from reviews.enums import AdjudicationMethod, AssignmentKind, AssignmentState, CampaignCaseState
 from reviews.models import Adjudication, Assignment, CampaignCase
 from sittings.models import AgendaItem
-from tests.sittings.flows import plan, snapshot, user_of
+from tests.helpers import snapshot
+from tests.sittings.flows import plan, user_of
 from tests.workflows import campaign_in, disagreeing_campaign, submit_all
 
 pytestmark = pytest.mark.django_db

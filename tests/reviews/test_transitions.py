@@ -15,6 +15,7 @@ from reviews import services
 from reviews.enums import AssignmentKind, AssignmentState, CampaignCaseState, CampaignState
 from reviews.models import Adjudication, Assignment, Campaign, CampaignCase, Classification, Verdict
 from tests.factories import CaseFactory, CommitteeFactory, MemberFactory, UserFactory
+from tests.helpers import snapshot
 from tests.workflows import build_world, campaign_in, submit_all
 
 S = CampaignState
@@ -27,22 +28,6 @@ REP_VERDICT = {"patient_informed": "yes", "information_understandable": "no", "r
 CLINICIAN_VERDICT = {"label": "fracture", "confidence": 4, "rationale": "Trait du radius distal."}
 CLASSIFICATION = {"discrepancy": "understandable", "would_have_changed": True,
                   "possible_adverse_event": False, "comment": "Fracture peu visible."}
-
-
-def snapshot() -> dict:
-    """Everything a refused request must leave untouched."""
-    return {
-        "campaigns": list(Campaign.objects.order_by("pk").values_list(
-            "pk", "state", "seed", "population_hash", "scheduled_at", "published_at")),
-        "campaign_cases": list(
-            CampaignCase.objects.order_by("pk").values_list("pk", "state", "reference_label")),
-        "assignments": list(Assignment.objects.order_by("pk").values_list(
-            "pk", "state", "reviewer_id", "decline_reason", "opened_at", "submitted_at", "unblinded_at")),
-        "verdicts": Verdict.objects.count(),
-        "classifications": Classification.objects.count(),
-        "adjudications": Adjudication.objects.count(),
-        "audit_events": AuditEvent.objects.count(),
-    }
 
 
 def new_events(since: int) -> list[tuple[str, str, str]]:

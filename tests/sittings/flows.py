@@ -8,14 +8,12 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from cases.models import Case
 from cases.source_reference import current_source_key, encrypt_source_reference
-from reidentification.models import ReidentificationRequest
 from reviews import services as review_services
 from reviews.enums import AssignmentKind
-from reviews.models import Adjudication, Assignment, CampaignCase
+from reviews.models import CampaignCase
 from sittings import services
-from sittings.models import Action, AgendaItem, Attendance, Decision, Session
+from sittings.models import Action, Session
 from tests.workflows import campaign_in, disagreeing_campaign, present_quorum
-from vigilance.models import VigilanceReport
 
 SOURCE_REFERENCE = "ACC-PLAIN-7731-XQ"
 
@@ -85,26 +83,6 @@ def give_source_reference(campaign_case: CampaignCase, value: str = SOURCE_REFER
     key = current_source_key()
     Case.objects.filter(pk=campaign_case.case_id).update(
         source_reference=encrypt_source_reference(value, key), source_reference_key_id=key.key_id)
-
-
-def snapshot() -> dict:
-    """Everything a refused request must leave untouched."""
-    return {
-        "sessions": list(Session.objects.order_by("pk").values_list(
-            "pk", "state", "opened_at", "closed_at", "signed_at", "minutes_sha256", "cancel_reason")),
-        "items": list(AgendaItem.objects.order_by("pk").values_list("pk", "state")),
-        "attendances": list(Attendance.objects.order_by("pk").values_list("pk", "status")),
-        "decisions": Decision.objects.count(),
-        "actions": list(Action.objects.order_by("pk").values_list("pk", "state", "outcome", "cancel_reason")),
-        "vigilance": list(VigilanceReport.objects.order_by("pk").values_list(
-            "pk", "state", "description", "seriousness", "declaration_reference", "closure_note")),
-        "reidentification": list(ReidentificationRequest.objects.order_by("pk").values_list(
-            "pk", "state", "decided_by", "requester_revealed_at", "officer_revealed_at")),
-        "campaign_cases": list(CampaignCase.objects.order_by("pk").values_list("pk", "state", "reference_label")),
-        "assignments": list(Assignment.objects.order_by("pk").values_list("pk", "state", "reviewer_id")),
-        "adjudications": Adjudication.objects.count(),
-        "audit_events": AuditEvent.objects.count(),
-    }
 
 
 def last_event_id() -> int:

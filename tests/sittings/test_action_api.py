@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from sittings.enums import ActionState
 from sittings.models import Action
-from tests.sittings.flows import action_in, last_event_id, new_actions, session_in, snapshot, user_of
+from tests.helpers import snapshot
+from tests.sittings.flows import action_in, last_event_id, new_actions, session_in, user_of
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from reviews import services as review_services
 from reviews.enums import AssignmentKind
-from tests.sittings.flows import flag_adverse_event, last_event_id, new_actions, snapshot, user_of
+from tests.helpers import snapshot
+from tests.sittings.flows import flag_adverse_event, last_event_id, new_actions, user_of
+from tests.workflows import campaign_in
 from vigilance import services
 from vigilance.enums import Seriousness, VigilanceState
 from vigilance.models import VigilanceReport
@@ -71,8 +73,6 @@ def test_vigilance_one_report_per_case_when_a_second_reader_flags_it(world):
 
 
 def test_vigilance_no_report_without_the_flag(world):
-    from tests.workflows import campaign_in
-
     campaign = campaign_in(world, "in_review")
     a = campaign.campaign_cases.first().assignments.filter(kind=AssignmentKind.CLINICIAN).first()
     review_services.assignment_submit(actor=a.reviewer, assignment=a, data={"label": "fracture"})

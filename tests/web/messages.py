@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 from asgiref.local import Local
+from django.utils.translation import trans_real
 
 BACKEND_DIR = Path(__file__).resolve().parents[2] / "backend"
 
@@ -30,7 +31,6 @@ def ensure_messages_compiled() -> None:
         raise RuntimeError("msgfmt not found: install GNU gettext (Debian: apt-get install gettext)")
     for po, mo in stale:
         subprocess.run([msgfmt, "--check-format", "-o", str(mo), str(po)], check=True)
-    from django.utils.translation import trans_real
 
     gettext._translations.clear()
     trans_real._translations = {}

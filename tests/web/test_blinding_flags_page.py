@@ -4,7 +4,6 @@ through the forms, refusals shown on the field with nothing changed, every other
 with nothing revealed, the count on the import page and a constant query count."""
 
 import datetime as dt
-from html import unescape
 
 import pytest
 
@@ -12,6 +11,7 @@ from audit.models import AuditEvent
 from cases.importing.service import import_cases
 from cases.models import Case
 from reviews.sampling import population_for
+from tests.helpers import csv_bytes, html
 from tests.login import verified_client
 from tests.workflows import build_world
 
@@ -24,10 +24,9 @@ HEADER = ["accession_number", "patient_id", "exam_date", "site", "clinical_conte
 
 
 def _csv(contexts: list[str]) -> bytes:
-    lines = [";".join(HEADER)] + [";".join([f"ACCF{i:03d}", f"PATF{i:03d}", "2026-03-10", "Nord", context,
-                                             "Radiographie, deux incidences.", "fracture"])
-                                   for i, context in enumerate(contexts)]
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    return csv_bytes([dict(zip(HEADER, [f"ACCF{i:03d}", f"PATF{i:03d}", "2026-03-10", "Nord", context,
+                                        "Radiographie, deux incidences.", "fracture"], strict=True))
+                      for i, context in enumerate(contexts)])
 
 
 def _held(world, n_flagged: int = 1, n_clean: int = 2):
@@ -42,10 +41,6 @@ def held(db):
     world = build_world(n_cases=0)
     batch, (flagged,) = _held(world)
     return world, batch, flagged
-
-
-def html(response) -> str:
-    return unescape(response.content.decode())
 
 
 def _population_ids(world) -> set[int]:

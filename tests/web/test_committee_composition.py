@@ -3,11 +3,9 @@ withdraw a conflict, set the quorum rule. Happy paths, errors named on their fie
 (403, 404, 409) that change nothing, and a query count that does not grow with the members."""
 
 import datetime as dt
-from html import unescape
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -15,14 +13,11 @@ from audit.models import AuditEvent
 from committees import services
 from committees.models import Committee, DeclaredConflict, Member
 from tests.factories import CommitteeFactory, MemberFactory, UserFactory
-from tests.login import verified_client
+from tests.helpers import html, seat
+from tests.login import login
 from tests.sittings.flows import session_in
 
 pytestmark = pytest.mark.django_db
-
-
-def login(user) -> Client:
-    return verified_client(user)
 
 
 def page(world) -> str:
@@ -39,12 +34,8 @@ def state() -> dict:
     }
 
 
-def seat(world, user) -> Member:
-    return Member.objects.get(committee=world.committee, user=user, term_end__isnull=True)
-
-
 def test_forms_are_shown_to_managers_in_french(world):
-    body = unescape(login(world.secretary).get(page(world)).content.decode())
+    body = html(login(world.secretary).get(page(world)))
     for text in ("Attribuer un siège", "Déclarer un conflit d'intérêts", "Règle de quorum", "Mettre fin au mandat"):
         assert text in body
 
@@ -63,7 +54,7 @@ def test_add_member_happy_path_and_errors(world):
                           "member-term_start": "2026-01-01"})
     assert r.status_code == 400
     assert set(r.context["member_form"].errors) == {"user"}
-    assert "occupe déjà ce siège" in unescape(r.content.decode())
+    assert "occupe déjà ce siège" in html(r)
     assert state() == before
     r = client.post(url, {"member-user": newcomer.pk, "member-role": "clinician", "member-specialty": "Radiologie",
                           "member-site": "Nord", "member-service": "Urgences", "member-term_start": "2026-01-01",
@@ -88,11 +79,11 @@ def test_end_term_moves_the_member_to_history_then_409(world):
     yesterday = timezone.localdate() - dt.timedelta(days=1)
     r = client.post(url, {prefix + "term_end": yesterday.isoformat()})
     assert r.status_code == 302
-    body = unescape(client.get(page(world)).content.decode())
+    body = html(client.get(page(world)))
     assert world.clinicians[0].display_name in body.split("Historique")[1]
     before = state()
     r = client.post(url, {prefix + "term_end": timezone.localdate().isoformat()})
-    assert r.status_code == 409 and "déjà terminé" in unescape(r.content.decode())
+    assert r.status_code == 409 and "déjà terminé" in html(r)
     assert state() == before
 
 
@@ -120,11 +111,11 @@ def test_declare_and_withdraw_a_conflict(world):
     assert client.post(withdraw).status_code == 302
     conflict.refresh_from_db()
     assert conflict.withdrawn_at is not None
-    body = unescape(client.get(page(world)).content.decode())
+    body = html(client.get(page(world)))
     assert "retiré le" in body and withdraw not in body
     before = state()
     r = client.post(withdraw)
-    assert r.status_code == 409 and "déjà été retiré" in unescape(r.content.decode())
+    assert r.status_code == 409 and "déjà été retiré" in html(r)
     assert state() == before
 
 
@@ -142,7 +133,7 @@ def test_set_quorum_happy_path_errors_and_409_while_sitting(world):
     session_in(world, "open", with_cases=False)
     before = state()
     r = client.post(url, {"quorum-clinicians": "1", "quorum-patient_reps": "1"})
-    assert r.status_code == 409 and "pendant une séance" in unescape(r.content.decode())
+    assert r.status_code == 409 and "pendant une séance" in html(r)
     assert state() == before
 
 

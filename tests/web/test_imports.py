@@ -3,11 +3,9 @@
 error report as CSV, the failure path, the roles turned away and the list's query count."""
 
 import datetime as dt
-from html import unescape
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -16,8 +14,10 @@ from cases.importing.batches import progress_write
 from cases.importing.writer import Writer
 from cases.models import Case, ImportBatch
 from cases.services import import_enqueue, import_profile_create
+from cases.tasks import run_import_batch
 from tests.factories import AISystemFactory
-from tests.login import verified_client
+from tests.helpers import html
+from tests.login import login
 
 pytestmark = pytest.mark.django_db
 
@@ -26,14 +26,6 @@ GOOD = f"{HEADER}\nW1;P1;01/03/2026;Nord;Pas de trait.;fracture\nW2;P2;02/03/202
 ONE_BAD = (f"{HEADER}\nW1;P1;01/03/2026;Nord;Pas de trait.;fracture\n"
            "W2;P2;31/02/2026;Sud;Trait net.;no_fracture\n")
 DATE_REASON = "expected a date as dd/mm/yyyy or yyyy-mm-dd"
-
-
-def html(response) -> str:
-    return unescape(response.content.decode())
-
-
-def login(user) -> Client:
-    return verified_client(user)
 
 
 @pytest.fixture(autouse=True)
@@ -248,7 +240,6 @@ def test_import_unexpected_failure_marks_the_batch_failed_and_writes_nothing(wor
 def test_import_task_raises_an_unexpected_error_again_for_the_worker(world, monkeypatch, import_dir,
                                                                      django_capture_on_commit_callbacks):
     """The worker records the task as failed with its traceback; a refused file is an outcome."""
-    from cases.tasks import run_import_batch
 
     monkeypatch.setattr(Writer, "apply_updates", lambda writer: 1 / 0)
     batch = queued_batch(world, django_capture_on_commit_callbacks)

@@ -7,7 +7,6 @@ assert that the exact strings are absent.
 """
 
 import datetime as dt
-from html import unescape
 from types import SimpleNamespace
 
 import pytest
@@ -20,7 +19,8 @@ from reviews import services
 from reviews.enums import AssignmentState, CampaignState
 from reviews.models import Assignment, Campaign, CampaignCase, Classification, Verdict
 from tests.factories import PASSWORD
-from tests.login import verified_client
+from tests.helpers import html
+from tests.login import login
 from tests.workflows import build_world, campaign_in, submit_all
 
 pytestmark = pytest.mark.django_db
@@ -38,11 +38,6 @@ CLINICIAN_VERDICT = {"label": "no_fracture", "confidence": "4", "rationale": "Pa
 PATIENT_REP_VERDICT = {"patient_informed": "no", "information_understandable": "unknown",
                        "rights_respected": "yes", "equity_concern": "yes", "comments": "Notice absente.",
                        "confirm": "on"}
-
-
-def html(response) -> str:
-    """The page as text, entities decoded (Django escapes apostrophes in variables)."""
-    return unescape(response.content.decode())
 
 
 def audit_count(action: str, obj) -> int:
@@ -65,10 +60,6 @@ def assert_blind(response) -> None:
             if not isinstance(value, Model) and key not in ("request", "csrf_token", "perms", "messages"):
                 for sentinel in SEALED_STRINGS:
                     assert sentinel not in repr(value), key
-
-
-def login(user) -> Client:
-    return verified_client(user)
 
 
 @pytest.fixture

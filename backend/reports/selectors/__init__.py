@@ -18,8 +18,6 @@ from .campaign import (
     FIGURE_STATES,
     GROUPS,
     PUBLIC_MIN_CELL,
-    SMALL_GROUP,
-    SMALL_SAMPLE,
     campaign_dashboard,
     campaign_dashboard_frame,
     campaign_frame,
@@ -32,7 +30,7 @@ from .campaign import (
 )
 
 __all__ = [
-    "FIGURE_STATES", "GROUPS", "PUBLIC_MIN_CELL", "SMALL_GROUP", "SMALL_SAMPLE", "ai_system_actions",
+    "FIGURE_STATES", "GROUPS", "PUBLIC_MIN_CELL", "ai_system_actions",
     "ai_system_series", "ai_system_vigilance", "campaign_dashboard", "campaign_dashboard_frame", "campaign_frame",
     "campaigns_in_series", "cell_disclosure", "clean", "design_weighted", "discordant_cases", "patient_findings",
     "population_by_month_and_site", "population_table", "public_summary",

@@ -16,18 +16,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 
 from concordance import (
+    SMALL_SAMPLE,
     campaign_summary,
+    case_reference,
     design_weighted_proportion,
     diagnostic_summary,
     equity_by_group,
     gwet_ac1_two_raters,
-    majority_label,
-    proportion,
+    patient_representative_findings,
     three_way_category,
     three_way_concordance,
+    too_small,
 )
 from reviews.enums import LOCKED_STATES, AssignmentKind, CampaignCaseState, CampaignState
 from reviews.models import Campaign, CampaignCase, Classification, Verdict
@@ -35,10 +37,6 @@ from sittings.agenda import ACTIVE_SESSION_STATES
 from sittings.enums import AgendaItemState
 from sittings.models import AgendaItem
 
-SMALL_SAMPLE = 30
-"""Below this many cases with a reference a figure is shown with a warning: too small to conclude."""
-SMALL_GROUP = 30
-"""Subgroups below this size are flagged in the equity table (``too_small``)."""
 PUBLIC_MIN_CELL = 10
 """Public summaries suppress every count (and the rate drawn from it) under this many cases."""
 
@@ -58,12 +56,7 @@ CASE_COLUMNS = ["campaign_case_id", "campaign_id", "ai_label", "final_label", "r
                 "sex", "age_band", "site", "ai_version", "inclusion_probability", "stratum"]
 CASE_FLAG_COLUMNS = ["case_id", "state", "possible_adverse_event", "agenda_pending", "agenda_decided"]
 """Case-level columns read only for the discordant-case list (``campaign_frame(with_case_flags=True)``)."""
-PATIENT_QUESTIONS = {
-    "patient_informed": "patient_informed",
-    "information_understandable": "information_understandable",
-    "rights_respected": "rights_respected",
-    "equity_concern": "equity_concern",
-}
+PATIENT_QUESTIONS = ("patient_informed", "information_understandable", "rights_respected", "equity_concern")
 """Patient representatives' form fields (``Verdict``) read as yes/no/unknown questions."""
 FIGURE_STATES = (CampaignState.ANALYSIS, CampaignState.PUBLISHED, CampaignState.ARCHIVED)
 """Campaigns whose figures enter the AI system's series: the review is over."""
@@ -110,10 +103,10 @@ def campaign_frame(campaign_ids: Iterable[int], min_readers: dict[int, int], *,
                    with_case_flags: bool = False) -> pd.DataFrame:
     """One row per case of the campaigns, with the clinicians' reader labels and the reference.
 
-    Two queries. The reference is the recorded one (unanimous readers, or the adjudication),
-    else the strict majority of at least ``min_readers[campaign]`` locked clinician verdicts, as
-    in :func:`concordance.campaign_summary`. ``with_case_flags`` adds the case-level columns of
-    :data:`CASE_FLAG_COLUMNS` to the same case query (for callers with case-level access only)."""
+    Two queries. The reference is :func:`concordance.case_reference` of the locked clinician
+    verdicts, the recorded one first, with ``min_readers[campaign]`` readers. ``with_case_flags``
+    adds the case-level columns of :data:`CASE_FLAG_COLUMNS` to the same case query (for callers
+    with case-level access only)."""
     ids = list(campaign_ids)
     fields = ["id", "campaign_id", "case__ai_label", "case__final_label", "reference_label",
               "case__sex", "case__age_band", "case__site", "case__ai_version", "inclusion_probability", "stratum"]
@@ -134,7 +127,7 @@ def campaign_frame(campaign_ids: Iterable[int], min_readers: dict[int, int], *,
     for column in ("ai_label", "final_label", "reference_label", "sex", "age_band", "site", "ai_version"):
         cases[column] = _blank_to_none(cases[column])
     cases["reference_label"] = [
-        rec if rec is not None else (majority_label(r) if len(r) >= min_readers.get(c, 1) else None)
+        case_reference(r, rec, min_readers.get(c, 1))
         for rec, r, c in zip(cases["reference_label"].tolist(), cases["reader_labels"].tolist(),
                              cases["campaign_id"].tolist(), strict=True)
     ]
@@ -144,7 +137,7 @@ def campaign_frame(campaign_ids: Iterable[int], min_readers: dict[int, int], *,
 def _equity_rows(df: pd.DataFrame, metric: str, positive, groups: Iterable[str]) -> list[dict]:
     rows = []
     for group in groups:
-        table = equity_by_group(df, group, metric, positive, min_n=SMALL_GROUP)
+        table = equity_by_group(df, group, metric, positive, min_n=SMALL_SAMPLE)
         for record in table.to_dict("records"):
             rows.append(clean({"dimension": group, **record}))
     return rows
@@ -196,8 +189,8 @@ def campaign_dashboard(campaign: Campaign, *, with_ai_version: bool, frame: pd.D
                         "ci_high": getattr(ac1, "ci_high", None), "n": len(two_read)},
         "accuracy": accuracy,
         "three_way": three,
-        "equity": {"metric": metric, "min_n": SMALL_GROUP, "rows": _equity_rows(df, metric, positive, groups)},
-        "small_sample": summary["n_with_reference"] < SMALL_SAMPLE,
+        "equity": {"metric": metric, "min_n": SMALL_SAMPLE, "rows": _equity_rows(df, metric, positive, groups)},
+        "small_sample": too_small(summary["n_with_reference"]),
         "small_sample_threshold": SMALL_SAMPLE,
         "patient_findings": patient,
         "design_weighted": weighted,
@@ -249,28 +242,15 @@ def discordant_cases(frame: pd.DataFrame) -> list[dict]:
 
 
 def patient_findings(campaign: Campaign) -> dict:
-    """The patient representatives' locked answers, counted in SQL in one query: for each
-    question the share of "yes" among yes/no answers (Wilson interval) and the share of
-    "unknown" among the answered, as :func:`concordance.patient_representative_findings`
-    reports them (DESIGN §8)."""
-    answers = {q: {"yes": Q(**{q: "yes"}), "no": Q(**{q: "no"}), "unknown": Q(**{q: "unknown"})}
-               for q in PATIENT_QUESTIONS if q != "equity_concern"}
-    answers["equity_concern"] = {"yes": Q(equity_concern=True), "no": Q(equity_concern=False),
-                                 "unknown": Q(pk__in=[])}
-    aggregates = {f"{q}__{a}": Count("pk", filter=cond) for q, by in answers.items() for a, cond in by.items()}
-    counts = Verdict.objects.filter(
+    """The patient representatives' locked answers (one query) as
+    :func:`concordance.patient_representative_findings` reports them: for each question the
+    share of "yes" among yes/no answers (Wilson interval) and the share of "unknown" among the
+    answered (DESIGN §8). A blank answer counts as missing."""
+    rows = Verdict.objects.filter(
         assignment__campaign_case__campaign=campaign, assignment__kind=AssignmentKind.PATIENT_REP,
-        assignment__state__in=LOCKED_STATES).aggregate(n=Count("pk"), **aggregates)
-    n = counts["n"]
-    questions = {}
-    for q in answers:
-        yes, no, unknown = (counts[f"{q}__{a}"] for a in ("yes", "no", "unknown"))
-        questions[q] = {
-            "share_yes": proportion(yes, yes + no).to_dict(),
-            "share_unknown": proportion(unknown, yes + no + unknown).to_dict(),
-            "n_yes": yes, "n_no": no, "n_unknown": unknown, "n_missing": n - yes - no - unknown, "n_rows": n,
-        }
-    return {"n_reviews": n, "questions": questions}
+        assignment__state__in=LOCKED_STATES).values_list(*PATIENT_QUESTIONS)
+    answers = pd.DataFrame.from_records(list(rows), columns=list(PATIENT_QUESTIONS)).replace({"": None})
+    return {"n_reviews": len(answers), "questions": patient_representative_findings(answers, PATIENT_QUESTIONS)}
 
 
 def design_weighted(df: pd.DataFrame, positive) -> dict:

@@ -12,7 +12,7 @@ from common.fields import IdField
 from common.fsm import available_transitions
 
 from .. import permissions as perms
-from ..enums import UNBLINDED_STATES, AdjudicationMethod, Discrepancy, YesNoUnknown
+from ..enums import BLIND_CASE_FIELDS, UNBLINDED_STATES, AdjudicationMethod, Discrepancy, YesNoUnknown
 from ..models import Adjudication, Assignment, Campaign, CampaignCase, Classification, ProtocolDeviation, Verdict
 from ..selectors import other_verdicts_for
 
@@ -20,10 +20,12 @@ from ..selectors import other_verdicts_for
 class TransitionsMixin(serializers.Serializer):
     available_transitions = serializers.SerializerMethodField()
     transition_permissions: dict = {}
+    transition_fires: dict = {}
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_available_transitions(self, obj) -> list[str]:
-        return available_transitions(obj, self.context["request"].user, self.transition_permissions)
+        return available_transitions(obj, self.context["request"].user, self.transition_permissions,
+                                     self.transition_fires)
 
 
 class CampaignSerializer(TransitionsMixin, serializers.ModelSerializer):
@@ -177,17 +179,13 @@ class ClassificationSerializer(serializers.ModelSerializer):
 
 
 class BlindCaseSerializer(serializers.Serializer):
-    """The reviewer-visible material of a case. Deliberately not a ModelSerializer of Case."""
+    """The reviewer-visible material of a case: its id and ``BLIND_CASE_FIELDS``, as text but the
+    exam date. Deliberately not a ModelSerializer of Case; a subclass's declared fields follow."""
 
-    id = serializers.IntegerField(source="pk")
-    exam_date = serializers.DateField()
-    site = serializers.CharField()
-    service = serializers.CharField()
-    sex = serializers.CharField()
-    age_band = serializers.CharField()
-    clinical_context = serializers.CharField()
-    report_text = serializers.CharField()
-    image_url = serializers.CharField()
+    def get_fields(self):
+        blind = {name: serializers.DateField() if name == "exam_date" else serializers.CharField()
+                 for name in BLIND_CASE_FIELDS}
+        return {"id": serializers.IntegerField(source="pk"), **blind, **super().get_fields()}
 
 
 class SealedCaseSerializer(BlindCaseSerializer):
@@ -199,6 +197,7 @@ class SealedCaseSerializer(BlindCaseSerializer):
 
 class _AssignmentBase(TransitionsMixin, serializers.ModelSerializer):
     transition_permissions = perms.ASSIGNMENT_TRANSITIONS
+    transition_fires = perms.ASSIGNMENT_ACTION_FIRES
     campaign = CampaignReviewerSerializer(source="campaign_case.campaign", read_only=True)
     label_choices = serializers.ListField(source="campaign_case.campaign.ai_system.labels", read_only=True)
     is_blinded = serializers.BooleanField(read_only=True)

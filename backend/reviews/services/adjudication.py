@@ -94,7 +94,7 @@ def adjudication_record(*, actor, campaign_case: CampaignCase, label: str, reaso
         reason = "Adjudicated by the committee before the third reading."
         for pending in cc.assignments.select_for_update(of=("self",)).filter(is_third_reading=True,
                                                                                 state__in=BLIND_STATES):
-            apply_transition(pending, "reassign", reason)
+            apply_transition(pending, "withdraw", reason)
             AssignmentDraft.objects.filter(assignment=pending).delete()
             save_transitioned(pending, "decline_reason", "updated_at")
             audit_record(actor=actor, action="assignment.withdraw", target=pending, data={"reason": reason})

@@ -1,7 +1,6 @@
 """Assignments: a reviewer's blind reading (drafts, lock), unblinding, classification, decline,
 expiry and reassignment within the rules; the case settles once every reader has locked."""
 
-from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -12,6 +11,7 @@ from audit.services import audit_record
 from cases.identifiers import ensure_no_identifiers
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 from common.fsm import apply_transition, save_transitioned
+from concordance import majority_label
 
 from .. import hooks
 from .. import permissions as perms
@@ -42,6 +42,9 @@ def _lock_assignment(pk: int) -> Assignment:
 
 
 def _assignment_for_reviewer(actor, assignment: Assignment, name: str) -> Assignment:
+    """The assignment locked, its reviewer checked (403), transition ``name`` applied (409);
+    opening and locking also need the campaign still under review (409). Caller is inside the
+    transaction and saves."""
     assignment = _lock_assignment(assignment.pk)
     ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can do this.")
     apply_transition(assignment, name)
@@ -58,6 +61,9 @@ def _review_states(assignment: Assignment) -> tuple[str, ...]:
 
 
 def assignment_open(*, actor, assignment: Assignment) -> Assignment:
+    """The reviewer starts the blind reading (only the assigned reviewer, 403; from assigned, in a
+    campaign under review, 409). Locks the assignment row; records ``opened_at``; audit event
+    ``assignment.open``."""
     with transaction.atomic():
         assignment = _assignment_for_reviewer(actor, assignment, "open")
         save_transitioned(assignment, "opened_at", "updated_at")
@@ -66,6 +72,9 @@ def assignment_open(*, actor, assignment: Assignment) -> Assignment:
 
 
 def _validate_verdict(assignment: Assignment, data: dict[str, Any]) -> dict[str, Any]:
+    """The verdict's fields, checked for the kind of review (400 with the field errors): a
+    clinician's label among the AI system's labels and a confidence from 1 to 5, or a patient
+    representative's yes/no/cannot-tell answers and equity concern."""
     if assignment.kind == AssignmentKind.CLINICIAN:
         labels = assignment.campaign_case.campaign.ai_system.labels
         errors = {}
@@ -193,12 +202,13 @@ def _settle_third_reading(actor, cc: CampaignCase) -> None:
     third = [v for v in verdicts if v.assignment.is_third_reading]
     if not third:
         return
-    label, votes = Counter(v.label for v in verdicts).most_common(1)[0]
-    if votes * 2 <= len(verdicts):
+    label = majority_label([v.label for v in verdicts])
+    if label is None:
         audit_record(actor=actor, action="campaign_case.third_reading_no_majority", target=cc,
                      data={"readers": len(verdicts)})
         return
     reader = third[-1]
+    votes = sum(v.label == label for v in verdicts)
     reasoning = (f"Majority of the blind readers: {votes} of {len(verdicts)} gave {label!r}, the third reader "
                  f"included." + (f" Third reader's rationale: {reader.rationale}" if reader.rationale else ""))
     apply_transition(cc, "adjudicate", label)
@@ -212,6 +222,10 @@ def _settle_third_reading(actor, cc: CampaignCase) -> None:
 
 
 def assignment_unblind(*, actor, assignment: Assignment) -> Assignment:
+    """The reviewer asks to see the AI output and the final decision once their own verdict is
+    locked (assigned reviewer, 403; from submitted, 409; allowed in any campaign state, as it
+    writes nothing of the review). Locks the assignment row; records ``unblinded_at``; audit
+    event ``assignment.unblind``."""
     with transaction.atomic():
         assignment = _assignment_for_reviewer(actor, assignment, "unblind")
         save_transitioned(assignment, "unblinded_at", "updated_at")
@@ -267,7 +281,12 @@ def _reassign(actor, old: Assignment, *, only: int | None = None) -> Assignment 
 
 
 def assignment_decline(*, actor, assignment: Assignment, reason: str) -> Assignment:
-    """Decline (e.g. conflict of interest) and reassign within the rules."""
+    """The reviewer declines a pending review (e.g. a conflict of interest; a reason is required,
+    400, scanned for direct identifiers) and the case goes to another eligible reader of the same
+    kind (``_reassign``). Assigned reviewer only (403); from assigned or opened, in a campaign
+    under review (409). Locks the assignment row; deletes the draft; audit events
+    ``assignment.decline`` then ``assignment.reassign`` (or ``assignment.reassignment_failed``
+    when nobody eligible is left: the decline stands)."""
     ensure_no_identifiers(fields={"reason": reason})
     if not reason.strip():
         raise ValidationFailed("Give a reason for declining.", extra={"reason": ["required"]})
@@ -285,7 +304,10 @@ def assignment_decline(*, actor, assignment: Assignment, reason: str) -> Assignm
 
 def assignment_expire(*, actor, assignment: Assignment, by_system: bool = False) -> Assignment:
     """Expire a review left unanswered and reassign it within the rules. ``by_system``: the
-    periodic deadline job (``send_review_reminders``), which acts without a user."""
+    periodic deadline job (``send_review_reminders``), which acts without a user; otherwise the
+    quality team (403). From assigned or opened (409). Locks the assignment row; deletes the
+    draft; audit events ``assignment.expire`` then ``assignment.reassign`` (or
+    ``assignment.reassignment_failed``)."""
     with transaction.atomic():
         assignment = _lock_assignment(assignment.pk)
         ensure(by_system or perms.can_expire_assignment(actor, assignment))
@@ -301,14 +323,18 @@ def assignment_expire(*, actor, assignment: Assignment, by_system: bool = False)
 def assignment_reassign(*, actor, assignment: Assignment, reason: str, reviewer_id: int | None = None) -> Assignment:
     """The quality team withdraws a pending review and gives the case to another reader within
     the rules (``reviewer_id``: that reader, who must be eligible). Refused with 409, changing
-    nothing, when no eligible reader is left or the chosen one is not eligible."""
+    nothing, when no eligible reader is left or the chosen one is not eligible. Fires the
+    ``withdraw`` transition (state ``withdrawn``; the API action and errors say ``reassign``).
+    Quality team only (403); reason required (400, scanned for direct identifiers). Locks the
+    assignment row; deletes the draft; audit events ``assignment.withdraw`` and
+    ``assignment.reassign``."""
     ensure_no_identifiers(fields={"reason": reason})
     if not reason.strip():
         raise ValidationFailed("Give a reason for the reassignment.", extra={"reason": ["required"]})
     with transaction.atomic():
         assignment = _lock_assignment(assignment.pk)
         ensure(perms.can_reassign_assignment(actor, assignment), "Only the quality team can reassign reviews.")
-        apply_transition(assignment, "reassign", reason.strip())
+        apply_transition(assignment, "withdraw", reason.strip(), action="reassign")
         ensure_campaign_in(assignment, "reassign", assignment.campaign_case.campaign, _review_states(assignment))
         AssignmentDraft.objects.filter(assignment=assignment).delete()
         save_transitioned(assignment, "decline_reason", "updated_at")

@@ -15,7 +15,7 @@ from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
 from common.fsm import apply_transition, save_transitioned
 
 from .. import permissions as perms
-from ..assignment import reader_pools
+from ..eligibility import reader_pools
 from ..enums import (
     AssignmentKind,
     AssignmentState,
@@ -208,6 +208,7 @@ def _shuffled_orders(rng: np.random.Generator, reviewer_ids: list[int]) -> dict[
 
 
 def _no_case_in_review(campaign: Campaign) -> None:
+    """``close_review``'s guard: no case may still wait for a locked verdict (409 with the count)."""
     waiting = campaign.campaign_cases.filter(state=CampaignCaseState.IN_REVIEW).count()
     if waiting:
         raise TransitionNotAllowed(
@@ -249,14 +250,23 @@ def campaign_start_analysis(*, actor, campaign: Campaign) -> Campaign:
 
 
 def campaign_publish(*, actor, campaign: Campaign) -> Campaign:
+    """Publish the analysed campaign: the quality team or the chair of its committee (403), from
+    analysis only (409). Locks the campaign row; records ``published_at``; audit event
+    ``campaign.publish``. Frozen report versions are the reports app's, not this service's."""
     return _transition_campaign(actor, campaign, "publish", perms.can_publish_campaign, fields=("published_at",))
 
 
 def campaign_archive(*, actor, campaign: Campaign) -> Campaign:
+    """Archive a published campaign (quality team, 403; from published only, 409). Locks the
+    campaign row; audit event ``campaign.archive``."""
     return _transition_campaign(actor, campaign, "archive", perms.can_manage_campaign)
 
 
 def campaign_cancel(*, actor, campaign: Campaign, reason: str = "") -> Campaign:
+    """Cancel a campaign before publication (quality team, 403; 409 once published). The reason
+    is scanned for direct identifiers first. Locks the campaign row; audit event
+    ``campaign.cancel`` with the reason. Pending reviews stay as they are, but no review work is
+    accepted in a cancelled campaign (``ensure_campaign_in``)."""
     ensure_no_identifiers(fields={"reason": reason})
     return _transition_campaign(actor, campaign, "cancel", perms.can_manage_campaign, data={"reason": reason})
 

@@ -4,7 +4,7 @@ from collections import Counter
 
 from common.exceptions import TransitionNotAllowed
 
-from ..assignment import reader_pools
+from ..eligibility import reader_pools
 from ..enums import (
     ACTIVE_STATES,
     AssignmentKind,
@@ -19,6 +19,8 @@ READER_NOUNS = {AssignmentKind.CLINICIAN: "clinician reviewers", AssignmentKind.
 
 
 def locked_row(model, pk: int):
+    """The row of ``model`` locked for update (only that table's row, not its joins); callers are
+    inside a transaction."""
     return model.objects.select_for_update(of=("self",)).get(pk=pk)
 
 

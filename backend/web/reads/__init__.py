@@ -2,14 +2,13 @@
 
 Blinding rule (the same as ``reviews.api.serializers``): a page receives plain dictionaries,
 never model instances, and a blind page's dictionaries are built from the case's blind fields
-only (``BLIND_CASE_FIELDS``). The sealed fields (AI output, score, version, the clinician's final
+only (``reviews.enums.BLIND_CASE_FIELDS``). The sealed fields (AI output, score, version, the clinician's final
 decision) and the other reviewers' verdicts are read only for an assignment in
 ``UNBLINDED_STATES``, exactly where the API switches to ``AssignmentUnblindedSerializer``. So a
 template cannot leak what its context does not hold.
 """
 
 from .assignments import (
-    BLIND_CASE_FIELDS,
     assignment_for,
     assignment_page,
     assignment_staff_page,
@@ -45,7 +44,7 @@ from .committees import (
 )
 
 __all__ = [
-    "BLIND_CASE_FIELDS", "action_for", "adjudication_rows", "assignment_for", "assignment_page",
+    "action_for", "adjudication_rows", "assignment_for", "assignment_page",
     "assignment_staff_page", "blind_case", "blind_case_ids", "board_view", "campaign_for", "campaign_page",
     "campaign_rows", "can_see_board", "can_see_progress", "case_context_for", "committee_for", "committees_for",
     "deviations_view", "item_for", "progress_view", "protocol_view", "reid_for", "results_view",

@@ -5,9 +5,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from cases.enums import Sex
+from cases.labels import label_display
 from reviews import selectors
 from reviews.enums import (
     ACTIVE_STATES,
+    BLIND_CASE_FIELDS,
+    BLIND_STATES,
     LOCKED_STATES,
     UNBLINDED_STATES,
     AssignmentKind,
@@ -17,14 +20,7 @@ from reviews.enums import (
 )
 from reviews.models import Assignment
 
-from ..labels import label_display, state_display
-
-BLIND_CASE_FIELDS = (
-    "exam_date", "site", "service", "sex", "age_band", "clinical_context", "report_text", "image_url",
-)
-"""What a blind reviewer may read of a case: the fields of ``BlindCaseSerializer``."""
-
-
+from ..labels import state_display
 
 # --- Assignments -----------------------------------------------------------------------------
 
@@ -57,8 +53,7 @@ def reviewer_queue(user) -> list[dict]:
         group["rows"].append({
             "id": a.pk, "position": a.display_order, "kind": AssignmentKind(a.kind).label,
             "state": a.state, "state_label": state_display(AssignmentState, a.state), "due_date": a.due_date,
-            "needs_action": a.state in (AssignmentState.ASSIGNED, AssignmentState.OPENED,
-                                        AssignmentState.SUBMITTED, AssignmentState.UNBLINDED),
+            "needs_action": a.state in BLIND_STATES | {AssignmentState.SUBMITTED, AssignmentState.UNBLINDED},
             "is_overdue": _is_overdue(a, today),
         })
     return list(groups.values())
@@ -66,7 +61,7 @@ def reviewer_queue(user) -> list[dict]:
 
 def _is_overdue(a: Assignment, today) -> bool:
     """Past its due date with the blind verdict still not locked."""
-    return a.state in (AssignmentState.ASSIGNED, AssignmentState.OPENED) and a.due_date < today
+    return a.state in BLIND_STATES and a.due_date < today
 
 
 def _assignment_summary(a: Assignment) -> dict:

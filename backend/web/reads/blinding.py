@@ -12,15 +12,11 @@ from django.core.paginator import Page, Paginator
 
 from cases.ai_mentions import Detector, detector_for_system
 from cases.models import Case
-from cases.services import BLINDING_TEXT_FIELDS, flagged_case_list
+from cases.selectors import flagged_case_list_for_user
+from cases.services import BLINDING_TEXT_FIELDS
 
 PER_PAGE = 20
 """Flagged cases per page, oldest first."""
-
-
-def flagged_case_count() -> int:
-    """How many cases wait for the quality team's review (one query)."""
-    return Case.objects.exclude(blinding_flags=[]).count()
 
 
 def segments(text: str, detector: Detector) -> list[dict]:
@@ -55,12 +51,10 @@ def flagged_case_row(case: Case, detector: Detector) -> dict:
     }
 
 
-def flagged_cases_page(page_number) -> tuple[Page, list[dict]]:
+def flagged_cases_page(user, page_number) -> tuple[Page, list[dict]]:
     """One page of flagged cases with their AI system and import batch: two queries (the count,
     then the page), whatever the number of cases; the detectors are compiled once per AI system."""
-    qs = (flagged_case_list().select_related("import_batch")
-          .defer("import_batch__errors", "import_batch__warnings"))
-    page = Paginator(qs, PER_PAGE).get_page(page_number)
+    page = Paginator(flagged_case_list_for_user(user), PER_PAGE).get_page(page_number)
     detectors: dict[int, Detector] = {}
     rows = []
     for case in page.object_list:

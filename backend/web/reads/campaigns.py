@@ -7,12 +7,14 @@ from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext, gettext_lazy
 
-from accounts.enums import RESULTS_READER_ROLES
+from cases.labels import label_display
 from common.fsm import available_transitions
+from concordance import SMALL_SAMPLE, too_small
 from reviews import permissions as perms
 from reviews import selectors
 from reviews.enums import (
     ACTIVE_STATES,
+    BLIND_STATES,
     LOCKED_STATES,
     AssignmentKind,
     AssignmentState,
@@ -22,11 +24,7 @@ from reviews.enums import (
 from reviews.models import Assignment, Campaign
 from reviews.services import DEVIATION_STATES
 
-from ..labels import CAMPAIGN_ACTIONS, label_display, state_display
-
-SMALL_SAMPLE = 30
-"""Below this many cases the page warns that the sample is too small to conclude."""
-
+from ..labels import CAMPAIGN_ACTIONS, state_display
 
 # --- Campaigns -------------------------------------------------------------------------------
 
@@ -98,14 +96,15 @@ def _agreement(block: dict, *, one_label_reason: str) -> dict:
 
 def results_view(results: dict) -> dict:
     """``selectors.campaign_results`` shaped for a page: percentages, the reason a kappa is not
-    computable, and the confusion matrix as rows of display labels."""
+    computable, the dashboard's "too small to conclude" warning (counted on the cases with a
+    reference), and the confusion matrix as rows of display labels."""
     labels = results["labels"]
     confusion = results["confusion"]
     column_totals = [sum(confusion[row][col] for row in labels) for col in labels]
     return {
         "n_cases": results["n_cases"], "n_with_reference": results["n_with_reference"],
         "n_needs_adjudication": results["n_needs_adjudication"],
-        "small_sample": results["n_cases"] < SMALL_SAMPLE, "small_sample_threshold": SMALL_SAMPLE,
+        "small_sample": too_small(results["n_with_reference"]), "small_sample_threshold": SMALL_SAMPLE,
         "ai_vs_reference": _agreement(results["ai_vs_reference"], one_label_reason="one_label"),
         "readers": _agreement(results["readers"], one_label_reason="one_label"),
         "ai_vs_final": _agreement(results["ai_vs_final"], one_label_reason="one_label"),
@@ -152,8 +151,7 @@ def campaign_page(user, campaign: Campaign) -> dict:
             ctx["results"] = results_view(selectors.campaign_results(campaign))
         else:
             ctx["results_hidden"] = "role"
-    elif (perms.is_campaign_manager(user) or user.role in RESULTS_READER_ROLES) and \
-            perms.reads_campaign_blind(user, campaign):
+    elif perms.reads_campaign_figures(user) and perms.reads_campaign_blind(user, campaign):
         ctx["results_hidden"] = "blind"  # a role that would see the results is told why it does not
     return ctx
 
@@ -161,10 +159,9 @@ def campaign_page(user, campaign: Campaign) -> dict:
 # --- Progress board (quality team) ---------------------------------------------------------------
 
 def can_see_board(user, campaign: Campaign) -> bool:
-    """The quality team, minus anyone who still reads blind in the campaign (a quality member
-    may also sit on the committee): the board names reviewers and their pace, never a stratum,
-    an AI output or a verdict, but it is an operator's page and stays with operators."""
-    return perms.is_campaign_manager(user) and not perms.reads_campaign_blind(user, campaign)
+    """The board names reviewers and their pace, never a stratum, an AI output or a verdict, but
+    it is an operator's page: ``perms.can_operate_campaign``."""
+    return perms.can_operate_campaign(user, campaign)
 
 
 def _row_ref(a: Assignment) -> dict:
@@ -180,9 +177,8 @@ def board_view(campaign: Campaign) -> dict:
     today = timezone.localdate()
     per_reviewer = selectors.campaign_board_rows(campaign, today=today)
     assignments = Assignment.objects.filter(campaign_case__campaign=campaign).select_related("reviewer")
-    blind = [AssignmentState.ASSIGNED, AssignmentState.OPENED]
     pending = [_row_ref(a) | {"is_overdue": a.due_date < today}
-               for a in assignments.filter(state__in=blind).order_by("due_date", "reviewer__username", "pk")]
+               for a in assignments.filter(state__in=BLIND_STATES).order_by("due_date", "reviewer__username", "pk")]
     closed = list(assignments.filter(
         state__in=[AssignmentState.DECLINED, AssignmentState.EXPIRED, AssignmentState.WITHDRAWN]
     ).order_by("-updated_at", "pk"))

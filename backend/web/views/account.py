@@ -8,6 +8,8 @@ reachable without a verified session only while the account has no confirmed dev
 who knows only the password cannot replace the owner's authenticator.
 """
 
+from base64 import b32encode
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -97,8 +99,6 @@ def otp_setup(request):
             request.session.pop(NEXT_KEY, None)
             return render(request, "web/otp_backup_codes.html", {"codes": codes, "next_url": next_url})
         form.add_error("otp", _("This code is not valid. Check the time on your phone and try again."))
-    from base64 import b32encode
-
     return render(request, "web/otp_setup.html", {
         "form": form, "qr_svg": qr_svg(device), "secret": b32encode(device.bin_key).decode(),
         "required": requires_second_factor(user),

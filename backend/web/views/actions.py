@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST, require_safe
 from common.exceptions import Forbidden
 from common.fsm import available_transitions, ensure_can_proceed
 from sittings import permissions as sperms
-from sittings import services
+from sittings import selectors, services
 from sittings.models import Action
 
 from .. import reads
@@ -22,20 +22,18 @@ ACTION_SERVICES = {"start": services.action_start, "complete": services.action_c
                    "cancel": services.action_cancel}
 
 
-def _rows(queryset) -> list[Action]:
-    return list(queryset.select_related("committee", "owner").order_by("due_date", "id"))
-
-
 @login_required
 @require_safe
 @committee_errors("action")
 def action_list(request):
     """The actions of the committees the caller works for (quality team, officers): two queries."""
+    if not sperms.can_view_committee_pages(request.user):
+        raise Http404
     committees = list(reads.committees_for(request.user))
     if not committees:
         raise Http404
     return render(request, "committees/action_list.html", {
-        "actions": _rows(Action.objects.filter(committee__in=committees)), "mine": False})
+        "actions": list(selectors.committee_action_list_for_user(request.user)), "mine": False})
 
 
 @login_required
@@ -43,7 +41,7 @@ def action_list(request):
 def my_actions(request):
     """The caller's own actions, whatever their role: one query."""
     return render(request, "committees/action_list.html", {
-        "actions": _rows(Action.objects.filter(owner=request.user)), "mine": True})
+        "actions": list(selectors.owned_action_list_for_user(request.user)), "mine": True})
 
 
 def _page(request, action: Action, *, outcome_form=None, cancel_form=None, status=200):

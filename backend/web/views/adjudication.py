@@ -8,15 +8,16 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from cases.labels import label_display
 from common.exceptions import Forbidden
 from reidentification import permissions as rperms
 from reviews import permissions as perms
 from reviews import services
 from reviews.enums import AssignmentKind, CampaignCaseState
-from reviews.models import Assignment, CampaignCase
+from sittings.selectors import campaign_case_get_for_campaign, clinician_reading_list
 
 from .. import reads
-from ..labels import label_display, state_display
+from ..labels import state_display
 from .committee_common import committee_errors
 
 
@@ -29,8 +30,7 @@ def case_context(request, pk: int, campaign_case_pk: int):
         {"kind_label": AssignmentKind(a.kind).label, "state_label": a.get_state_display(),
          "label": label_display(getattr(getattr(a, "verdict", None), "label", "")),
          "third": a.is_third_reading}
-        for a in Assignment.objects.filter(campaign_case=cc, kind=AssignmentKind.CLINICIAN)
-        .select_related("verdict").order_by("pk")
+        for a in clinician_reading_list(cc)
     ]
     return render(request, "committees/case.html", {
         "cc": cc, "campaign": cc.campaign, "case": cc.case,
@@ -58,7 +58,7 @@ def adjudication_list(request, pk: int):
 @committee_errors("case", "third_reading")
 def third_reading(request, pk: int, campaign_case_pk: int):
     campaign = reads.campaign_for(request.user, pk)
-    cc = CampaignCase.objects.filter(pk=campaign_case_pk, campaign=campaign).select_related("campaign").first()
+    cc = campaign_case_get_for_campaign(campaign, campaign_case_pk)
     if cc is None:
         raise Http404
     if not perms.can_request_third_reading(request.user, cc):

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from cases.models import Case
 from cases.permissions import can_review_blinding_flags
+from cases.selectors import case_get_for_user
 from cases.services import case_blinding_clear, case_blinding_redact
 from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
 
@@ -70,7 +71,7 @@ def _page_number(request) -> str:
 def _render(request, *, bound: dict | None = None, status: int = 200) -> HttpResponse:
     """The list page; ``bound`` holds the submitted form of one case (``{"id", "kind", "form"}``)
     so that its errors are shown on its fields."""
-    page, rows = flagged_cases_page(_page_number(request))
+    page, rows = flagged_cases_page(request.user, _page_number(request))
     for row in rows:
         row["clear_form"] = BlindingClearForm(prefix=_prefix(row["id"]) + "-clear")
         row["redact_form"] = BlindingRedactForm(prefix=_prefix(row["id"]) + "-redact", fields=row["fields"])
@@ -85,10 +86,9 @@ def _render(request, *, bound: dict | None = None, status: int = 200) -> HttpRes
 def _case_for(user, pk: int) -> Case:
     """The case, for the quality team (403 for anyone else, then 404 when it does not exist)."""
     _ensure_quality(user)
-    try:
-        case = Case.objects.select_related("ai_system").get(pk=pk)
-    except Case.DoesNotExist:
-        raise Http404 from None
+    case = case_get_for_user(user, pk)
+    if case is None:
+        raise Http404
     if not case.blinding_flags:  # already cleared or redacted (by someone else meanwhile): 409
         raise TransitionNotAllowed("This case has no flagged text to review.", extra={"blinding_flags": []})
     return case

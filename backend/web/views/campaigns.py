@@ -88,9 +88,7 @@ def deviation_record(request, pk: int):
                 return redirect(reverse("web:campaign", args=[campaign.pk]) + "#deviations")
     except TransitionNotAllowed as exc:
         state = (exc.extra or {}).get("campaign_state", campaign.state)
-        return refusal_page(request, exc, message=_(
-            "A protocol deviation can be recorded only between scheduling and publication: this campaign "
-            "is in the state “%(state)s”.") % {"state": state_display(CampaignState, state)})
+        return refusal_page(request, exc, code="deviation_not_open", state=state_display(CampaignState, state))
     return _campaign_page(request, campaign, deviation_form=form, status=400)
 
 
@@ -201,8 +199,8 @@ def campaign_wizard(request):
     if not perms.can_create_campaign(request.user):
         raise Forbidden("Only the quality team can create campaigns.")
     if request.method != "POST":
-        return _wizard_page(request, CampaignWizardForm())
-    form = CampaignWizardForm(request.POST)
+        return _wizard_page(request, CampaignWizardForm(user=request.user))
+    form = CampaignWizardForm(request.POST, user=request.user)
     if not form.is_valid():
         return _wizard_page(request, form, status=400)
     creating = request.POST.get("action") == "create"
@@ -214,7 +212,7 @@ def campaign_wizard(request):
     needs_sizes = form.needs_sizes()
     if plan["design"]["type"] == "stratified":
         # The fields follow the strata of this preview; what was typed for them is kept.
-        form = CampaignWizardForm(request.POST, strata=[s["stratum"] for s in plan["strata"] or []])
+        form = CampaignWizardForm(request.POST, user=request.user, strata=[s["stratum"] for s in plan["strata"] or []])
         form.is_valid()
     if needs_sizes and creating:
         form.add_error("allocation", _("With a set allocation, give the sample size of at least one stratum "

@@ -9,20 +9,21 @@ errors; a form error re-renders the committee page (400) with the error on its f
 ``can_manage_committee`` callers see the forms; anyone who may not see the committee gets a 404."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cases.models import AISystem
+from accounts.selectors import user_choice_list_for_user
+from cases.selectors import ai_system_list_for_user
 from committees import permissions as cperms
+from committees import selectors as cselectors
 from committees import services
-from committees.models import DeclaredConflict, Member
 from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
 from sittings import permissions as sittings_perms
-from sittings.enums import SessionState
+from sittings.selectors import committee_has_open_session, session_list_for_committee
 from sittings.services import committee_set_quorum
 
 from .. import reads
@@ -30,36 +31,27 @@ from ..forms_committees import ConflictForm, EndTermForm, MemberAddForm, QuorumF
 from .committee_common import committee_errors, refusal_page
 
 
-def _active_users():
-    return get_user_model().objects.filter(is_active=True).order_by("last_name", "first_name", "username")
-
-
-def _ai_systems():
-    return AISystem.objects.order_by("name")
-
-
 def committee_page(request, committee, *, bound: dict | None = None, status: int = 200):
     """The committee page: current members (term running or to come), the membership history
     (terms ended), the sessions and, for the committee's managers, the composition forms. A fixed
     number of queries whatever the number of members."""
-    members = list(Member.objects.filter(committee=committee).select_related("user")
-                   .prefetch_related("conflicts__ai_system").order_by("role", "user__last_name", "term_start"))
+    members = list(cselectors.member_list_for_committee(committee))
     today = timezone.localdate()
     current = [m for m in members if not services.term_has_ended(m, today=today)]
     ended = [m for m in members if services.term_has_ended(m, today=today)]
     can_manage = cperms.can_manage_committee(request.user, committee.pk)
     context = {
         "committee": committee, "members": current, "ended": ended,
-        "sessions": list(committee.sessions.order_by("-scheduled_at", "-id")),
+        "sessions": list(session_list_for_committee(committee)),
         "can_plan": sittings_perms.can_view_sessions(request.user, committee.pk),
         "can_manage": can_manage,
     }
     if can_manage:
         bound = bound or {}
-        context["member_form"] = bound.get("member") or MemberAddForm(prefix="member", users=_active_users(),
-                                                                      initial={"term_start": today})
+        context["member_form"] = bound.get("member") or MemberAddForm(
+            prefix="member", users=user_choice_list_for_user(request.user), initial={"term_start": today})
         context["conflict_form"] = bound.get("conflict") or ConflictForm(prefix="conflict", members=current,
-                                                                         ai_systems=_ai_systems())
+                                                                         ai_systems=ai_system_list_for_user(request.user))
         context["quorum_form"] = bound.get("quorum") or QuorumForm(prefix="quorum", initial={
             "clinicians": committee.quorum_clinicians, "patient_reps": committee.quorum_patient_reps})
         for m in current:
@@ -84,7 +76,7 @@ def _done(request, committee, message: str):
 @committee_errors()
 def member_add(request, pk: int):
     committee = _managed_committee(request, pk)
-    form = MemberAddForm(request.POST, prefix="member", users=_active_users())
+    form = MemberAddForm(request.POST, prefix="member", users=user_choice_list_for_user(request.user))
     if form.is_valid():
         try:
             member = services.member_add(actor=request.user, committee=committee, **form.cleaned_data)
@@ -101,11 +93,11 @@ def member_add(request, pk: int):
 @committee_errors()
 def member_end_term(request, pk: int, member_pk: int):
     committee = _managed_committee(request, pk)
-    member = get_object_or_404(Member.objects.select_related("user"), pk=member_pk, committee=committee)
+    member = cselectors.member_get_for_committee(committee.pk, member_pk)
+    if member is None:
+        raise Http404
     if services.term_has_ended(member):
-        return refusal_page(request, TransitionNotAllowed("term ended"),
-                            message=_("This term of office has already ended: it stays in the membership "
-                                      "history."))
+        return refusal_page(request, TransitionNotAllowed("term ended"), code="term_ended")
     form = EndTermForm(request.POST, prefix=f"end-{member.pk}")
     if form.is_valid():
         try:
@@ -113,8 +105,7 @@ def member_end_term(request, pk: int, member_pk: int):
         except ValidationFailed as exc:
             apply_service_errors(form, exc)
         except TransitionNotAllowed as exc:
-            return refusal_page(request, exc, message=_("This term of office has already ended: it stays in the "
-                                                        "membership history."))
+            return refusal_page(request, exc, code="term_ended")
         else:
             return _done(request, committee, _("The term of office of %(name)s ends on %(date)s.") % {
                 "name": member.user.display_name, "date": form.cleaned_data["term_end"].strftime("%d/%m/%Y")})
@@ -127,9 +118,10 @@ def member_end_term(request, pk: int, member_pk: int):
 def conflict_declare(request, pk: int):
     committee = _managed_committee(request, pk)
     today = timezone.localdate()
-    members = [m for m in Member.objects.filter(committee=committee).select_related("user")
+    members = [m for m in cselectors.member_list_for_committee(committee, with_conflicts=False)
                if not services.term_has_ended(m, today=today)]
-    form = ConflictForm(request.POST, prefix="conflict", members=members, ai_systems=_ai_systems())
+    form = ConflictForm(request.POST, prefix="conflict", members=members,
+                        ai_systems=ai_system_list_for_user(request.user))
     if form.is_valid():
         member = next(m for m in members if m.pk == form.cleaned_data["member"])
         try:
@@ -148,15 +140,15 @@ def conflict_declare(request, pk: int):
 @committee_errors()
 def conflict_withdraw(request, pk: int, conflict_pk: int):
     committee = _managed_committee(request, pk)
-    conflict = get_object_or_404(DeclaredConflict.objects.select_related("member__user"), pk=conflict_pk,
-                                 member__committee=committee)
-    message = _("This conflict of interest has already been withdrawn.")
+    conflict = cselectors.conflict_get_for_committee(committee, conflict_pk)
+    if conflict is None:
+        raise Http404
     if conflict.withdrawn_at is not None:
-        return refusal_page(request, TransitionNotAllowed("already withdrawn"), message=message)
+        return refusal_page(request, TransitionNotAllowed("already withdrawn"), code="conflict_withdrawn")
     try:
         services.conflict_withdraw(actor=request.user, conflict=conflict)
     except TransitionNotAllowed as exc:
-        return refusal_page(request, exc, message=message)
+        return refusal_page(request, exc, code="conflict_withdrawn")
     return _done(request, committee, _("The conflict of interest of %(name)s is withdrawn; it stays on record.")
                  % {"name": conflict.member.user.display_name})
 
@@ -166,9 +158,8 @@ def conflict_withdraw(request, pk: int, conflict_pk: int):
 @committee_errors()
 def committee_quorum(request, pk: int):
     committee = _managed_committee(request, pk)
-    message = _("The quorum rule cannot change while a session sits: close the session first.")
-    if committee.sessions.filter(state=SessionState.OPEN).exists():
-        return refusal_page(request, TransitionNotAllowed("session open"), message=message)
+    if committee_has_open_session(committee):
+        return refusal_page(request, TransitionNotAllowed("session open"), code="session_sitting")
     form = QuorumForm(request.POST, prefix="quorum")
     if form.is_valid():
         try:
@@ -176,7 +167,7 @@ def committee_quorum(request, pk: int):
         except ValidationFailed as exc:
             apply_service_errors(form, exc)
         except TransitionNotAllowed as exc:
-            return refusal_page(request, exc, message=message)
+            return refusal_page(request, exc, code="session_sitting")
         else:
             return _done(request, committee, _("The quorum rule is saved."))
     return committee_page(request, committee, bound={"quorum": form}, status=400)

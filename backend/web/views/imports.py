@@ -27,14 +27,20 @@ from cases.api.views import errors_csv
 from cases.enums import ImportFormat, ImportStatus
 from cases.importing.batches import progress_path, progress_read
 from cases.importing.rules import import_profile_check
-from cases.models import AISystem, ImportBatch, ImportProfile
+from cases.models import ImportBatch, ImportProfile
 from cases.permissions import can_import_cases
+from cases.selectors import (
+    ai_system_list_for_user,
+    flagged_case_count_for_user,
+    import_batch_get_for_user,
+    import_batch_list_for_user,
+    import_profile_list_for_user,
+)
 from cases.services import import_enqueue
 from common.exceptions import Forbidden, ValidationFailed
 
 from ..errors import web_errors
 from ..labels import state_display
-from ..reads.blinding import flagged_case_count
 
 RECENT = 50
 """Batches listed on the import page, newest first."""
@@ -64,7 +70,7 @@ class ImportUploadForm(forms.Form):
     """The upload: its fields are the keyword arguments of ``import_enqueue``."""
 
     ai_system = forms.ModelChoiceField(
-        label=gettext_lazy("AI system"), queryset=AISystem.objects.filter(is_active=True).order_by("name"),
+        label=gettext_lazy("AI system"), queryset=None,
     )
     file = forms.FileField(
         label=gettext_lazy("File"),
@@ -73,7 +79,7 @@ class ImportUploadForm(forms.Form):
     )
     profile = ProfileChoiceField(
         label=gettext_lazy("Saved import profile"), required=False,
-        queryset=ImportProfile.objects.select_related("ai_system").order_by("name"),
+        queryset=None,
         empty_label=gettext_lazy("None (canonical column names)"),
     )
     format = forms.ChoiceField(
@@ -84,6 +90,11 @@ class ImportUploadForm(forms.Form):
     dry_run = forms.BooleanField(
         label=gettext_lazy("Dry run: check the file and produce the report, write no case"), required=False,
     )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ai_system"].queryset = ai_system_list_for_user(user, active_only=True)
+        self.fields["profile"].queryset = import_profile_list_for_user(user)
 
     def clean(self):
         data = super().clean()
@@ -109,10 +120,10 @@ def _ensure_quality(user) -> None:
 def _batch_for(user, pk: int) -> ImportBatch:
     """The batch, for the quality team (403 for anyone else, then 404 when it does not exist)."""
     _ensure_quality(user)
-    try:
-        return ImportBatch.objects.select_related("ai_system", "created_by", "profile").get(pk=pk)
-    except ImportBatch.DoesNotExist:
-        raise Http404 from None
+    batch = import_batch_get_for_user(user, pk)
+    if batch is None:
+        raise Http404
+    return batch
 
 
 def _status_label(status: str) -> str:
@@ -130,10 +141,9 @@ def _summary(b: ImportBatch) -> dict:
     }
 
 
-def batch_rows() -> list[dict]:
+def batch_rows(user) -> list[dict]:
     """The recent batches, in one query; the error and warning lists (large) are not read."""
-    batches = (ImportBatch.objects.select_related("ai_system", "created_by").defer("errors", "warnings")
-               .order_by("-created_at", "-id")[:RECENT])
+    batches = import_batch_list_for_user(user)[:RECENT]
     return [_summary(b) for b in batches]
 
 
@@ -184,8 +194,9 @@ def batch_page(b: ImportBatch) -> dict:
 
 
 def _list_page(request, form: ImportUploadForm, status: int = 200) -> HttpResponse:
-    return render(request, "web/import_list.html", {"batches": batch_rows(), "form": form,
-                                                    "n_flagged": flagged_case_count()}, status=status)
+    return render(request, "web/import_list.html", {
+        "batches": batch_rows(request.user), "form": form, "n_flagged": flagged_case_count_for_user(request.user),
+    }, status=status)
 
 
 @login_required
@@ -196,8 +207,8 @@ def import_list(request):
     to its batch page; an invalid form is shown again with its errors (400)."""
     _ensure_quality(request.user)
     if request.method != "POST":
-        return _list_page(request, ImportUploadForm())
-    form = ImportUploadForm(request.POST, request.FILES)
+        return _list_page(request, ImportUploadForm(user=request.user))
+    form = ImportUploadForm(request.POST, request.FILES, user=request.user)
     if not form.is_valid():
         return _list_page(request, form, status=400)
     batch = import_enqueue(actor=request.user, **form.service_kwargs())

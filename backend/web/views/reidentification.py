@@ -19,9 +19,7 @@ from common.fsm import ensure_can_proceed
 from reidentification import permissions as rperms
 from reidentification import services
 from reidentification.enums import RequestState
-from reidentification.selectors import reidentification_list_for_user
-from reviews import permissions as review_perms
-from reviews.models import CampaignCase
+from reidentification.selectors import reidentification_list_for_user, requestable_case_list_for_user
 
 from .. import reads
 from ..forms_committees import DecideRequestForm, ReidentificationForm, apply_service_errors
@@ -29,7 +27,7 @@ from .committee_common import committee_errors, refusal_page
 
 
 def _ensure_party(user) -> None:
-    if not (rperms.is_dpo(user) or (user.role == "chair" and committee_ids_of(user))):
+    if not rperms.can_view_reidentification(user) or not (rperms.is_dpo(user) or committee_ids_of(user)):
         raise Http404
 
 
@@ -42,24 +40,17 @@ def reid_list(request):
     return render(request, "committees/reid_list.html", {
         "pending": [r for r in rows if r.state == RequestState.REQUESTED],
         "others": [r for r in rows if r.state != RequestState.REQUESTED],
-        "can_request": request.user.role == "chair",
+        "can_request": rperms.can_request_reidentification(request.user),
     })
-
-
-def _requestable(user):
-    """Cases the chair may ask about: their committees' cases, minus those they read blind."""
-    return (CampaignCase.objects.filter(campaign__committee_id__in=committee_ids_of(user),
-                                        case__source_reference__gt="")
-            .exclude(review_perms.reads_blind(user)).select_related("campaign").order_by("campaign__name", "case_id"))
 
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 @committee_errors("reidentification")
 def reid_new(request):
-    if request.user.role != "chair" or not committee_ids_of(request.user):
+    if not rperms.can_request_reidentification(request.user) or not committee_ids_of(request.user):
         raise Http404
-    choices = _requestable(request.user)
+    choices = requestable_case_list_for_user(request.user)
     if request.method != "POST":
         initial = {}
         wanted = request.GET.get("campaign_case", "")

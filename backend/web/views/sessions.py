@@ -7,9 +7,7 @@ checks what the service would refuse for the state (409) or the role (403), so t
 is never answered with form errors; the service checks both again under its row lock."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -18,15 +16,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from committees.models import Member
+from accounts.selectors import user_choice_list_for_user
+from cases.labels import label_display
+from committees.selectors import member_get_for_committee
 from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
 from common.fsm import available_transitions, ensure_can_proceed
+from common.pdf import pdf_response
 from reviews.enums import CampaignCaseState
 from sittings import permissions as sperms
-from sittings import services
+from sittings import selectors, services
 from sittings.enums import AgendaItemState, CaseReason, SessionState
 from sittings.minutes import render_minutes
-from sittings.models import Action, AgendaItem, Session
+from sittings.models import AgendaItem, Session
 from sittings.quorum import session_quorum
 from sittings.services import ensure_session_in
 
@@ -41,7 +42,6 @@ from ..forms_committees import (
     SignForm,
     apply_service_errors,
 )
-from ..labels import label_display
 from .committee_common import ACTIONS, committee_errors, refusal_page
 from .composition import committee_page
 
@@ -57,11 +57,12 @@ SESSION_SERVICES = {"start": services.session_start, "close": services.session_c
 @committee_errors()
 def committee_list(request):
     """The committees the caller works for, with their sessions: the "Séances" entry."""
-    committees = list(reads.committees_for(request.user).order_by("name"))
+    if not sperms.can_view_committee_pages(request.user):
+        raise Http404
+    committees = list(reads.committees_for(request.user))
     if not committees:
         raise Http404
-    sessions = list(Session.objects.filter(committee__in=committees).select_related("committee")
-                    .order_by("-scheduled_at", "-id"))
+    sessions = list(selectors.session_summary_list_for_user(request.user))
     return render(request, "committees/committee_list.html", {"committees": committees, "sessions": sessions})
 
 
@@ -91,7 +92,7 @@ def session_new(request, pk: int):
         except ValidationFailed as exc:
             apply_service_errors(form, exc)
         else:
-            n = session.items.count()
+            n = selectors.session_item_count(session)
             messages.success(request, _("The session is planned; its agenda holds %(n)d item(s).") % {"n": n})
             return redirect("web:session", pk=session.pk)
     return render(request, "committees/session_new.html", {"committee": committee, "form": form}, status=400)
@@ -123,19 +124,14 @@ def _session_context(request, session: Session, *, forms_for: dict | None = None
     user = request.user
     forms_for = forms_for or {}
     blind = reads.blind_case_ids(user)
-    items = list(
-        AgendaItem.objects.filter(session=session)
-        .select_related("campaign_case__campaign__ai_system", "action__owner", "vigilance_report__ai_system",
-                        "decision__recorded_by")
-        .prefetch_related(Prefetch("decision__actions", queryset=Action.objects.select_related("owner")))
-        .order_by("position"))
+    items = selectors.session_agenda(session)
     rows = [_item_row(i, visible=i.campaign_case_id not in blind) for i in items]
     is_open = session.state == SessionState.OPEN
     active = session.state in (SessionState.PLANNED, SessionState.OPEN)
     can_run = sperms.can_run_session(user, session)
     can_decide = sperms.can_record_decision(user, session) and is_open
     can_act = sperms.can_manage_actions(user, session.committee_id) and session.state != SessionState.SIGNED
-    owners = get_user_model().objects.filter(is_active=True).order_by("last_name", "username")
+    owners = user_choice_list_for_user(user)
     for row in rows:
         if not row["visible"]:
             continue
@@ -146,8 +142,7 @@ def _session_context(request, session: Session, *, forms_for: dict | None = None
         if can_act and row.get("decision") is not None:
             row["action_form"] = forms_for.get(("action", key)) or ActionForm(owners=owners, prefix=f"action{key}")
         row["can_defer"] = can_run and active and row["state"] == AgendaItemState.PENDING
-    attendances = list(session.attendances.select_related("member__user")
-                       .order_by("member__role", "member__user__last_name", "member_id"))
+    attendances = selectors.session_attendance_list(session)
     all_visible = all(r["visible"] for r in rows)
     minutes = None
     if all_visible:
@@ -215,7 +210,7 @@ def session_attendance(request, pk: int):
     form = AttendanceForm(request.POST)
     if not form.is_valid():
         raise ValidationFailed("Invalid attendance.", extra=dict(form.errors))
-    member = Member.objects.filter(pk=form.cleaned_data["member"], committee_id=session.committee_id).first()
+    member = member_get_for_committee(session.committee_id, form.cleaned_data["member"])
     if member is None:
         raise ValidationFailed("Not a member of this committee.", extra={"member": ["unknown"]})
     services.attendance_record(actor=request.user, session=session, member=member,
@@ -282,12 +277,10 @@ def item_decide(request, pk: int, item_pk: int):
 
 
 def _no_quorum(request, quorum):
-    message = _("No quorum: %(c)d of %(cn)d clinicians and %(p)d of %(pn)d patient representatives present. "
-                "No decision can be recorded.") % {
-        "c": quorum.clinicians_present, "cn": quorum.clinicians_needed,
-        "p": quorum.patient_reps_present, "pn": quorum.patient_reps_needed}
     exc = TransitionNotAllowed("No quorum.", code="quorum_not_met")
-    return refusal_page(request, exc, subject="item", action="decide", message=message)
+    return refusal_page(request, exc, subject="item", action="decide", code="quorum_counts",
+                        c=quorum.clinicians_present, cn=quorum.clinicians_needed,
+                        p=quorum.patient_reps_present, pn=quorum.patient_reps_needed)
 
 
 @login_required
@@ -316,7 +309,7 @@ def item_action_create(request, pk: int, item_pk: int):
     decision = getattr(item, "decision", None) if item.state == AgendaItemState.DECIDED else None
     if decision is None:
         raise TransitionNotAllowed("The item is not decided.", extra={"state": item.state, "transition": "decide"})
-    owners = get_user_model().objects.filter(is_active=True)
+    owners = user_choice_list_for_user(request.user)
     form = ActionForm(request.POST, owners=owners, prefix=f"action{item.pk}")
     if form.is_valid():
         try:
@@ -340,7 +333,7 @@ def session_sign(request, pk: int):
     if not sperms.can_sign_minutes(request.user, session):
         raise Forbidden("Only the committee chair signs the minutes.")
     ensure_can_proceed(session, "sign")
-    if reads.blind_case_ids(request.user) & set(session.items.values_list("campaign_case_id", flat=True)):
+    if reads.blind_case_ids(request.user) & selectors.session_case_ids(session):
         raise Forbidden("You still read a case of this agenda blind.")
     form = SignForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -356,7 +349,7 @@ def session_sign(request, pk: int):
 
 def _minutes_document(request, pk: int) -> tuple[Session, str]:
     session = reads.session_for(request.user, pk)
-    if reads.blind_case_ids(request.user) & set(session.items.values_list("campaign_case_id", flat=True)):
+    if reads.blind_case_ids(request.user) & selectors.session_case_ids(session):
         raise Http404
     fragment = session.minutes_html if session.state == SessionState.SIGNED else render_minutes(session)
     body = render_to_string("committees/minutes_document.html", {
@@ -375,20 +368,11 @@ def minutes_html(request, pk: int):
     return response
 
 
-def refuse_fetch(url: str, *args, **kwargs):
-    raise ValueError(f"no resource is fetched while printing ({url})")
-
-
 @login_required
 @require_safe
 @committee_errors("session")
 def minutes_pdf(request, pk: int):
     """The same document printed by WeasyPrint; nothing is fetched."""
-    from weasyprint import HTML
-
     session, body = _minutes_document(request, pk)
-    pdf = HTML(string=body, url_fetcher=refuse_fetch).write_pdf()
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="proces-verbal-{session.pk}.pdf"'
-    return response
+    return pdf_response(body, filename=f"proces-verbal-{session.pk}.pdf")
 

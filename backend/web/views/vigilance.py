@@ -17,6 +17,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from common import csv_export
 from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
 from common.fsm import available_transitions
+from common.pdf import pdf_response
+from sittings import permissions as sperms
 from vigilance import permissions as vperms
 from vigilance import services
 from vigilance.enums import VigilanceState
@@ -25,7 +27,6 @@ from vigilance.services import ensure_draft
 from .. import reads
 from ..forms_committees import DeclareForm, NoteForm, VigilanceForm, apply_service_errors
 from .committee_common import committee_errors
-from .sessions import refuse_fetch
 
 
 def _row(report, now) -> dict:
@@ -36,7 +37,7 @@ def _row(report, now) -> dict:
 @require_safe
 @committee_errors("vigilance")
 def vigilance_list(request):
-    if not reads.committees_for(request.user).exists():
+    if not sperms.can_view_committee_pages(request.user) or not reads.committees_for(request.user):
         raise Http404
     now = timezone.now()
     return render(request, "committees/vigilance_list.html", {
@@ -120,15 +121,10 @@ def vigilance_close(request, pk: int):
 @committee_errors("vigilance")
 def vigilance_pdf(request, pk: int):
     """One report printed by WeasyPrint, for the declaration file; nothing is fetched."""
-    from weasyprint import HTML
-
     report = reads.vigilance_for(request.user, pk)
     body = render_to_string("committees/vigilance_document.html", {
         "report": report, "clock": reads.vigilance_clock(report), "printed_at": timezone.now()})
-    pdf = HTML(string=body, url_fetcher=refuse_fetch).write_pdf()
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="vigilance-{report.pk}.pdf"'
-    return response
+    return pdf_response(body, filename=f"vigilance-{report.pk}.pdf")
 
 
 CSV_COLUMNS = ("id", "committee", "ai_system", "ai_version", "campaign_case", "event_date", "aware_at",
@@ -145,7 +141,7 @@ def _iso(value) -> str:
 @committee_errors("vigilance")
 def vigilance_csv(request):
     """The list as CSV (UTF-8 with BOM, ``;``: opens in a French spreadsheet as it is)."""
-    if not reads.committees_for(request.user).exists():
+    if not reads.committees_for(request.user):
         raise Http404
     out = io.StringIO()
     out.write("\ufeff")

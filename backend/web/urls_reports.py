@@ -1,6 +1,8 @@
+"""The report pages under the ``reports:`` namespace and ``/reports/`` (``web.views.reports``)."""
+
 from django.urls import path
 
-from . import views
+from .views import reports as views
 
 app_name = "reports"
 

@@ -1,5 +1,6 @@
 """Report pages: dashboards (campaign, AI system, population), published reports, exports and
-the public page. Views check the permission, call one selector or service, render."""
+the public page, under the ``reports:`` URL namespace (``web.urls_reports``). Views check the
+permission, call one selector or service of ``reports``, render."""
 
 import io
 import json
@@ -11,22 +12,22 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.enums import RESULTS_READER_ROLES, Role
 from cases.models import AISystem
-from committees.permissions import sits_on
+from cases.selectors import ai_system_get_for_user, ai_system_list_for_user
 from common import csv_export
 from common.exceptions import Forbidden
+from common.pdf import pdf_response
+from reports import evidence, pages, selectors, services
+from reports import permissions as perms
+from reports.enums import Audience, ReportState
+from reports.finders import plotly_js_source
+from reports.models import Report
+from reports.selectors.published import public_report_list, report_get_for_user, report_list_for_campaign
 from reviews import selectors as review_selectors
-from reviews.enums import BLIND_STATES
-from reviews.models import Assignment
-from web import reads
-from web.errors import web_errors
+from reviews.permissions import blind_campaign_ids_of, can_view_campaign_results, reads_campaign_figures
 
-from . import evidence, pages, selectors, services
-from . import permissions as perms
-from .enums import Audience, ReportState
-from .finders import plotly_js_source
-from .models import Report
+from .. import reads
+from ..errors import web_errors
 
 
 @login_required
@@ -36,25 +37,23 @@ def index(request):
     they still review blind), AI systems, and the public page. Three queries."""
     user = request.user
     campaigns, ai_systems = [], []
-    if user.role in RESULTS_READER_ROLES:
-        blind = set(Assignment.objects.filter(reviewer=user, state__in=BLIND_STATES)
-                    .values_list("campaign_case__campaign_id", flat=True))
+    if reads_campaign_figures(user):
+        blind = blind_campaign_ids_of(user)
         campaigns = [{"id": c.pk, "name": c.name, "ai_system": c.ai_system.name}
                      for c in review_selectors.campaign_list_for_user(user)
-                     if c.pk not in blind and (user.role not in (Role.CHAIR, Role.SECRETARY)
-                         or sits_on(user, c.committee_id))]
+                     if can_view_campaign_results(user, c, blind_campaign_ids=blind)]
     if perms.can_view_ai_system_dashboard(user):
-        ai_systems = list(AISystem.objects.order_by("name").values("id", "name"))
+        ai_systems = [{"id": s.pk, "name": s.name} for s in ai_system_list_for_user(user)]
     return render(request, "reports/index.html", {"campaigns": campaigns, "ai_systems": ai_systems})
 
 
 def _ai_system(user, pk: int) -> AISystem:
     if not perms.can_view_ai_system_dashboard(user):
         raise Forbidden("You cannot read the AI system dashboards.")
-    try:
-        return AISystem.objects.get(pk=pk)
-    except AISystem.DoesNotExist:
-        raise Http404 from None
+    ai_system = ai_system_get_for_user(user, pk)
+    if ai_system is None:
+        raise Http404
+    return ai_system
 
 
 @login_required
@@ -62,7 +61,7 @@ def _ai_system(user, pk: int) -> AISystem:
 @web_errors("campaign")
 def campaign_dashboard(request, pk: int):
     campaign = reads.campaign_for(request.user, pk)
-    if not perms.can_view_campaign_dashboard(request.user, campaign):
+    if not can_view_campaign_results(request.user, campaign):
         raise Forbidden("You cannot read this campaign's figures.")
     # Case-level access (quality team, the committee's officers) adds the AI-version subgroup and
     # the discordant-case list, read from the same two queries as the figures; management gets
@@ -71,7 +70,7 @@ def campaign_dashboard(request, pk: int):
     frame = selectors.campaign_dashboard_frame(campaign, with_case_flags=case_level)
     figures = selectors.campaign_dashboard(campaign, with_ai_version=case_level, frame=frame)
     discordant = pages.discordant_context(selectors.discordant_cases(frame)) if case_level else None
-    reports = [_report_row(r) for r in Report.objects.filter(campaign=campaign).order_by("audience", "-version")]
+    reports = [_report_row(r) for r in report_list_for_campaign(campaign)]
     return render(request, "reports/campaign_dashboard.html", pages.campaign_context(figures) | {
         "campaign": {"id": campaign.pk, "name": campaign.name, "ai_system_id": campaign.ai_system_id},
         "discordant_cases": discordant,
@@ -110,7 +109,7 @@ def population(request, pk: int):
 def _evidence_for(user, pk: int) -> dict:
     """The pack, or 404 for anyone who may not read it (clinicians, patient representatives, the
     data-protection officer, anonymous visitors, officers of other committees)."""
-    ai_system = AISystem.objects.filter(pk=pk).first()
+    ai_system = ai_system_get_for_user(user, pk)
     if ai_system is None or not perms.can_view_evidence_pack(user, ai_system):
         raise Http404
     return pages.evidence_context(evidence.evidence_pack(ai_system, user=user))
@@ -134,14 +133,9 @@ def evidence_pack_html(request, pk: int):
 
 @require_safe
 def evidence_pack_pdf(request, pk: int):
-    from weasyprint import HTML
-
     context = _evidence_for(request.user, pk)
     body = render_to_string("reports/evidence_export.html", context | {"for_print": True}, request=request)
-    pdf = HTML(string=body, url_fetcher=_refuse_fetch).write_pdf()
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="dossier-preuves-ia-{pk}.pdf"'
-    return response
+    return pdf_response(body, filename=f"dossier-preuves-ia-{pk}.pdf")
 
 
 @require_safe
@@ -169,11 +163,8 @@ def _report_row(report: Report) -> dict:
 
 
 def _report_for(user, pk: int) -> Report:
-    try:
-        report = Report.objects.select_related("campaign__ai_system").get(pk=pk)
-    except Report.DoesNotExist:
-        raise Http404 from None
-    if not perms.can_view_report(user, report):
+    report = report_get_for_user(user, pk)
+    if report is None:
         raise Http404
     return report
 
@@ -240,23 +231,14 @@ def report_export_html(request, pk: int):
     return response
 
 
-def _refuse_fetch(url: str, *args, **kwargs):
-    raise ValueError(f"no resource is fetched while printing a report ({url})")
-
-
 @require_safe
 @web_errors("report")
 def report_export_pdf(request, pk: int):
     """The frozen report printed by WeasyPrint: the tables of the page (the charts are drawn by
     plotly.js in a browser, so the PDF carries their accessible tables). Nothing is fetched."""
-    from weasyprint import HTML
-
     report = _report_for(request.user, pk)
     body = render_to_string("reports/export.html", _report_context(report) | {"for_print": True}, request=request)
-    pdf = HTML(string=body, url_fetcher=_refuse_fetch).write_pdf()
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="rapport-{report.campaign_id}-v{report.version}.pdf"'
-    return response
+    return pdf_response(body, filename=f"rapport-{report.campaign_id}-v{report.version}.pdf")
 
 
 def _flatten(prefix: str, value, out: list) -> None:
@@ -292,7 +274,7 @@ def report_export_csv(request, pk: int):
 @require_safe
 def public(request):
     """Every published public summary, without login: aggregates only, small cells suppressed."""
-    reports = Report.objects.filter(audience=Audience.PUBLIC, state=ReportState.PUBLISHED).order_by("-published_at")
+    reports = public_report_list()
     return render(request, "reports/public.html", {
         "reports": [_report_row(r) | {"public": pages.public_context(r.figures["public"])} for r in reports],
         "title": _("AI under human oversight: public results"),

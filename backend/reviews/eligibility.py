@@ -1,4 +1,4 @@
-"""Choosing reviewers for sampled cases.
+"""Which reviewers may read a sampled case, and which of them gets it.
 
 Rules, in order: the reviewer holds a role that may read blind (``REVIEWER_ROLES``) and sits on
 the campaign's committee in a reading seat for the kind of review; clinicians hold the
@@ -101,6 +101,10 @@ class Pool:
 
 
 def reader_pools(campaign: Campaign, *, rng: np.random.Generator) -> dict[str, Pool]:
+    """The eligible readers of the campaign by kind of review (clinician, patient
+    representative), under the rules above, each with their site, service and declared conflicts;
+    ``rng`` breaks ties between equally loaded readers. Two queries (members with their users,
+    their open conflicts); no lock."""
     today = timezone.localdate()
     members = (
         Member.objects.active_on(today)
