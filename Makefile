@@ -31,7 +31,7 @@ help:
 	@echo "  test           whole test suite on SQLite, then on a throw-away PostgreSQL (PYTEST_ARGS=...)"
 	@echo "  test-sqlite    SQLite half only"
 	@echo "  test-postgres  PostgreSQL half only"
-	@echo "  lint           ruff check ."
+	@echo "  lint           ruff check . and the import contracts (lint-imports)"
 	@echo "  bench          run the benchmarks in bench/ on SQLite (see README)"
 	@echo "  fuzz           fuzz every API operation of a throw-away demo, fail on any 500 (FUZZ_ARGS=...)"
 	@echo "  fuzz-postgres  the same on a throw-away PostgreSQL"
@@ -96,8 +96,11 @@ test-postgres: venv messages browser
 
 # ---------------------------------------------------------------- misc
 
+# ruff (style, and no import inside a function unless a comment says why), then the contracts of
+# the apps' dependency graph ([tool.importlinter] in pyproject.toml).
 lint: venv
 	$(PY) -m ruff check .
+	PYTHONPATH=backend .venv/bin/lint-imports --no-cache
 
 bench: venv
 	$(PY) bench/run.py
