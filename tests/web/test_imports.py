@@ -252,13 +252,14 @@ def test_import_task_raises_an_unexpected_error_again_for_the_worker(world, monk
 
 
 def test_import_refused_file_marks_the_batch_failed_with_the_reason(world, post_upload):
-    post_upload(login(world.quality), world.ai_system, f"{HEADER};nom\nW1;P1;01/03/2026;Nord;;fracture;Durand\n")
+    # A planted name no factory-made user can carry (factories draw common French surnames).
+    post_upload(login(world.quality), world.ai_system, f"{HEADER};nom\nW1;P1;01/03/2026;Nord;;fracture;Zorglubowski\n")
     batch = only_batch()
     assert (batch.status, batch.failure) == (
         ImportStatus.FAILED, "The file carries direct identifiers (nom): remove these columns and import again.")
     assert audit_actions(batch) == ["import.queued", "import.failed"]
     assert AuditEvent.objects.get(action="import.failed").data == {"error": "ValidationFailed", "dry_run": False}
-    assert "Durand" not in html(login(world.quality).get(f"/imports/{batch.pk}/"))
+    assert "Zorglubowski" not in html(login(world.quality).get(f"/imports/{batch.pk}/"))
 
 
 # --- Roles, missing batches, query count -----------------------------------------------------------
