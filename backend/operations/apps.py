@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.core.signals import request_finished
+
+from . import logs
 
 
 class OperationsConfig(AppConfig):
@@ -7,3 +10,6 @@ class OperationsConfig(AppConfig):
 
     name = "operations"
     verbose_name = "Operations"
+
+    def ready(self):
+        request_finished.connect(logs.clear_request, dispatch_uid="operations.logs.clear_request")

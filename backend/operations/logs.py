@@ -1,7 +1,7 @@
 """Structured logs: one JSON object per line, each carrying the request it belongs to.
 
 ``RequestLogMiddleware`` (first in ``MIDDLEWARE``) puts the current request in a context variable
-for the duration of the request; ``RequestContextFilter`` reads it when any logger emits a record
+until the response is sent (``request_finished``); ``RequestContextFilter`` reads it when any logger emits a record
 during that request (the application's, Django's own ``django.request`` on a 500, the ``security``
 logger of refused accesses), so that every line of one request carries its request id and the
 caller's user id. ``JsonFormatter`` writes the line.
@@ -40,15 +40,18 @@ def request_id_from(header: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def bind_request(request, request_id: str) -> tuple:
-    """Make ``request`` the current one in this context; returns the tokens for ``unbind``."""
-    return _current_request.set(request), _current_request_id.set(request_id)
+def bind_request(request, request_id: str) -> None:
+    """Make ``request`` the current one in this context, until ``clear_request``."""
+    _current_request.set(request)
+    _current_request_id.set(request_id)
 
 
-def unbind(tokens: tuple) -> None:
-    request_token, id_token = tokens
-    _current_request.reset(request_token)
-    _current_request_id.reset(id_token)
+def clear_request(**kwargs) -> None:
+    """Receiver of ``request_finished``: the response has been sent (and closed). Not cleared
+    when the middleware returns: Django logs a 4xx or 5xx response (``django.request``) after the
+    middleware chain, and that line belongs to the request too."""
+    _current_request.set(None)
+    _current_request_id.set(None)
 
 
 def current_request_id() -> str | None:

@@ -18,7 +18,7 @@ import time
 from django.http import JsonResponse
 
 from . import health
-from .logs import REQUEST_ID_HEADER, bind_request, request_id_from, unbind, user_id_of
+from .logs import REQUEST_ID_HEADER, bind_request, request_id_from, user_id_of
 
 access_logger = logging.getLogger("cgh.request")
 
@@ -33,22 +33,19 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         request_id = request_id_from(request.META.get("HTTP_X_REQUEST_ID"))
         request.request_id = request_id
-        tokens = bind_request(request, request_id)
-        try:
-            response = self.get_response(request)
-            response[REQUEST_ID_HEADER] = request_id
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
-            # A passing health probe every few seconds would drown the log: logged at DEBUG only.
-            quiet = request.path_info == HEALTH_PATH and response.status_code == 200
-            access_logger.log(
-                logging.DEBUG if quiet else logging.INFO,
-                "%s %s %s %.1f ms", request.method, request.path, response.status_code, duration_ms,
-                extra={"method": request.method, "path": request.path[:500], "status": response.status_code,
-                       "duration_ms": duration_ms, "user_id": user_id_of(request)},
-            )
-            return response
-        finally:
-            unbind(tokens)
+        bind_request(request, request_id)  # until request_finished (operations.logs.clear_request)
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        # A passing health probe every few seconds would drown the log: logged at DEBUG only.
+        quiet = request.path_info == HEALTH_PATH and response.status_code == 200
+        access_logger.log(
+            logging.DEBUG if quiet else logging.INFO,
+            "%s %s %s %.1f ms", request.method, request.path, response.status_code, duration_ms,
+            extra={"method": request.method, "path": request.path[:500], "status": response.status_code,
+                   "duration_ms": duration_ms, "user_id": user_id_of(request)},
+        )
+        return response
 
 
 class HealthCheckMiddleware:
