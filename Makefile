@@ -1,6 +1,7 @@
 # Development and test entry points for the Collège de garantie humaine.
 #
 #   make demo                       # SQLite demo on http://127.0.0.1:8000/
+#   make prod ENV_FILE=deploy/env   # gunicorn + task worker with production settings
 #   make test                       # whole suite on SQLite, then on a throw-away PostgreSQL
 #   make test PYTEST_ARGS="-x -k foo"
 #   make test-sqlite / make test-postgres   # one half only
@@ -21,13 +22,15 @@ PYTEST_ARGS ?=
 DEMO_ENV := DJANGO_SETTINGS_MODULE=config.settings.local CGH_DB_ENGINE=sqlite
 DEMO_ADDR := 127.0.0.1:8000
 
-.PHONY: help venv messages demo browser test test-sqlite test-postgres lint bench fuzz fuzz-postgres clean
+.PHONY: help venv messages demo prod browser test test-sqlite test-postgres lint bench fuzz fuzz-postgres clean
 
 help:
 	@echo "Targets:"
 	@echo "  venv           create .venv and install the project with its test extras"
 	@echo "  messages       compile the translation catalogues (.po -> .mo)"
 	@echo "  demo           migrate, load the demo data, collect static files, run on http://$(DEMO_ADDR)/"
+	@echo "                 with the task worker beside the web server (Ctrl-C stops both)"
+	@echo "  prod           production: gunicorn and the task worker (ENV_FILE=..., see deploy/env.example)"
 	@echo "  test           whole test suite on SQLite, then on a throw-away PostgreSQL (PYTEST_ARGS=...)"
 	@echo "  test-sqlite    SQLite half only"
 	@echo "  test-postgres  PostgreSQL half only"
@@ -71,9 +74,18 @@ demo: venv messages
 	$(DEMO_ENV) $(PY) backend/manage.py load_demo
 	$(DEMO_ENV) $(PY) backend/manage.py collectstatic --noinput --verbosity 0
 	@echo
-	@echo "Demo running on http://$(DEMO_ADDR)/  (Ctrl-C to stop)"
+	@echo "Demo running on http://$(DEMO_ADDR)/ with its task worker (Ctrl-C stops both)"
 	@echo
-	$(DEMO_ENV) $(PY) backend/manage.py runserver $(DEMO_ADDR)
+	$(DEMO_ENV) $(PY) scripts/serve.py demo --addr $(DEMO_ADDR)
+
+# ---------------------------------------------------------------- production
+
+# Production on this machine: checks the environment (ENV_FILE, see deploy/env.example), runs
+# Django's deployment checks, migrates, collects static files, then gunicorn
+# (deploy/gunicorn.conf.py) and the task worker; Ctrl-C or SIGTERM stops both.
+ENV_FILE ?=
+prod: venv messages
+	$(PY) scripts/serve.py prod $(if $(ENV_FILE),--env-file $(ENV_FILE))
 
 # ---------------------------------------------------------------- tests
 

@@ -4,6 +4,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parents[2]  # backend/
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "common",
+    "operations",
     "accounts",
     "audit",
     "cases",
@@ -55,6 +57,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request id and access line first, then /healthz answered before the host, HTTPS and login
+    # checks (operations.middleware).
+    "operations.middleware.RequestLogMiddleware",
+    "operations.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "common.middleware.RequestHardeningMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -96,14 +102,25 @@ ASGI_APPLICATION = "config.asgi.application"
 def database_from_env() -> dict:
     """SQLite by default; PostgreSQL when CGH_DB_ENGINE=postgres (host, port, name, user from env)."""
     if env("CGH_DB_ENGINE", "sqlite") == "postgres":
+        password = env("CGH_DB_PASSWORD", "") or ""
+        if not password and env("CGH_DB_PASSWORD_FILE"):
+            try:
+                password = Path(env("CGH_DB_PASSWORD_FILE")).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ImproperlyConfigured(f"CGH_DB_PASSWORD_FILE cannot be read: {exc.strerror}.") from exc
+        options = {"connect_timeout": int(env("CGH_DB_CONNECT_TIMEOUT", "10") or 10)}
+        if env("CGH_DB_SSLMODE"):  # e.g. verify-full, with the CA in PGSSLROOTCERT
+            options["sslmode"] = env("CGH_DB_SSLMODE")
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": env("CGH_DB_NAME", "cgh"),
             "USER": env("CGH_DB_USER", "cgh"),
-            "PASSWORD": env("CGH_DB_PASSWORD", ""),
+            "PASSWORD": password,
             "HOST": env("CGH_DB_HOST", "127.0.0.1"),
             "PORT": env("CGH_DB_PORT", "5432"),
             "CONN_MAX_AGE": int(env("CGH_DB_CONN_MAX_AGE", "60") or 0),
+            "CONN_HEALTH_CHECKS": True,  # a connection kept across requests is checked before reuse
+            "OPTIONS": options,
             "TEST": {"NAME": env("CGH_DB_TEST_NAME", "test_cgh")},
         }
     return {
@@ -257,7 +274,6 @@ MAX_DOCUMENT_BYTES = int(env("CGH_MAX_DOCUMENT_MB", "20") or 20) * 1024 * 1024
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("CGH_FROM_EMAIL", "college-garantie-humaine@localhost")
 # Public address of the site, for the links in e-mails sent by background work (no request there).
 SITE_URL = (env("CGH_SITE_URL", "") or "").rstrip("/")
@@ -288,6 +304,32 @@ AUDIT_ANCHOR_PATH = env("CGH_AUDIT_ANCHOR_PATH")
 AUDIT_ANCHOR_EVERY = int(env("CGH_AUDIT_ANCHOR_EVERY", "500") or 0)  # events of one lane; 0: never
 AUDIT_ANCHOR_MINUTES = float(env("CGH_AUDIT_ANCHOR_MINUTES", "10") or 0)  # per process; 0: never
 AUDIT_LANES = int(env("CGH_AUDIT_LANES", "8") or 1)  # concurrent audited transactions before one waits
+
+# ---------------------------------------------------------------- operations (deployment)
+# E-mail: through SMTP when CGH_EMAIL_HOST is set, printed on the console otherwise (the demo).
+# CGH_EMAIL_USE_TLS is STARTTLS (usually port 587), CGH_EMAIL_USE_SSL implicit TLS (usually 465).
+EMAIL_HOST = env("CGH_EMAIL_HOST", "") or ""
+EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                 else "django.core.mail.backends.console.EmailBackend")
+EMAIL_PORT = int(env("CGH_EMAIL_PORT", "25") or 25)
+EMAIL_USE_TLS = env_bool("CGH_EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("CGH_EMAIL_USE_SSL", False)
+EMAIL_HOST_USER = env("CGH_EMAIL_USER", "") or ""
+EMAIL_HOST_PASSWORD = env("CGH_EMAIL_PASSWORD", "") or ""
+if not EMAIL_HOST_PASSWORD and env("CGH_EMAIL_PASSWORD_FILE"):
+    try:
+        EMAIL_HOST_PASSWORD = Path(env("CGH_EMAIL_PASSWORD_FILE")).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"CGH_EMAIL_PASSWORD_FILE cannot be read: {exc.strerror}.") from exc
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set CGH_EMAIL_USE_TLS (STARTTLS) or CGH_EMAIL_USE_SSL (implicit TLS), not both.")
+EMAIL_TIMEOUT = float(env("CGH_EMAIL_TIMEOUT", "10") or 10)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# /healthz (operations.health): the worker's heartbeat and the queue's oldest waiting task.
+CGH_WORKER_HEARTBEAT_SECONDS = float(env("CGH_WORKER_HEARTBEAT_SECONDS", "15") or 15)
+CGH_HEALTH_WORKER_STALE_SECONDS = float(env("CGH_HEALTH_WORKER_STALE_SECONDS", "60") or 60)
+CGH_HEALTH_MAX_QUEUE_WAIT_SECONDS = float(env("CGH_HEALTH_MAX_QUEUE_WAIT_SECONDS", "900") or 900)
+# ---------------------------------------------------------------- end of operations
 
 LOGGING = {
     "version": 1,

@@ -8,9 +8,10 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from cases.pseudonymization import read_secret, retired_key_entries
+from operations.logs import json_logging
 
 from .base import *  # noqa: F403
-from .base import env, env_bool
+from .base import PROJECT_DIR, env, env_bool
 
 DEBUG = False
 SECRET_KEY = env("CGH_SECRET_KEY") or ""
@@ -78,3 +79,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# ---------------------------------------------------------------- operations (deployment)
+# Collected static files, served by WhiteNoise from each application server (hashed names,
+# compressed, cached for a year); a directory of its own when servers run from other directories.
+STATIC_ROOT = env("CGH_STATIC_ROOT") or str(PROJECT_DIR / "var" / "static")
+# A health probe comes over plain HTTP on the server's own address: /healthz is answered before
+# the HTTPS redirect and the host check (operations.middleware); this keeps it so if reordered.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# One JSON object per line on stdout, with the request id and the user id (operations.logs).
+LOGGING = json_logging(level=env("CGH_LOG_LEVEL", "INFO") or "INFO")
