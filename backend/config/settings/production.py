@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from cases.pseudonymization import read_secret, retired_key_entries
 
 from .base import *  # noqa: F403
-from .base import env, env_bool
+from .base import UPLOAD_STORAGE, env, env_bool
 
 DEBUG = False
 SECRET_KEY = env("CGH_SECRET_KEY") or ""
@@ -78,3 +78,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# ---- Uploads storage (no shared filesystem between processes) ----
+STORAGES = {**STORAGES, "uploads": UPLOAD_STORAGE}
