@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 DEMO_ENV := DJANGO_SETTINGS_MODULE=config.settings.local CGH_DB_ENGINE=sqlite
 DEMO_ADDR := 127.0.0.1:8000
 
-.PHONY: help venv messages demo prod browser test test-sqlite test-postgres lint bench fuzz fuzz-postgres clean
+.PHONY: help venv messages demo prod browser test test-sqlite test-postgres test-scaleout lint bench fuzz fuzz-postgres clean
 
 help:
 	@echo "Targets:"
@@ -34,6 +34,7 @@ help:
 	@echo "  test           whole test suite on SQLite, then on a throw-away PostgreSQL (PYTEST_ARGS=...)"
 	@echo "  test-sqlite    SQLite half only"
 	@echo "  test-postgres  PostgreSQL half only"
+	@echo "  test-scaleout  two app servers, one worker and nginx on a throw-away PostgreSQL (about a minute)"
 	@echo "  lint           ruff check . and the import contracts (lint-imports)"
 	@echo "  bench          run the benchmarks in bench/ on SQLite (see README)"
 	@echo "  fuzz           fuzz every API operation of a throw-away demo, fail on any 500 (FUZZ_ARGS=...)"
@@ -92,19 +93,27 @@ prod: venv messages
 # Both halves always run (unless interrupted with Ctrl-C); fails if either fails.
 test: venv messages browser lint
 	@trap 'exit 130' INT TERM; sqlite=0; postgres=0; \
-	echo "==> [1/2] whole test suite on SQLite"; \
+	echo "==> [1/3] whole test suite on SQLite"; \
 	CGH_DB_ENGINE=sqlite $(PYTEST) $(PYTEST_ARGS) || sqlite=$$?; \
-	echo "==> [2/2] whole test suite on PostgreSQL"; \
+	echo "==> [2/3] whole test suite on PostgreSQL"; \
 	scripts/with_postgres.sh $(PYTEST) $(PYTEST_ARGS) || postgres=$$?; \
+	echo "==> [3/3] scale-out: two application servers, one worker, nginx"; \
+	scaleout=0; scripts/with_postgres.sh $(PY) scripts/scaleout.py || scaleout=$$?; \
 	verdict() { if [ "$$1" = 0 ]; then echo passed; else echo "FAILED (exit $$1)"; fi; }; \
-	echo "==> SQLite: $$(verdict $$sqlite); PostgreSQL: $$(verdict $$postgres)"; \
-	[ "$$sqlite" = 0 ] && [ "$$postgres" = 0 ]
+	echo "==> SQLite: $$(verdict $$sqlite); PostgreSQL: $$(verdict $$postgres); scale-out: $$(verdict $$scaleout)"; \
+	[ "$$sqlite" = 0 ] && [ "$$postgres" = 0 ] && [ "$$scaleout" = 0 ]
 
 test-sqlite: venv messages browser
 	CGH_DB_ENGINE=sqlite $(PYTEST) $(PYTEST_ARGS)
 
 test-postgres: venv messages browser
 	scripts/with_postgres.sh $(PYTEST) $(PYTEST_ARGS)
+
+# ---- Scale-out test (no shared filesystem between processes) ----
+# Two gunicorn servers and a db_worker, each in its own working directory, behind nginx
+# (scripts/ensure_nginx.sh installs Debian's package when missing), on a throw-away PostgreSQL.
+test-scaleout: venv messages
+	scripts/with_postgres.sh $(PY) scripts/scaleout.py
 
 # ---------------------------------------------------------------- misc
 

@@ -12,6 +12,7 @@ from django.test import Client
 from audit.models import AuditEvent
 from cases.models import AISystem, ImportBatch
 from committees.models import Committee
+from common.models import StoredFile
 from common.uploads import MaxSizeUploadHandler, UploadTooLarge
 from reviews.models import Campaign
 from reviews.sampling import Design
@@ -220,18 +221,18 @@ def test_bad_input_campaign_design_shape_is_validated(world, api, design, messag
 
 
 def test_bad_input_upload_over_the_limit_is_413_before_reading(world, api, settings, tmp_path):
-    settings.CGH_IMPORT_DIR = str(tmp_path)
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
     settings.MAX_UPLOAD_BYTES = 1024 * 1024
     data = {"ai_system": world.ai_system.pk, "file": SimpleUploadedFile("big.csv", b"x" * (1024 * 1024 + 1))}
     response = client_for(api, world.quality).post("/api/import-batches/", data, format="multipart")
     assert (response.status_code, response.json()) == (413, {
         "code": "request_too_large", "detail": "The request body is larger than the limit of 1 MB.",
         "extra": {"limit_mb": 1}})
-    assert (ImportBatch.objects.count(), list(tmp_path.iterdir())) == (0, [])
+    assert (ImportBatch.objects.count(), StoredFile.objects.count(), list(tmp_path.iterdir())) == (0, 0, [])
 
 
 def test_bad_input_upload_over_the_limit_on_the_web_form(world, settings, tmp_path):
-    settings.CGH_IMPORT_DIR = str(tmp_path)
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
     settings.MAX_UPLOAD_BYTES = 1024 * 1024
     client = web_client(world.quality)
     response = client.post("/imports/", {"ai_system": world.ai_system.pk,

@@ -97,9 +97,17 @@ class ImportBatch(TimeStampedModel):
     # Rows accepted with a remark: identifiers redacted, text that would unblind a reviewer.
     warnings = models.JSONField(default=list, blank=True)
     failure = models.TextField(blank=True)
-    # The uploaded file waiting for (or read by) the background task, by its name in the import
-    # directory; emptied once the file is deleted (cases.importing.batches.import_batch_release_file).
+    # The uploaded file waiting for (or read by) the background task, by its name in the uploads
+    # storage (STORAGES["uploads"]: database or object storage, reached by every process); emptied
+    # once the file is deleted (cases.importing.batches.import_batch_release_file).
     stored_file = models.CharField(max_length=64, blank=True)
+    # Progress of a queued import, written by the task worker outside the import transaction
+    # (cases.importing.batches.ProgressRecorder) and read by every application server: rows read
+    # so far, rows expected (None when unknown), and when the worker started; ``updated_at`` is
+    # the worker's last sign of life.
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_expected = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_noop
 
 from audit.services import audit_record
 from common.exceptions import TransitionNotAllowed, ValidationFailed, ensure
+from common.storage import uploads_storage
 
 from .ai_mentions import detector_for_system
 from .enums import BlindingReview, DatePrecision, IdentifierPolicy, ImportFormat, ImportStatus, OutputType
@@ -89,23 +90,29 @@ def import_enqueue(*, actor, ai_system: AISystem, upload, profile: ImportProfile
     stored. No row lock.
 
     Side effects: the recovery runs first (``importing.batches.import_batches_recover``: batches
-    of dead workers interrupted, stale files deleted); the file is stored under the import
-    directory (deleted by the task when it ends); a ``queued`` ImportBatch and one
-    ``import.queued`` audit event are committed in one transaction, so that the page can follow
-    the batch; the task (``tasks.run_import_batch``) is enqueued on commit with primitive ids."""
+    of dead workers interrupted, stale files deleted); the file is stored, chunk by chunk, in the
+    uploads storage (``STORAGES["uploads"]``: the database or object storage, which the worker
+    reaches from any machine; deleted by the task when it ends, or at once if the batch cannot be
+    recorded); a ``queued`` ImportBatch and one ``import.queued`` audit event are committed in one
+    transaction, so that any application server can follow the batch; the task
+    (``tasks.run_import_batch``) is enqueued on commit with the batch id."""
     ensure(can_import_cases(actor), "Only the quality team can import cases.")
     import_profile_check(profile=profile, ai_system=ai_system)
     fmt = import_format(fmt=fmt, profile=profile, filename=upload.name)
     import_batches_recover()  # every upload also sweeps what dead workers left behind
-    path = store_upload(upload)
-    with transaction.atomic():
-        batch = ImportBatch.objects.create(
-            ai_system=ai_system, created_by=actor, profile=profile, filename=upload.name[:255], file_sha256="",
-            format=fmt, status=ImportStatus.QUEUED, key_id=current_key().key_id, is_dry_run=dry_run,
-            stored_file=path.name)
-        audit_record(actor=actor, action="import.queued", target=batch,
-                     data={"filename": batch.filename, "format": fmt, "dry_run": dry_run})
-        transaction.on_commit(lambda: run_import_batch.enqueue(batch.pk, str(path)))
+    name = store_upload(upload)
+    try:
+        with transaction.atomic():
+            batch = ImportBatch.objects.create(
+                ai_system=ai_system, created_by=actor, profile=profile, filename=upload.name[:255], file_sha256="",
+                format=fmt, status=ImportStatus.QUEUED, key_id=current_key().key_id, is_dry_run=dry_run,
+                stored_file=name)
+            audit_record(actor=actor, action="import.queued", target=batch,
+                         data={"filename": batch.filename, "format": fmt, "dry_run": dry_run})
+            transaction.on_commit(lambda: run_import_batch.enqueue(batch.pk))
+    except BaseException:
+        uploads_storage().delete(name)  # no batch owns it: raw identifiers go at once
+        raise
     return batch
 
 

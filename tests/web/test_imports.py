@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from cases.enums import ImportStatus
-from cases.importing.batches import progress_write
 from cases.importing.writer import Writer
 from cases.models import Case, ImportBatch
 from cases.services import import_enqueue, import_profile_create
 from cases.tasks import run_import_batch
+from common.models import StoredFile, StoredFileChunk
 from tests.factories import AISystemFactory
 from tests.helpers import html
 from tests.login import login
@@ -29,11 +29,17 @@ DATE_REASON = "expected a date as dd/mm/yyyy or yyyy-mm-dd"
 
 
 @pytest.fixture(autouse=True)
-def import_dir(tmp_path, settings):
-    """Uploads and progress files in a directory of the test's own."""
-    path = tmp_path / "imports"
-    settings.CGH_IMPORT_DIR = str(path)
+def scratch(tmp_path, settings):
+    """This process's temporary files in a directory of the test's own."""
+    path = tmp_path / "uploading"
+    settings.FILE_UPLOAD_TEMP_DIR = str(path)
     return path
+
+
+def leftovers(scratch) -> tuple:
+    """What an import may leave behind: stored uploads and local temporary files."""
+    return (StoredFile.objects.count(), StoredFileChunk.objects.count(),
+            list(scratch.iterdir()) if scratch.exists() else [])
 
 
 @pytest.fixture
@@ -61,7 +67,7 @@ def audit_actions(batch) -> list[str]:
 
 # --- Upload and report ---------------------------------------------------------------------------
 
-def test_import_upload_runs_the_task_and_the_page_shows_the_counts(world, post_upload, import_dir):
+def test_import_upload_runs_the_task_and_the_page_shows_the_counts(world, post_upload, scratch):
     before = Case.objects.count()
     r = post_upload(login(world.quality), world.ai_system, GOOD)
     batch = only_batch()
@@ -70,7 +76,7 @@ def test_import_upload_runs_the_task_and_the_page_shows_the_counts(world, post_u
         ImportStatus.COMPLETED, 2, 2, world.quality)
     assert Case.objects.count() == before + 2
     assert audit_actions(batch) == ["import.queued", "import.completed"]
-    assert list(import_dir.iterdir()) == []  # the upload and the progress file are gone
+    assert leftovers(scratch) == (0, 0, [])  # the stored upload and the local copy are gone
     page = login(world.quality).get(r["Location"])
     body = html(page)
     assert page.status_code == 200
@@ -189,7 +195,9 @@ def test_import_queued_batch_is_polled_every_2_seconds_with_a_reload_link(world,
 def test_import_running_batch_shows_rows_rate_and_eta(world, django_capture_on_commit_callbacks):
     batch = queued_batch(world, django_capture_on_commit_callbacks)
     ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.RUNNING)
-    progress_write(batch.pk, 1000, 5000, started=0.0, now=2.0)  # 500 rows/s, 8 s left
+    now = timezone.now()  # as the worker writes it: 1000 of 5000 rows in 2 s, so 500 rows/s, 8 s left
+    ImportBatch.objects.filter(pk=batch.pk).update(rows_done=1000, rows_expected=5000, updated_at=now,
+                                                   started_at=now - dt.timedelta(seconds=2))
     r = login(world.quality).get(f"/imports/{batch.pk}/status/")
     assert r.context["progress"] == {"done": 1000, "expected": 5000, "rate": 500,
                                      "eta": {"minutes": 0, "seconds": 8}, "percent": 20, "is_stale": False}
@@ -212,7 +220,7 @@ def test_import_running_batch_without_progress_for_long_is_shown_interrupted(wor
 # --- Failure -------------------------------------------------------------------------------------
 
 def test_import_unexpected_failure_marks_the_batch_failed_and_writes_nothing(world, post_upload, monkeypatch,
-                                                                           import_dir):
+                                                                           scratch):
     """The import raises after its cases were inserted (in the staging step's transaction): they
     are rolled back, the batch is failed with the message, and the trail says so."""
 
@@ -230,25 +238,25 @@ def test_import_unexpected_failure_marks_the_batch_failed_and_writes_nothing(wor
     assert audit_actions(batch) == ["import.queued", "import.failed"]
     event = AuditEvent.objects.get(action="import.failed")
     assert (event.actor, event.data) == (world.quality, {"error": "RuntimeError", "dry_run": False})
-    assert list(import_dir.iterdir()) == []
+    assert leftovers(scratch) == (0, 0, [])
     body = html(login(world.quality).get(f"/imports/{batch.pk}/"))
     assert "Échec (rien n'a été écrit)" in body and "Échec de l'import" in body
     assert "RuntimeError: disk on fire" in body
     assert "hx-trigger" not in body
 
 
-def test_import_task_raises_an_unexpected_error_again_for_the_worker(world, monkeypatch, import_dir,
+def test_import_task_raises_an_unexpected_error_again_for_the_worker(world, monkeypatch, scratch,
                                                                      django_capture_on_commit_callbacks):
     """The worker records the task as failed with its traceback; a refused file is an outcome."""
 
     monkeypatch.setattr(Writer, "apply_updates", lambda writer: 1 / 0)
     batch = queued_batch(world, django_capture_on_commit_callbacks)
-    (path,) = import_dir.glob("*.upload")
+    assert StoredFile.objects.filter(name=batch.stored_file).exists()
     with pytest.raises(ZeroDivisionError):
-        run_import_batch.call(batch.pk, str(path))
+        run_import_batch.call(batch.pk)
     batch.refresh_from_db()
     assert (batch.status, batch.failure) == (ImportStatus.FAILED, "ZeroDivisionError: division by zero")
-    assert not path.exists()
+    assert leftovers(scratch) == (0, 0, [])
 
 
 def test_import_refused_file_marks_the_batch_failed_with_the_reason(world, post_upload):

@@ -1,6 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..enums import DatePrecision, IdentifierPolicy, ImportFormat, OutputType
+from ..importing.batches import progress_figures
 from ..models import AISystem, Case, ImportBatch, ImportProfile
 
 
@@ -49,14 +51,30 @@ class ImportBatchSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ImportProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    expected = serializers.IntegerField(allow_null=True)
+    rate = serializers.IntegerField(allow_null=True, help_text="rows per second")
+    eta = serializers.FloatField(allow_null=True, help_text="seconds left")
+    percent = serializers.IntegerField(allow_null=True)
+
+
 class ImportBatchDetailSerializer(ImportBatchSerializer):
     """The same with the profile, the dry-run flag, redactions and warnings (identifiers redacted,
     text that would unblind a reviewer)."""
 
+    progress = serializers.SerializerMethodField()
+
     class Meta(ImportBatchSerializer.Meta):
         fields = [*ImportBatchSerializer.Meta.fields, "profile", "is_dry_run", "identifier_policy",
-                  "rows_redacted", "warnings", "failure"]
+                  "rows_redacted", "warnings", "failure", "progress"]
         read_only_fields = fields
+
+    @extend_schema_field(ImportProgressSerializer)
+    def get_progress(self, batch: ImportBatch) -> dict:
+        """Rows done and expected, rows/s and seconds left, read from the batch row (written by
+        the task worker as it goes; see ``importing.batches.ProgressRecorder``)."""
+        return progress_figures(batch)
 
 
 class ImportUploadSerializer(serializers.Serializer):
@@ -66,6 +84,10 @@ class ImportUploadSerializer(serializers.Serializer):
     profile = serializers.PrimaryKeyRelatedField(queryset=ImportProfile.objects.all(), required=False,
                                                  allow_null=True, default=None)
     dry_run = serializers.BooleanField(required=False, default=False)
+    background = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Queue the file for the task worker and answer 202 at once, instead of importing it "
+                  "during the request.")
 
 
 class ImportProfileSerializer(serializers.ModelSerializer):

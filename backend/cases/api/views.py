@@ -13,7 +13,6 @@ from common.exceptions import ensure
 from common.parsers import BoundedJSONParser, NulRefusingFormParser, NulRefusingMultiPartParser
 
 from .. import permissions as perms
-from ..importing.batches import store_upload
 from ..importing.service import import_cases
 from ..models import AISystem, Case, ImportBatch, ImportProfile
 from ..services import (
@@ -21,6 +20,7 @@ from ..services import (
     case_blinding_clear,
     case_blinding_redact,
     flagged_case_list,
+    import_enqueue,
     import_profile_create,
     optout_register,
 )
@@ -155,25 +155,31 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         ensure(perms.can_import_cases(request.user), "Imports are for the quality team.")
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses={201: ImportBatchSerializer})
+    @extend_schema(request={"multipart/form-data": ImportUploadSerializer},
+                   responses={201: ImportBatchSerializer, 202: ImportBatchDetailSerializer})
     def create(self, request):
-        """Upload a CSV or JSON file of cases for one AI system (see the README's import schema)."""
+        """Upload a CSV or JSON file of cases for one AI system (see the README's import schema).
+        Imported at once (201), or, with ``background``, stored and queued for the task worker
+        (202): follow it at ``GET /api/import-batches/{id}/`` (status and progress) from any
+        application server."""
         ensure(perms.can_import_cases(request.user), "Only the quality team can import cases.")
         data = ImportUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        # Read from disk, never whole in memory: a large upload is already a temporary file
-        # (FILE_UPLOAD_MAX_MEMORY_SIZE); a small one is copied to the import directory, and deleted
-        # whatever the outcome (a killed process leaves it to the import recovery's sweep).
-        stored = None if hasattr(upload, "temporary_file_path") else store_upload(upload)
+        options = {"ai_system": data.validated_data["ai_system"], "fmt": data.validated_data["format"],
+                   "profile": data.validated_data["profile"], "dry_run": data.validated_data["dry_run"]}
         try:
-            result = import_cases(actor=request.user, ai_system=data.validated_data["ai_system"],
-                                  path=str(stored or upload.temporary_file_path()), filename=upload.name,
-                                  fmt=data.validated_data["format"], profile=data.validated_data["profile"],
-                                  dry_run=data.validated_data["dry_run"])
+            if data.validated_data["background"]:
+                batch = import_enqueue(actor=request.user, upload=upload, **options)
+                return Response(ImportBatchDetailSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
+            # Never whole in memory: a large upload is already a temporary file of this process
+            # (FILE_UPLOAD_MAX_MEMORY_SIZE), deleted with the request; a small one is held in memory.
+            if hasattr(upload, "temporary_file_path"):
+                result = import_cases(actor=request.user, path=upload.temporary_file_path(), filename=upload.name,
+                                      **options)
+            else:
+                result = import_cases(actor=request.user, raw=upload.read(), filename=upload.name, **options)
         finally:
-            if stored is not None:
-                stored.unlink(missing_ok=True)
             upload.close()
         serializer = ImportBatchDetailSerializer if data.validated_data["dry_run"] else ImportBatchSerializer
         return Response(serializer(result.batch).data, status=status.HTTP_201_CREATED)

@@ -11,7 +11,7 @@ One module per responsibility:
 - ``writer``: the SQL that writes prepared chunks (new cases inserted, existing ones staged, then
   updated or refused in SQL);
 - ``batches``: a queued import's batch around the import transaction (the stored upload, the
-  progress file, a failure, the recovery of batches whose worker died);
+  progress on the batch row, a failure, the recovery of batches whose worker died);
 - ``progress``: the command line's progress bar.
 
 Reading files is ``cases.readers``; one record into one case's values is ``cases.rows``.

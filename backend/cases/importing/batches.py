@@ -1,88 +1,132 @@
-"""A queued import's batch around the import transaction: the uploaded file kept in the import
-directory until its task ends, the progress file the task writes after each chunk (read by the
-batch page and by the recovery), the failure of a batch, and the recovery of batches whose worker
-died.
+"""A queued import's batch around the import transaction: the uploaded file kept in the uploads
+storage until its task ends, the progress the task writes on the batch row after each chunk (read
+by the batch page, the API and the recovery), the failure of a batch, and the recovery of batches
+whose worker died.
+
+Nothing here goes through a directory shared between processes: the upload is in
+``STORAGES["uploads"]`` (the database or S3-compatible object storage, ``common.storage``), the
+progress is on the batch row, and the only local files are the temporary copies a process makes
+for itself (``local_copy``, in ``FILE_UPLOAD_TEMP_DIR``), deleted when it is done with them.
 
 The background task (``cases.tasks``) and the queueing service (``cases.services.import_enqueue``)
 both use this module; it imports neither of them.
 """
 
 import datetime as dt
-import json
 import os
-import uuid
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from common.storage import unique_name, uploads_storage
 
 from ..enums import ImportStatus
 from ..models import ImportBatch
 
+UPLOADS_PREFIX = "imports"
+"""Where queued uploads go in the uploads storage."""
 
-def import_dir() -> Path:
-    """The directory of stored uploads and progress files (``CGH_IMPORT_DIR``, default
-    ``var/imports`` in the project), created when missing."""
-    path = Path(getattr(settings, "CGH_IMPORT_DIR", None) or settings.PROJECT_DIR / "var" / "imports")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+PROGRESS_EVERY = 1.0
+"""Seconds between two progress writes of a running import (the last chunk is always written)."""
 
 
-def store_upload(upload) -> Path:
-    """Copy an upload, chunk by chunk (never whole in memory), to a new file of the import
-    directory, readable by this user only. The caller records its name on the batch."""
-    path = import_dir() / f"{uuid.uuid4().hex}.upload"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
+def store_upload(upload) -> str:
+    """Save an upload, chunk by chunk (never whole in memory), under a new random name of the
+    uploads storage, and return that name; the caller records it on the batch."""
+    return uploads_storage().save(unique_name(UPLOADS_PREFIX, ".upload"), upload)
 
 
-def progress_path(batch_id: int) -> Path:
-    """The progress file of a batch: ``{"done", "expected", "rate", "eta"}`` as JSON."""
-    return import_dir() / f"progress-{batch_id}.json"
+@contextmanager
+def local_copy(name: str) -> Iterator[Path]:
+    """A temporary copy, for this process only, of the stored upload ``name``: written chunk by
+    chunk to ``FILE_UPLOAD_TEMP_DIR`` (mode 0600), and deleted on leaving the block whatever
+    happens (a killed process leaves it to the recovery's sweep). ``FileNotFoundError`` when the
+    storage does not hold the file."""
+    directory = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with uploads_storage().open(name, "rb") as source:
+        fd, path = tempfile.mkstemp(prefix="import-", suffix=".upload", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(source, out, 1024 * 1024)
+            yield Path(path)
+        finally:
+            Path(path).unlink(missing_ok=True)
 
 
-def progress_write(batch_id: int, done: int, expected: int | None, started: float, now: float) -> None:
-    """Write a batch's progress (``started`` and ``now`` on a monotonic clock). The file is
-    replaced whole, so that a reader never sees half of it; its modification time is the task's
-    last sign of life for the recovery."""
-    rate = done / max(now - started, 1e-6)
+class ProgressRecorder:
+    """The ``progress`` callback of a queued import: rows done and expected written on the batch
+    row, at most once per ``PROGRESS_EVERY`` seconds, with ``updated_at`` as the worker's sign of
+    life.
+
+    The import runs in one transaction, whose writes nobody sees before it commits; the progress
+    therefore goes through a connection of its own, in autocommit, so that every application
+    server reads it from the row at once. The import transaction does not lock the batch row
+    until it closes the batch (``importing.service``), so the two never wait for each other. On
+    SQLite, which allows one writer at a time, the import's transaction holds the only write
+    lock: nothing is written until the end, and the page shows the batch running without figures.
+    Use as a context manager (the connection is closed on leaving it)."""
+
+    def __init__(self, batch_id: int):
+        self.batch_id = batch_id
+        self.connection = None
+        if connection.vendor == "postgresql":
+            self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
+            self.connection.settings_dict = dict(connection.settings_dict)
+        self.last = 0.0
+
+    def __enter__(self) -> "ProgressRecorder":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+    def __call__(self, done: int, expected: int | None) -> None:
+        now = time.monotonic()
+        if self.connection is None or (now - self.last < PROGRESS_EVERY and (expected is None or done < expected)):
+            return
+        self.last = now
+        meta = ImportBatch._meta
+        q = self.connection.ops.quote_name
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {q(meta.db_table)} SET {q('rows_done')} = %s, {q('rows_expected')} = %s, "
+                f"{q('updated_at')} = %s WHERE {q('id')} = %s AND {q('status')} = %s",
+                [done, expected, timezone.now(), self.batch_id, ImportStatus.RUNNING])
+
+
+def progress_figures(batch: ImportBatch, *, now: dt.datetime | None = None) -> dict:
+    """A batch's progress as read from its row: rows done and expected, rows per second since the
+    worker started, the seconds left (None when unknown) and the percentage."""
+    now = now or timezone.now()
+    done, expected = batch.rows_done, batch.rows_expected
+    elapsed = (batch.updated_at - batch.started_at).total_seconds() if batch.started_at else 0
+    rate = round(done / elapsed) if done and elapsed > 0 else None
     eta = (expected - done) / rate if expected and rate else None
-    tmp = progress_path(batch_id).with_suffix(".tmp")
-    tmp.write_text(json.dumps({"done": done, "expected": expected, "rate": round(rate), "eta": eta}))
-    tmp.replace(progress_path(batch_id))
+    return {"done": done, "expected": expected, "rate": rate, "eta": eta,
+            "percent": min(round(100 * done / expected), 100) if expected else None}
 
 
-def progress_read(batch_id: int) -> dict | None:
-    """A batch's progress, or None when it has none (not started, ended) or it cannot be read."""
-    try:
-        return json.loads(progress_path(batch_id).read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def import_batch_release_file(*, batch_id: int, path: str | Path | None = None) -> None:
-    """Delete the uploaded file of a batch (it carries raw identifiers) and its progress file, and
-    forget the file's name. Called whatever the import's outcome: completed, refused, failed,
+def import_batch_release_file(*, batch_id: int, name: str | None = None) -> None:
+    """Delete the uploaded file of a batch (it carries raw identifiers) from the uploads storage,
+    and forget its name. Called whatever the import's outcome: completed, refused, failed,
     crashed, or interrupted by a dead worker (``import_batches_recover``). No lock and no audit
     event: the batch's ``stored_file`` is emptied by a plain update, outside any transaction of
     the caller's."""
-    if path is None:
+    if name is None:
         name = ImportBatch.objects.filter(pk=batch_id).values_list("stored_file", flat=True).first()
-        path = import_dir() / name if name else None
-    if path is not None:
-        Path(path).unlink(missing_ok=True)
-    progress_path(batch_id).unlink(missing_ok=True)
+    if name:
+        uploads_storage().delete(name)
     ImportBatch.objects.filter(pk=batch_id).exclude(stored_file="").update(stored_file="")
 
 
@@ -119,16 +163,18 @@ def import_batches_recover(*, now: dt.datetime | None = None, running_stale_afte
     (``cases.services.import_enqueue``), and by ``manage.py recover_imports`` (for a periodic
     timer).
 
-    A worker writes its progress file after every chunk, so a ``running`` batch that has shown no
-    sign of life for ``running_stale_after`` (``CGH_IMPORT_STALE_MINUTES``, default 15) has lost its
-    worker; a ``queued`` batch waiting for longer than ``queued_stale_after`` (default 24 h) has lost
-    its task. Their import transaction never committed, so no case of theirs exists. Each is
-    marked in its own transaction, only if still in the state read (a conditional update, no row
-    lock: a worker that wakes up later finds it interrupted and stops), with one
-    ``import.interrupted`` audit event by the uploader; its file is deleted. Files of the import
-    directory (and of the upload temporary directory) that no live batch owns and that nobody
-    wrote for ``running_stale_after`` are deleted too: what a process killed between storing an
-    upload and recording its batch left there."""
+    A worker writes its progress on the batch row as it goes (``ProgressRecorder``), so a
+    ``running`` batch that has shown no sign of life for ``running_stale_after``
+    (``CGH_IMPORT_STALE_MINUTES``, default 15) has lost its worker; a ``queued`` batch waiting for
+    longer than ``queued_stale_after`` (default 24 h) has lost its task. Their import transaction
+    never committed, so no case of theirs exists. Each is marked in its own transaction, only if
+    still in the state read (a conditional update, no row lock: a worker that wakes up later finds
+    it interrupted and stops, and one still running rolls back when it closes the batch), with one
+    ``import.interrupted`` audit event by the uploader; its file is deleted. Uploads of the
+    uploads storage that no live batch owns and that nobody wrote for ``running_stale_after`` are
+    deleted too (what a process killed between storing an upload and recording its batch left
+    there), and so are this process's own stale temporary files (``FILE_UPLOAD_TEMP_DIR``:
+    uploads being received and import copies that a killed process of this machine left)."""
     now = now or timezone.now()
     running_stale_after = running_stale_after or dt.timedelta(
         minutes=int(getattr(settings, "CGH_IMPORT_STALE_MINUTES", 15)))
@@ -140,7 +186,7 @@ def import_batches_recover(*, now: dt.datetime | None = None, running_stale_afte
     keep: set[str] = set()
     for batch in live:
         limit = running_stale_after if batch.status == ImportStatus.RUNNING else queued_stale_after
-        if now - _last_sign_of_life(batch) <= limit:
+        if now - batch.updated_at <= limit:
             keep.add(batch.stored_file)
             continue
         with transaction.atomic():
@@ -160,30 +206,28 @@ def import_batches_recover(*, now: dt.datetime | None = None, running_stale_afte
     return RecoveryResult(interrupted=interrupted, files_deleted=deleted)
 
 
-def _last_sign_of_life(batch: ImportBatch) -> dt.datetime:
-    """The later of the batch's last update and its progress file's last write."""
-    try:
-        mtime = dt.datetime.fromtimestamp(progress_path(batch.pk).stat().st_mtime, tz=dt.UTC)
-    except OSError:
-        return batch.updated_at
-    return max(mtime, batch.updated_at)
-
-
 def _sweep_files(*, keep: set[str], older_than: dt.datetime) -> int:
-    """Delete the uploads, progress files and upload temporary files not in ``keep`` and last
-    written before ``older_than``; returns how many were deleted."""
+    """Delete the stored uploads not in ``keep`` and the local temporary files, last written
+    before ``older_than``; returns how many were deleted."""
     deleted = 0
-    directories = [(import_dir(), "*.upload"), (import_dir(), "progress-*.json")]
+    storage = uploads_storage()
+    _, names = storage.listdir(UPLOADS_PREFIX)
+    for base in names:
+        name = f"{UPLOADS_PREFIX}/{base}"
+        if name in keep:
+            continue
+        try:
+            if storage.get_modified_time(name) < older_than:
+                storage.delete(name)
+                deleted += 1
+        except FileNotFoundError:
+            continue
     temp_dir = getattr(settings, "FILE_UPLOAD_TEMP_DIR", None)
-    if temp_dir:
-        directories.append((Path(temp_dir), "*"))
-    cutoff = older_than.timestamp()
-    for directory, pattern in directories:
-        for path in directory.glob(pattern):
-            if path.name in keep or not path.is_file():
-                continue
+    if temp_dir and Path(temp_dir).is_dir():
+        cutoff = older_than.timestamp()
+        for path in Path(temp_dir).iterdir():
             try:
-                if path.stat().st_mtime < cutoff:
+                if path.is_file() and path.stat().st_mtime < cutoff:
                     path.unlink(missing_ok=True)
                     deleted += 1
             except OSError:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from audit.services import audit_record
-from common.exceptions import Forbidden
+from common.exceptions import ConcurrentUpdate, Forbidden
 
 from .. import readers
 from ..enums import DatePrecision, IdentifierPolicy, ImportFormat, ImportStatus
@@ -158,7 +158,9 @@ def _rotation(ring: KeyRing, ai_system_id: int) -> tuple[tuple, tuple]:
 def _open_batch(batch: ImportBatch | None, *, actor, ai_system: AISystem, profile: ImportProfile | None,
                 filename: str, info: readers.SourceInfo, fmt: str, key_id: str, dry_run: bool,
                 policy: str) -> ImportBatch:
-    """The batch, ``running``: created, or the queued one filled in."""
+    """The batch, ``running``: created, or the queued one filled in. The queued one is saved only
+    when it is closed (``_close_batch``): until then its row stays unlocked, so that the worker's
+    progress (written on it through another connection) never waits for this transaction."""
     fields = dict(ai_system=ai_system, created_by=actor, profile=profile, filename=filename[:255],
                   file_sha256=info.sha256, format=fmt, status=ImportStatus.RUNNING, key_id=key_id,
                   is_dry_run=dry_run, identifier_policy=policy)
@@ -166,14 +168,19 @@ def _open_batch(batch: ImportBatch | None, *, actor, ai_system: AISystem, profil
         return ImportBatch.objects.create(**fields)
     for name, value in fields.items():
         setattr(batch, name, value)
-    batch.save()
     return batch
 
 
 def _close_batch(batch: ImportBatch, result: ImportResult, *, total: int, dry_run: bool) -> None:
     """The batch's report and final state: ``validated`` for a dry run, ``rejected`` when no row
-    was accepted, else ``completed``."""
-    batch.rows_total = total
+    was accepted, else ``completed``. Locks the batch row: a queued batch that the recovery marked
+    ``interrupted`` meanwhile (its worker looked dead) stays so, and the import is rolled back
+    (409)."""
+    status = ImportBatch.objects.select_for_update().filter(pk=batch.pk).values_list("status", flat=True).first()
+    if status != ImportStatus.RUNNING:
+        raise ConcurrentUpdate("The import was interrupted while it ran: nothing of it was written; import the "
+                               "file again.")
+    batch.rows_total = batch.rows_done = batch.rows_expected = total
     batch.rows_created, batch.rows_updated, batch.rows_unchanged = result.created, result.updated, result.unchanged
     batch.rows_rejected = len({e.line for e in result.errors})
     batch.rows_redacted = result.redacted

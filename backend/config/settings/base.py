@@ -7,6 +7,8 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from common.storage_settings import storage_from_env
+
 BASE_DIR = Path(__file__).resolve().parents[2]  # backend/
 PROJECT_DIR = BASE_DIR.parent
 
@@ -251,8 +253,8 @@ SPECTACULAR_SETTINGS = {
 
 # Request bounds (common.middleware, common.uploads, common.parsers). A file upload larger than
 # CGH_MAX_UPLOAD_MB is refused (413) before it is read; an upload over FILE_UPLOAD_MAX_MEMORY_SIZE
-# streams to a temporary file under the import directory (never held in memory, and swept by the
-# import recovery if a process dies); a non-file body (JSON, form fields) is held in memory and
+# streams to a temporary file of this process (never held in memory, and swept by the import
+# recovery if a process dies); a non-file body (JSON, form fields) is held in memory and
 # bounded by DATA_UPLOAD_MAX_MEMORY_SIZE; JSON nests at most API_JSON_MAX_DEPTH levels.
 MAX_UPLOAD_BYTES = int(env("CGH_MAX_UPLOAD_MB", "200") or 200) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -263,8 +265,9 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
-CGH_IMPORT_DIR = env("CGH_IMPORT_DIR") or str(PROJECT_DIR / "var" / "imports")
-FILE_UPLOAD_TEMP_DIR = str(Path(CGH_IMPORT_DIR) / "uploading")
+# Local scratch of this process only (an upload being received, an import's copy of its file):
+# never shared between processes; swept of files a killed process left by the import recovery.
+FILE_UPLOAD_TEMP_DIR = env("CGH_UPLOAD_TEMP_DIR") or str(PROJECT_DIR / "var" / "uploading")
 FILE_UPLOAD_PERMISSIONS = 0o600
 API_JSON_MAX_DEPTH = 20
 API_MAX_PAGE_SIZE = 200
@@ -340,3 +343,10 @@ LOGGING = {
     # record each; kept out of the audit chain so that an attacker cannot make it grow at will.
     "loggers": {"security": {"level": "INFO"}},
 }
+
+# ---- Uploads storage (no shared filesystem between processes) ----
+# Uploads waiting for the task worker live in STORAGES["uploads"], reached by every application
+# server and worker: the database by default, or S3-compatible object storage with CGH_STORAGE=s3
+# (common.storage_settings.storage_from_env lists the CGH_S3_* variables).
+UPLOAD_STORAGE = storage_from_env()
+STORAGES = {**STORAGES, "uploads": UPLOAD_STORAGE}

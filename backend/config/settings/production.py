@@ -11,7 +11,7 @@ from cases.pseudonymization import read_secret, retired_key_entries
 from operations.logs import json_logging
 
 from .base import *  # noqa: F403
-from .base import PROJECT_DIR, env, env_bool
+from .base import PROJECT_DIR, UPLOAD_STORAGE, env, env_bool
 
 DEBUG = False
 SECRET_KEY = env("CGH_SECRET_KEY") or ""
@@ -89,3 +89,6 @@ STATIC_ROOT = env("CGH_STATIC_ROOT") or str(PROJECT_DIR / "var" / "static")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # One JSON object per line on stdout, with the request id and the user id (operations.logs).
 LOGGING = json_logging(level=env("CGH_LOG_LEVEL", "INFO") or "INFO")
+
+# ---- Uploads storage (no shared filesystem between processes) ----
+STORAGES = {**STORAGES, "uploads": UPLOAD_STORAGE}

@@ -1,7 +1,7 @@
 """Test settings: same database switch as base (SQLite, or PostgreSQL with CGH_DB_ENGINE=postgres)."""
 
 from .base import *  # noqa: F403
-from .base import INSTALLED_APPS, database_from_env
+from .base import INSTALLED_APPS, UPLOAD_STORAGE, database_from_env
 
 INSTALLED_APPS = [*INSTALLED_APPS, "demo"]  # manage.py load_demo (demo tests, make fuzz)
 SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -28,3 +28,6 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# ---- Uploads storage (no shared filesystem between processes) ----
+STORAGES = {**STORAGES, "uploads": UPLOAD_STORAGE}

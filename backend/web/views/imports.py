@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from cases.api.views import errors_csv
 from cases.enums import ImportFormat, ImportStatus
-from cases.importing.batches import progress_path, progress_read
+from cases.importing.batches import progress_figures
 from cases.importing.rules import import_profile_check
 from cases.models import ImportBatch, ImportProfile
 from cases.permissions import can_import_cases
@@ -155,19 +155,13 @@ def _duration(seconds: float | None) -> dict | None:
 
 
 def _progress(b: ImportBatch) -> dict:
-    """Rows done and expected, rows/s and the estimated time left, from the task's progress file;
-    ``is_stale`` when a running batch has shown no sign of life for ``STALE_AFTER``."""
-    progress = progress_read(b.pk) or {}
-    try:
-        last_seen = dt.datetime.fromtimestamp(progress_path(b.pk).stat().st_mtime, tz=dt.UTC)
-    except OSError:
-        last_seen = b.updated_at
-    done, expected = progress.get("done") or 0, progress.get("expected")
-    return {
-        "done": done, "expected": expected, "rate": progress.get("rate"),
-        "eta": _duration(progress.get("eta")),
-        "percent": min(round(100 * done / expected), 100) if expected else None,
-        "is_stale": b.status == ImportStatus.RUNNING and timezone.now() - last_seen > STALE_AFTER,
+    """Rows done and expected, rows/s and the estimated time left, from the batch row (written by
+    the task worker, wherever it runs); ``is_stale`` when a running batch has shown no sign of
+    life for ``STALE_AFTER``."""
+    figures = progress_figures(b)
+    return figures | {
+        "eta": _duration(figures["eta"]),
+        "is_stale": b.status == ImportStatus.RUNNING and timezone.now() - b.updated_at > STALE_AFTER,
     }
 
 
