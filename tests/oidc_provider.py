@@ -11,8 +11,8 @@ import json
 import os
 import re
 import secrets
+import select
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -49,9 +49,10 @@ class TestProvider:
         self.discovery_url = f"{self.issuer}/.well-known/openid-configuration"
 
     def _wait_for_issuer(self) -> str:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        line = self.process.stdout.readline()  # the server prints its issuer once it listens
-        if not line or time.monotonic() > deadline:
+        # The server prints its issuer once it listens; a process that dies or hangs fails the test.
+        ready, _, _ = select.select([self.process.stdout], [], [], START_TIMEOUT_SECONDS)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
             self.stop()
             self.log.seek(0)
             pytest.fail(f"The test OpenID provider did not start:\n{self.log.read()}", pytrace=False)
