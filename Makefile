@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 DEMO_ENV := DJANGO_SETTINGS_MODULE=config.settings.local CGH_DB_ENGINE=sqlite
 DEMO_ADDR := 127.0.0.1:8000
 
-.PHONY: help venv messages demo prod browser test test-sqlite test-postgres test-scaleout lint bench fuzz fuzz-postgres clean
+.PHONY: help venv messages demo prod browser oidc-provider test test-sqlite test-postgres test-scaleout lint bench fuzz fuzz-postgres clean
 
 help:
 	@echo "Targets:"
@@ -67,6 +67,10 @@ messages: venv
 browser:
 	@scripts/ensure_browser.sh
 
+# ---- single sign-on tests: the OpenID provider they start on loopback (npm ci in scripts/oidc)
+oidc-provider:
+	@scripts/ensure_oidc_provider.sh
+
 # ---------------------------------------------------------------- demo
 
 demo: venv messages
@@ -91,7 +95,7 @@ prod: venv messages
 # ---------------------------------------------------------------- tests
 
 # Both halves always run (unless interrupted with Ctrl-C); fails if either fails.
-test: venv messages browser lint
+test: venv messages browser oidc-provider lint
 	@trap 'exit 130' INT TERM; sqlite=0; postgres=0; \
 	echo "==> [1/3] whole test suite on SQLite"; \
 	CGH_DB_ENGINE=sqlite $(PYTEST) $(PYTEST_ARGS) || sqlite=$$?; \
@@ -103,10 +107,10 @@ test: venv messages browser lint
 	echo "==> SQLite: $$(verdict $$sqlite); PostgreSQL: $$(verdict $$postgres); scale-out: $$(verdict $$scaleout)"; \
 	[ "$$sqlite" = 0 ] && [ "$$postgres" = 0 ] && [ "$$scaleout" = 0 ]
 
-test-sqlite: venv messages browser
+test-sqlite: venv messages browser oidc-provider
 	CGH_DB_ENGINE=sqlite $(PYTEST) $(PYTEST_ARGS)
 
-test-postgres: venv messages browser
+test-postgres: venv messages browser oidc-provider
 	scripts/with_postgres.sh $(PYTEST) $(PYTEST_ARGS)
 
 # ---- Scale-out test (no shared filesystem between processes) ----

@@ -58,6 +58,8 @@ class LockoutModelBackend(ModelBackend):
     """Django's model backend, refusing a throttled (client, username) before checking the password."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
+        if not getattr(settings, "CGH_LOCAL_LOGIN", True):
+            return None  # local accounts switched off (single sign-on only): no password is checked
         if username is None:
             username = kwargs.get(get_user_model().USERNAME_FIELD)
         if username is not None:

@@ -33,6 +33,7 @@ TOUCH_EVERY_SECONDS = 60
 
 ALLOWED_UNVERIFIED = frozenset({
     "web:otp_verify", "web:otp_setup", "web:otp_backup_codes", "web:logout", "web:login", "set_language",
+    "web:sso_start", "web:sso_callback",
 })
 
 

@@ -118,3 +118,30 @@ class SensitiveChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} — {self.target}"
+
+
+class ExternalIdentity(models.Model):
+    """An account's identity at a single sign-on provider: the issuer and its stable subject
+    (``sub``), the only thing a login through that provider is matched on (never the e-mail).
+    ``deactivated_by_provider`` records that the account was deactivated because the provider
+    stopped giving it an allowed role, so that a role given back reactivates it, while an
+    account an administrator deactivated stays off."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="external_identities",
+                             verbose_name=_("account"))
+    issuer = models.CharField(_("issuer"), max_length=255)
+    subject = models.CharField(_("subject"), max_length=255)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_login_at = models.DateTimeField(_("last login"), null=True, blank=True)
+    deactivated_by_provider = models.BooleanField(_("deactivated by the provider"), default=False)
+
+    class Meta:
+        verbose_name = _("external identity")
+        verbose_name_plural = _("external identities")
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="externalidentity_issuer_subject"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="externalidentity_one_per_issuer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issuer} {self.subject}"

@@ -36,12 +36,18 @@ def has_confirmed_device(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
+PROVIDER_MFA_SESSION_KEY = "cgh_provider_mfa"
+"""Set at a single sign-on login whose signed ID token shows a multi-factor authentication that
+the configuration accepts (``accounts.oidc.claims.multi_factor_evidence``): the session counts as
+verified, as after a TOTP code. Never set otherwise."""
+
+
 def session_is_verified(request) -> bool:
     session = getattr(request, "session", None)
     if session is None:
         return False
-    device_id = session.get(DEVICE_ID_SESSION_KEY)
-    return bool(device_id) and session.get(SESSION_KEY) == str(request.user.pk)
+    verified = session.get(DEVICE_ID_SESSION_KEY) or session.get(PROVIDER_MFA_SESSION_KEY)
+    return bool(verified) and session.get(SESSION_KEY) == str(request.user.pk)
 
 
 def mark_verified(request, device) -> None:
@@ -50,6 +56,12 @@ def mark_verified(request, device) -> None:
     request.session.cycle_key()
     request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     request.user.otp_device = device
+
+
+def mark_verified_by_provider(request, evidence: dict) -> None:
+    """Record the provider's multi-factor evidence (``{"acr": ...}`` or ``{"amr": [...]}``) in the
+    session the single sign-on login has just opened (its key is already new)."""
+    request.session[PROVIDER_MFA_SESSION_KEY] = evidence
 
 
 def verify_code(user, code: str):

@@ -46,14 +46,15 @@ def _lock(user):
     return User.objects.select_for_update().get(pk=user.pk)
 
 
-def _apply_role(*, actor, user, role: str, approved_by=None) -> None:
+def _apply_role(*, actor, user, role: str, approved_by=None, source: dict | None = None) -> None:
     old = user.role
     user.role = role
     user.save(update_fields=["role"])
     user_revoke_credentials(user=user)
     audit_record(actor=actor, action="accounts.role_changed", target=user,
                  data={"old_role": old, "new_role": role, "username": user.username,
-                       **({"approved_by": approved_by.pk} if approved_by is not None else {})})
+                       **({"approved_by": approved_by.pk} if approved_by is not None else {}),
+                       **(source or {})})
 
 
 def user_role_change(*, actor, user, role: str, reason: str = "") -> SensitiveChangeRequest | None:
@@ -72,6 +73,21 @@ def user_role_change(*, actor, user, role: str, reason: str = "") -> SensitiveCh
                                    reason=reason or "Role change")
         _apply_role(actor=actor, user=user, role=role)
     return None
+
+
+def user_role_set_by_identity_provider(*, user, role: str, issuer: str) -> None:
+    """At a single sign-on login, the provider's claims give ``user`` another role
+    (``accounts.oidc``): the same audited change as an administrator's (``accounts.role_changed``,
+    no actor, ``source: "oidc"`` and the issuer), which ends the account's sessions and tokens.
+    Never to or from a role that needs two administrators: the role allow-list cannot name one
+    and such an account cannot log in through single sign-on (403 if asked anyway). Caller holds
+    the transaction and the account's row lock."""
+    if role not in Role.values:
+        raise ValidationFailed("Unknown role.", extra={"role": ["Unknown role."]})
+    if perms.role_change_needs_second_person(user.role, role):
+        raise Forbidden("This role change needs a second administrator.")
+    if user.role != role:
+        _apply_role(actor=None, user=user, role=role, source={"source": "oidc", "issuer": issuer})
 
 
 def user_set_staff_flags(*, actor, user, is_staff: bool, is_superuser: bool) -> None:

@@ -24,7 +24,9 @@ def audit_login(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session") and request.session.get(SESSION_KEY) == str(user.pk):
         start_session_clock(request)
     with transaction.atomic():
-        audit_record(actor=user, action="auth.login", target=user, data=_client(request))
+        # A single sign-on login adds how it was made (method, issuer, second factor): see web.views.sso.
+        details = getattr(request, "cgh_login_details", None) or {}
+        audit_record(actor=user, action="auth.login", target=user, data={**_client(request), **details})
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")

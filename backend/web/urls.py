@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from .views import (
@@ -13,6 +12,7 @@ from .views import (
     reidentification,
     reviews,
     sessions,
+    sso,
     vigilance,
 )
 
@@ -21,7 +21,9 @@ app_name = "web"
 urlpatterns = [
     path("", home.home, name="home"),
     path("login/", account.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", sso.LogoutView.as_view(), name="logout"),
+    path("login/sso/", sso.SSOStartView.as_view(), name="sso_start"),
+    path("login/sso/callback/", sso.sso_callback, name="sso_callback"),
     path("account/", account.password_change, name="password_change"),
     path("account/second-factor/", account.otp_verify, name="otp_verify"),
     path("account/second-factor/setup/", account.otp_setup, name="otp_setup"),

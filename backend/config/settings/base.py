@@ -350,3 +350,21 @@ LOGGING = {
 # (common.storage_settings.storage_from_env lists the CGH_S3_* variables).
 UPLOAD_STORAGE = storage_from_env()
 STORAGES = {**STORAGES, "uploads": UPLOAD_STORAGE}
+
+# ---------------------------------------------------------------- single sign-on (OpenID Connect)
+# Off unless CGH_OIDC_ENABLED is true; accounts.oidc.config reads and checks every CGH_OIDC_*
+# variable (README, "Single sign-on") and stops the start-up on a bad one. The backend is always
+# listed: it only serves the sessions it opened, and never sees a username and password.
+# CGH_LOCAL_LOGIN=false turns the local accounts' password login off (web form, API tokens, admin).
+
+from accounts.oidc.config import oidc_config_from_env, provider_origins  # noqa: E402
+
+CGH_OIDC = oidc_config_from_env(os.environ)
+CGH_LOCAL_LOGIN = env_bool("CGH_LOCAL_LOGIN", True)
+if not CGH_LOCAL_LOGIN and CGH_OIDC is None:
+    raise ImproperlyConfigured("CGH_LOCAL_LOGIN is off and single sign-on is not on: nobody could log in.")
+AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "accounts.oidc.backend.OIDCBackend"]
+if CGH_OIDC is not None:
+    # The logout form is redirected to the provider's end-session endpoint.
+    CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", " ".join(["form-action 'self'", *provider_origins(CGH_OIDC)]))

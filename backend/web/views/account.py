@@ -10,6 +10,7 @@ who knows only the password cannot replace the owner's authenticator.
 
 from base64 import b32encode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -46,9 +47,24 @@ def _next_url(request) -> str:
 
 
 class LoginView(auth_views.LoginView):
+    """The local form and, when single sign-on is on, the button to the provider
+    (``web.views.sso``). With ``CGH_LOCAL_LOGIN`` off the form is neither shown nor accepted."""
+
     template_name = "web/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        config = getattr(settings, "CGH_OIDC", None)
+        context.update(sso_provider_name=config.provider_name if config is not None else "",
+                       local_login=settings.CGH_LOCAL_LOGIN)
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if not settings.CGH_LOCAL_LOGIN:
+            return self.render_to_response(self.get_context_data(), status=403)
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         response = super().form_valid(form)  # logs in: new session key
