@@ -21,7 +21,7 @@ The result never depends on the cut-offs: a stratum with fewer than ``n_h`` cand
 cut-off is queried again with a four times larger one, up to ``P`` (every case of the stratum).
 
 Population hash: SHA-256 over the population's source keys sorted bytewise, one per line; the
-database sorts, the keys stream to Python in chunks and the digest is updated as they come
+database sorts, the keys stream to Python in groups and the digest is updated as they come
 (constant memory on both sides, see ``population_fingerprint``).
 
 Strata may be built on the AI output: they are stored on ``CampaignCase.stratum`` and never
@@ -39,7 +39,6 @@ from operator import itemgetter
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Case, CharField, Count, F, Func, QuerySet, Value, When
 from django.db.models.functions import Concat
-from psycopg import pq
 
 from cases.models import Case as CaseModel
 from cases.models import OptOut
@@ -256,44 +255,46 @@ def campaign_population(campaign: Campaign) -> QuerySet[CaseModel]:
                           period_end=campaign.period_end, sites=campaign.sites, exclude_campaign_id=campaign.pk)
 
 
-HASH_CHUNK = 10_000  # keys hashed per update; also the rows PostgreSQL sends per network round
+HASH_CHUNK = 10_000  # SQLite: keys read and hashed together
+HASH_GROUP_PREFIX = 3  # PostgreSQL: keys sent as one text per common prefix (4,096 groups of hex keys)
 
 
 def population_fingerprint(population: QuerySet[CaseModel]) -> tuple[int, str]:
     """(size, SHA-256 of the source keys sorted bytewise, one per line: ``key + "\\n"`` each).
 
-    A stream in key order: the database sorts (PostgreSQL within ``work_mem``, spilling to disk
-    beyond, so its memory does not grow with the population), sends the keys in chunks of
-    ``HASH_CHUNK`` rows, and the digest is updated chunk by chunk; neither side ever holds the
-    population. Bytewise is the "C" collation on PostgreSQL, SQLite's default BINARY collation,
-    and Python's order of ``str`` (code points, the order of their UTF-8 bytes), so the digest is
-    the same on both databases and the same as the earlier ``sha256(string_agg(...))`` in SQL,
-    which recorded the hashes of existing campaigns."""
+    A stream in key order, updating the digest as the keys come; neither the database nor Python
+    ever holds the population. Bytewise is the "C" collation on PostgreSQL, SQLite's default
+    BINARY collation and Python's order of ``str`` (code points: the order of their UTF-8 bytes),
+    so the digest is the same on both databases and the same as the ``sha256(string_agg(...))``
+    PostgreSQL computed before (one text of the whole population: 396 MiB at 1M cases, failing
+    near 16.5M), which recorded the hashes of existing campaigns.
+
+    PostgreSQL sorts the keys (within ``work_mem`` per process, spilling to disk beyond, in
+    parallel workers merged in order) by their first ``HASH_GROUP_PREFIX`` characters, then by
+    the whole key: the same order as by the key alone, since a prefix of a smaller key is never
+    larger. It sends one text per prefix (the group's keys in that order, each followed by a
+    newline), so thousands of rows cross the network rather than millions, and Python hashes
+    them in order. Keys are HMACs in hex, so a group holds about 1/4096 of the population."""
     keys = population.order_by().values_list("source_key")
     digest = hashlib.sha256()
     size = 0
-
-    def update(chunk: list) -> None:
-        nonlocal size
-        digest.update(("\n".join(map(_first, chunk)) + "\n").encode())
-        size += len(chunk)
-
     if connection.vendor == "postgresql":
         sql, params = keys.query.sql_with_params()
+        # Streamed with libpq's single-row mode rather than a server-side cursor, which would
+        # forbid the parallel sort; each row is one group.
         with transaction.atomic(), connection.cursor() as cursor:
-            # Bounded per sorting process (this transaction only); a larger population spills.
-            cursor.execute("SET LOCAL work_mem = '64MB'")
-            # Sorted in a subquery so that the sort runs in parallel workers (Gather Merge keeps
-            # the order); streamed in chunked-rows mode rather than through a server-side cursor,
-            # which would forbid the parallel plan (row by row where libpq predates chunked mode).
-            rows = cursor.cursor.stream(f'SELECT p.source_key COLLATE "C" FROM ({sql}) p ORDER BY 1', params,
-                                        size=HASH_CHUNK if pq.version() >= 170000 else 1)
-            while chunk := list(islice(rows, HASH_CHUNK)):
-                update(chunk)
+            cursor.execute("SET LOCAL work_mem = '64MB'")  # per sorting process, this transaction only
+            for text, count in cursor.cursor.stream(
+                    "SELECT string_agg(s.k || chr(10), ''), COUNT(*) FROM ("
+                    f'SELECT p.source_key COLLATE "C" AS k, substr(p.source_key COLLATE "C", 1, {HASH_GROUP_PREFIX}) '
+                    f"AS g FROM ({sql}) p ORDER BY 2, 1) s GROUP BY s.g ORDER BY s.g", params):
+                digest.update(text.encode())
+                size += count
         return size, digest.hexdigest()
     rows = keys.order_by("source_key").iterator(chunk_size=HASH_CHUNK)
     while chunk := list(islice(rows, HASH_CHUNK)):
-        update(chunk)
+        digest.update(("\n".join(map(_first, chunk)) + "\n").encode())
+        size += len(chunk)
     return size, digest.hexdigest()
 
 
