@@ -5,11 +5,17 @@
     scripts/with_postgres.sh .venv/bin/python bench/sampling_bench.py      # PostgreSQL
     .venv/bin/python bench/sampling_bench.py --cases 200000 --n 400 --repeat 5
 
-Prints, for a draw of ``--n`` cases: the time (median of ``--repeat`` runs) and peak Python
-memory (tracemalloc) of the whole draw (population hash + strata counts + candidates), of its
-parts, for a simple random and a stratified design, and the ratio to a bare ``ORDER BY random() LIMIT n`` over the same
-population. Runs on a scratch database (a temporary SQLite file, or the PostgreSQL database
-named by the CGH_DB_* environment), never on the demo database.
+    scripts/with_postgres.sh .venv/bin/python bench/sampling_bench.py --cases 5000000   # about 10 min to fill
+
+Prints, for a draw of ``--n`` cases: the time (median of ``--repeat`` runs, with min-max) and peak
+Python memory (tracemalloc) of the whole draw (population hash + strata counts + candidates), of
+its parts, for a simple random and a stratified design, and the ratio to a bare ``ORDER BY random()
+LIMIT n`` over the same population. The population hash (a stream of the sorted keys) is also
+compared with the database sorting the same keys and counting them (no transfer, no hash) and, on
+PostgreSQL, with the former ``sha256(string_agg(...))`` aggregate; beside each: the growth of this
+process's peak RSS and, on a local PostgreSQL, the server backend's peak RSS and its temporary
+files. Runs on a scratch database (a temporary SQLite file, or the PostgreSQL database named by the
+CGH_DB_* environment), never on the demo database.
 """
 
 import argparse
@@ -81,6 +87,7 @@ def fill(connection, ai_id: int, n: int) -> None:
 
 
 REPEAT = 3
+SPREADS: list[str] = []
 
 
 def measure(fn, repeat: int | None = None):
@@ -92,7 +99,93 @@ def measure(fn, repeat: int | None = None):
         times.append(time.perf_counter() - start)
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
+    SPREADS.append(f"{min(times):.3f}-{max(times):.3f} s")
     return result, statistics.median(times), max(peaks)
+
+
+def spread() -> str:
+    """min-max of the last measure's runs"""
+    return SPREADS[-1]
+
+
+def peak_rss_mib(pid: int | str = "self") -> float | None:
+    """VmHWM of a process (Linux), None when unreadable (another host, another user)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak_rss(pid: int | str = "self") -> None:
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def memory_of(fn, connection):
+    """(result, client peak RSS growth MiB, server backend peak RSS MiB or None, server temp MiB or None)
+    of one run of ``fn``."""
+    backend = temp_before = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid(), temp_bytes FROM pg_stat_database WHERE datname = "
+                           "current_database()")
+            backend, temp_before = cursor.fetchone()
+        reset_peak_rss(backend)
+    reset_peak_rss()
+    before = peak_rss_mib() or 0.0
+    result = fn()
+    client = (peak_rss_mib() or 0.0) - before
+    server = temp = None
+    if backend is not None:
+        server = peak_rss_mib(backend)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_force_next_flush()")
+            cursor.execute("SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()")
+            temp = (cursor.fetchone()[0] - temp_before) / 2**20
+    return result, client, server, temp
+
+
+def describe_memory(client, server, temp) -> str:
+    out = f"client peak RSS +{client:.0f} MiB"
+    if server is not None:
+        out += f", server backend peak RSS {server:.0f} MiB"
+    if temp is not None:
+        out += f", server temporary files {temp:.0f} MiB (parallel workers included)"
+    return out
+
+
+def former_fingerprint(population, connection) -> tuple[int, str]:
+    """The population hash as PostgreSQL computed it before it was streamed: one text value."""
+    from django.db import transaction
+
+    sql, params = population.order_by().values_list("source_key").query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(
+            "SELECT COUNT(*), encode(sha256(convert_to(COALESCE(string_agg(t.k || chr(10), ''), ''), 'UTF8')), "
+            f"'hex') FROM (SELECT p.source_key COLLATE \"C\" AS k FROM ({sql}) p ORDER BY 1) t", params)
+        size, digest = cursor.fetchone()
+    return int(size), digest
+
+
+def sorted_scan(population, connection) -> int:
+    """The database sorts the population's keys as the hash needs them and only counts them."""
+    from django.db import transaction
+
+    sql, params = population.order_by().values_list("source_key").query.sql_with_params()
+    pg = connection.vendor == "postgresql"
+    collate, offset = (' COLLATE "C"', "OFFSET 0") if pg else ("", "LIMIT -1 OFFSET 0")  # keeps the sort
+    with transaction.atomic(), connection.cursor() as cursor:
+        if pg:
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(f"SELECT COUNT(*) FROM (SELECT p.source_key{collate} AS k FROM ({sql}) p ORDER BY 1 {offset}) t",
+                       params)
+        return cursor.fetchone()[0]
 
 
 def main() -> None:
@@ -100,6 +193,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000, help="population size (default 1,000,000)")
     parser.add_argument("--n", type=int, default=400, help="sample size (default 400)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measure, the median is printed (default 3)")
+    parser.add_argument("--skip-former", action="store_true",
+                        help="do not run the former string_agg hash (it fails near 16.5M cases)")
     args = parser.parse_args()
     global REPEAT
     REPEAT = max(1, args.repeat)
@@ -117,7 +212,7 @@ def main() -> None:
     from cases.models import AISystem
     from reviews.sampling import Design, draw_sample, population_fingerprint, population_for, stratum_counts
 
-    print(f"database: {connection.vendor}")
+    print(f"database: {connection.vendor}; load average {os.getloadavg()[0]:.1f}")
     ai = AISystem.objects.create(name="Bench sampling AI", vendor="Bench", version="1", intended_use="bench",
                                  output_type=OutputType.BINARY, labels=["fracture", "no_fracture"],
                                  positive_label="fracture")
@@ -129,10 +224,22 @@ def main() -> None:
                                 period_end=dt.date(2026, 12, 31), sites=[])
 
     _, t_bare, m_bare = measure(lambda: list(population.order_by("?").values_list("id", flat=True)[: args.n]))
-    print(f"baseline: ORDER BY random() LIMIT {args.n}: {t_bare:.3f} s, peak Python memory {m_bare / 2**20:.2f} MiB")
+    print(f"baseline: ORDER BY random() LIMIT {args.n}: {t_bare:.3f} s ({spread()}), "
+          f"peak Python memory {m_bare / 2**20:.2f} MiB")
 
+    _, t_sort, _ = measure(lambda: sorted_scan(population, connection))
+    print(f"baseline: the database sorts the keys and counts them: {t_sort:.3f} s ({spread()})")
     (size, digest), t_hash, m_hash = measure(lambda: population_fingerprint(population))
-    print(f"population hash: {size:,} cases in {t_hash:.3f} s, peak {m_hash / 2**20:.2f} MiB ({digest[:12]}...)")
+    _, *mem = memory_of(lambda: population_fingerprint(population), connection)
+    print(f"population hash (stream): {size:,} cases in {t_hash:.3f} s ({spread()}), "
+          f"{t_hash / t_sort:.2f}x the sort alone; peak Python memory {m_hash / 2**20:.2f} MiB, "
+          f"{describe_memory(*mem)} ({digest[:12]}...)")
+    if connection.vendor == "postgresql" and not args.skip_former:
+        former, t_former, _ = measure(lambda: former_fingerprint(population, connection))
+        _, *mem = memory_of(lambda: former_fingerprint(population, connection), connection)
+        assert former == (size, digest), (former, digest)
+        print(f"former hash (string_agg in PostgreSQL): {t_former:.3f} s ({spread()}), same digest; "
+              f"stream / former {t_hash / t_former:.2f}x; {describe_memory(*mem)}")
 
     designs = {
         "simple random": Design(),
@@ -146,10 +253,11 @@ def main() -> None:
         if design.type == "stratified":
             _, t_counts, _ = measure(lambda d=design: stratum_counts(population, d))
         sample, t, peak = measure(lambda d=design: draw_sample(population, seed=20260315, sample_size=args.n, design=d))
+        t_spread = spread()
         again = draw_sample(population, seed=20260315, sample_size=args.n, design=design)
         assert again == sample and len(sample.units) == args.n, (len(sample.units), args.n)
         extra = f"; of which strata counts {t_counts:.3f} s" if design.type == "stratified" else ""
-        print(f"draw [{name}]: {args.n} of {sample.population_size:,} in {t:.3f} s end to end "
+        print(f"draw [{name}]: {args.n} of {sample.population_size:,} in {t:.3f} s ({t_spread}) end to end "
               f"(hash included{extra}), peak Python memory {peak / 2**20:.2f} MiB, "
               f"{len(sample.strata)} strata; ratio to ORDER BY random() {t / t_bare:.2f}x; same seed, same sample")
 

@@ -3,6 +3,7 @@
 (parsing, HMAC, encryption and text scanning are CPU work). No database access here.
 """
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Iterator
@@ -44,6 +45,10 @@ def prepared_chunks(chunks: Iterator, ctx: RowContext, workers: int) -> Iterator
         for chunk in chunks:
             yield prepare_chunk(chunk, ctx)
         return
+    # Objects alive at the fork move to the permanent generation: the workers' garbage collector
+    # then never writes to them (reference counts aside), so their pages stay shared with this
+    # process instead of being copied into each worker.
+    gc.freeze()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=init_worker, initargs=(ctx,))
     try:
@@ -56,3 +61,4 @@ def prepared_chunks(chunks: Iterator, ctx: RowContext, workers: int) -> Iterator
             yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
