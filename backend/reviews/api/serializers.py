@@ -144,6 +144,27 @@ class VerdictInputSerializer(serializers.Serializer):
     comments = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
 
+class DraftInputSerializer(serializers.Serializer):
+    """An unfinished verdict form: every field optional, nothing validated beyond its length (a
+    draft may be incomplete); only the fields of the assignment's kind of review are kept."""
+
+    label = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    confidence = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+    rationale = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    patient_informed = serializers.ChoiceField(YesNoUnknown.choices, required=False, allow_blank=True)
+    information_understandable = serializers.ChoiceField(YesNoUnknown.choices, required=False, allow_blank=True)
+    rights_respected = serializers.ChoiceField(YesNoUnknown.choices, required=False, allow_blank=True)
+    equity_concern = serializers.BooleanField(required=False, allow_null=True, default=None)
+    comments = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class DraftSerializer(serializers.Serializer):
+    """The reviewer's own saved draft (strings, as the form keeps them); empty when none."""
+
+    assignment = serializers.IntegerField()
+    data = serializers.DictField(child=serializers.CharField())
+
+
 class ClassificationInputSerializer(serializers.Serializer):
     discrepancy = serializers.ChoiceField(Discrepancy.choices)
     would_have_changed = serializers.BooleanField()

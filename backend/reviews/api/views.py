@@ -28,6 +28,8 @@ from .serializers import (
     CampaignSerializer,
     ClassificationInputSerializer,
     DeclineSerializer,
+    DraftInputSerializer,
+    DraftSerializer,
     PlanQuerySerializer,
     ProtocolDeviationInputSerializer,
     ProtocolDeviationSerializer,
@@ -183,6 +185,24 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     ))
     def retrieve(self, request, pk=None):
         return Response(self.represent(self.get_object()))
+
+    @extend_schema(methods=["GET"], responses=DraftSerializer)
+    @extend_schema(methods=["PUT"], request=DraftInputSerializer, responses=DraftSerializer)
+    @action(detail=True, methods=["get", "put"])
+    def draft(self, request, pk=None):
+        """The reviewer's unlocked verdict form (GET reads it, PUT replaces it): private to the
+        assigned reviewer (403 for anyone else who may see the assignment, 404 otherwise); saved
+        only while the assignment is opened in a campaign under review (409). Deleted when the
+        verdict is locked or the review ends."""
+        assignment = self.get_object()
+        if request.method == "PUT":
+            data = DraftInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            draft = services.assignment_save_draft(actor=request.user, assignment=assignment,
+                                                   data=dict(data.validated_data))
+            return Response({"assignment": assignment.pk, "data": draft.data})
+        ensure(perms.is_assignee(request.user, assignment), "Only the assigned reviewer can read their draft.")
+        return Response({"assignment": assignment.pk, "data": services.assignment_draft_data(assignment)})
 
     open = transition_action("open", services.assignment_open)
     submit = transition_action("submit", services.assignment_submit, input_serializer=VerdictInputSerializer,
