@@ -9,18 +9,19 @@ management readers beside them, against gunicorn on a throw-away PostgreSQL.
 What it does:
 1. Builds a scratch PostgreSQL database (re-runs itself under ``scripts/with_postgres.sh`` when
    not given one) with ``--reviewers`` clinician reviewers, each holding ``--per-reviewer``
-   blind reviews in one campaign under review (two clinicians per case), and a second campaign
-   in analysis with ``--verdicts`` clinician verdicts (and one patient representative's answer
-   per case) for the dashboards. Cases and rows are written in bulk; API tokens and web
-   sessions (through the second-factor step) are opened before the run.
-2. Starts ``gunicorn config.wsgi -w 3`` on loopback (settings ``bench/load_settings.py``:
-   DEBUG off, persistent connections).
+   blind reviews, in campaigns under review of ``--per-campaign`` reviewers each (800 cases, two
+   clinicians per case, with the defaults), and a campaign in analysis with ``--verdicts``
+   clinician verdicts (and one patient representative's answer per case) for the dashboards.
+   Rows are written in bulk; API tokens and web sessions (through the second-factor step) are
+   opened before the runs.
+2. Starts ``gunicorn config.wsgi -w 3`` on loopback, settings ``bench/load_settings.py``
+   (DEBUG off, persistent connections); its output goes to a temporary directory.
 3. Runs locust headless (``bench/load_locustfile.py``) for each ``--users`` level,
    ``--repeat`` times, for ``--duration`` seconds after all users have started. Users are
    reviewers (each loop: queue, open, draft, submit, unblind, classify, with 0.5 to 1.5 s
-   between steps), plus one quality-team reader (campaign board page, progress, campaign list)
-   and one management reader (campaign dashboard page, results) per 25 users, 2 to 5 s between
-   pages.
+   between steps), plus, per 25 users, one quality-team reader (a campaign's board page, its
+   progress, the campaign list) and one management reader (the analysed campaign's dashboard
+   page and results), 2 to 5 s between pages.
 4. Prints per request type the throughput and the p50/p95/p99 latencies (median over the
    repeats), the error count, and the CPU time per request of the gunicorn workers and of
    PostgreSQL (read from /proc: less sensitive to other load on the machine than wall times).
@@ -133,7 +134,7 @@ def build(args) -> dict:
     call_command("migrate", verbosity=0)
     today = dt.date.today()
     deadline = today + dt.timedelta(days=60)
-    n_live = args.reviewers * args.per_reviewer // 2
+    n_live = args.reviewers * args.per_reviewer // 2  # at most
     n_closed = args.verdicts // 2
     ai = AISystem.objects.create(name="Load AI", vendor="Bench", version="1", intended_use="bench",
                                  output_type=OutputType.BINARY, labels=["fracture", "no_fracture"],
@@ -156,27 +157,35 @@ def build(args) -> dict:
         reviewers, closed_readers = by_role["load-reviewer"], by_role["load-closed"]
         reps, quality, management = by_role["load-rep"], by_role["load-quality"], by_role["load-management"]
 
-        live = Campaign.objects.create(
-            name="Load campaign in review", ai_system=ai, committee=committee, created_by=quality[0],
-            period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 12, 31), sample_size=n_live,
-            review_deadline=deadline, state=CampaignState.IN_REVIEW, seed=1)
-        live_ccs = CampaignCase.objects.bulk_create([
-            CampaignCase(campaign=live, case_id=case_id, inclusion_probability=0.05, stratum="all",
-                         state=CampaignCaseState.IN_REVIEW)
-            for case_id, _ in case_rows[:n_live]], batch_size=5000)
-        queues: dict[int, list] = {u.pk: [] for u in reviewers}
-        n = len(reviewers)
-        for i, cc in enumerate(live_ccs):  # readers i and i+1 (mod n): per_reviewer cases each
-            for r in (reviewers[i % n], reviewers[(i + 1) % n]):
-                queues[r.pk].append(cc)
-        live_assignments = []
-        for reviewer_id, ccs in queues.items():
-            order = list(range(1, len(ccs) + 1))
-            rng.shuffle(order)
-            live_assignments += [Assignment(campaign_case=cc, reviewer_id=reviewer_id, kind=AssignmentKind.CLINICIAN,
-                                            due_date=deadline, display_order=pos) for cc, pos in zip(ccs, order,
-                                                                                                     strict=True)]
-        Assignment.objects.bulk_create(live_assignments, batch_size=5000)
+        # Campaigns of --per-campaign reviewers each (800 cases with the defaults), reviewers
+        # i and i+1 of a campaign (mod its size) reading its case i: per_reviewer cases each.
+        live_ids, offset = [], 0
+        for k, first in enumerate(range(0, len(reviewers), args.per_campaign)):
+            team = reviewers[first:first + args.per_campaign]
+            n_cases = len(team) * args.per_reviewer // 2
+            live = Campaign.objects.create(
+                name=f"Load campaign in review {k + 1}", ai_system=ai, committee=committee, created_by=quality[0],
+                period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 12, 31), sample_size=n_cases,
+                review_deadline=deadline, state=CampaignState.IN_REVIEW, seed=k + 10)
+            live_ids.append(live.pk)
+            live_ccs = CampaignCase.objects.bulk_create([
+                CampaignCase(campaign=live, case_id=case_id, inclusion_probability=0.05, stratum="all",
+                             state=CampaignCaseState.IN_REVIEW)
+                for case_id, _ in case_rows[offset:offset + n_cases]], batch_size=5000)
+            offset += n_cases
+            queues: dict[int, list] = {u.pk: [] for u in team}
+            for i, cc in enumerate(live_ccs):
+                for r in (team[i % len(team)], team[(i + 1) % len(team)]):
+                    queues[r.pk].append(cc)
+            live_assignments = []
+            for reviewer_id, ccs in queues.items():
+                order = list(range(1, len(ccs) + 1))
+                rng.shuffle(order)
+                live_assignments += [
+                    Assignment(campaign_case=cc, reviewer_id=reviewer_id, kind=AssignmentKind.CLINICIAN,
+                               due_date=deadline, display_order=pos) for cc, pos in zip(ccs, order, strict=True)]
+            Assignment.objects.bulk_create(live_assignments, batch_size=5000)
+        n_live = offset
 
         closed = Campaign.objects.create(
             name="Load campaign in analysis", ai_system=ai, committee=committee, created_by=quality[0],
@@ -229,9 +238,10 @@ def build(args) -> dict:
         "reviewer_tokens": tokens,
         "quality_sessions": [session_of(u) for u in quality],
         "management_sessions": [session_of(u) for u in management],
-        "live_campaign": live.pk, "closed_campaign": closed.pk, "labels": ai.labels,
+        "live_campaigns": live_ids, "closed_campaign": closed.pk, "labels": ai.labels,
     }
-    print(f"setup: {args.reviewers} reviewers x {args.per_reviewer} blind reviews ({n_live:,} cases in review), "
+    print(f"setup: {args.reviewers} reviewers x {args.per_reviewer} blind reviews in {len(live_ids)} campaigns "
+          f"({n_live:,} cases in review), "
           f"{2 * n_closed:,} clinician verdicts in the analysed campaign, {args.staff} quality and "
           f"{args.staff} management readers; {time.perf_counter() - start:.0f} s")
     connection.close()
@@ -243,11 +253,12 @@ def build(args) -> dict:
 
 def start_gunicorn(port: int, workers: int, workdir: Path) -> subprocess.Popen:
     env = os.environ | {"DJANGO_SETTINGS_MODULE": "load_settings"}
+    log = open(workdir / "gunicorn.out", "w")  # noqa: SIM115 - the server's output, for as long as it runs
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
          "--pythonpath", f"{ROOT / 'backend'},{BENCH}", "--error-logfile", str(workdir / "gunicorn.log"),
          "--timeout", "120"],
-        cwd=workdir, env=env, start_new_session=True)
+        cwd=workdir, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -291,6 +302,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (3)")
     parser.add_argument("--reviewers", type=int, default=200, help="reviewers with blind reviews (200)")
     parser.add_argument("--per-reviewer", type=int, default=40, help="blind reviews per reviewer (40)")
+    parser.add_argument("--per-campaign", type=int, default=40, help="reviewers per campaign in review (40)")
     parser.add_argument("--verdicts", type=int, default=100_000,
                         help="clinician verdicts in the analysed campaign, for the dashboards (100,000)")
     parser.add_argument("--staff-every", type=int, default=25,

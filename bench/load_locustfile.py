@@ -100,13 +100,18 @@ class _Reader(FastHttpUser):
 class QualityReader(_Reader):
     kind = "quality"
 
+    def on_start(self):
+        super().on_start()
+        campaigns = CONFIG["live_campaigns"]
+        self.campaign = campaigns[random.randrange(len(campaigns))]
+
     @task(2)
     def board(self):
-        self.get(f"/campaigns/{CONFIG['live_campaign']}/board/", "board")
+        self.get(f"/campaigns/{self.campaign}/board/", "board")
 
     @task(2)
     def progress(self):
-        self.get(f"/api/campaigns/{CONFIG['live_campaign']}/progress/", "progress")
+        self.get(f"/api/campaigns/{self.campaign}/progress/", "progress")
 
     @task(1)
     def campaigns(self):
