@@ -298,3 +298,17 @@ LOGGING = {
     # record each; kept out of the audit chain so that an attacker cannot make it grow at will.
     "loggers": {"security": {"level": "INFO"}},
 }
+
+# --- Cache of computed staff pages (campaign board, figures) ---------------------------------
+# The database cache: shared by every application server and the worker, no broker to run. Its
+# table is created by a migration (reviews 00xx_cache_table). Entries are keyed by a revision of
+# the data they derive from (common.cache), so they are never stale; TIMEOUT only bounds the
+# table's size.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "cgh_cache",
+        "TIMEOUT": int(env("CGH_CACHE_SECONDS", "3600") or 3600),
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+}

@@ -38,6 +38,7 @@ from .serializers import (
     ThirdReadingInputSerializer,
     VerdictInputSerializer,
     assignment_serializer_for,
+    queue_rows,
 )
 
 
@@ -174,6 +175,14 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             return AssignmentBlindSerializer
         return assignment_serializer_for(self.request.user)
 
+    def list(self, request):
+        """The quality team's list through the staff serializer; a reviewer's queue through the
+        slim queue rows (one flat query, the blind serializer's exact shape)."""
+        if perms.is_campaign_manager(request.user):
+            return super().list(request)
+        page = self.paginate_queryset(selectors.assignment_queue_for_user(request.user))
+        return self.get_paginated_response(queue_rows(page, request.user))
+
     def represent(self, obj):
         cls = assignment_serializer_for(self.request.user, obj)
         return cls(obj, context=self.get_serializer_context()).data
@@ -204,15 +213,20 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         ensure(perms.is_assignee(request.user, assignment), "Only the assigned reviewer can read their draft.")
         return Response({"assignment": assignment.pk, "data": services.assignment_draft_data(assignment)})
 
-    open = transition_action("open", services.assignment_open)
+    # The assignment services return the row they locked, with everything its representation
+    # reads joined (``services.assignments._lock_assignment``) and the verdict or classification
+    # they created attached: the answer needs no second read.
+    open = transition_action("open", services.assignment_open, reread=False)
     submit = transition_action("submit", services.assignment_submit, input_serializer=VerdictInputSerializer,
-                               as_data=True)
-    unblind = transition_action("unblind", services.assignment_unblind)
+                               as_data=True, reread=False)
+    unblind = transition_action("unblind", services.assignment_unblind, reread=False)
     classify = transition_action("classify", services.assignment_classify,
-                                 input_serializer=ClassificationInputSerializer)
-    decline = transition_action("decline", services.assignment_decline, input_serializer=DeclineSerializer)
-    expire = transition_action("expire", services.assignment_expire)
-    reassign = transition_action("reassign", services.assignment_reassign, input_serializer=ReassignSerializer)
+                                 input_serializer=ClassificationInputSerializer, reread=False)
+    decline = transition_action("decline", services.assignment_decline, input_serializer=DeclineSerializer,
+                                reread=False)
+    expire = transition_action("expire", services.assignment_expire, reread=False)
+    reassign = transition_action("reassign", services.assignment_reassign, input_serializer=ReassignSerializer,
+                                 reread=False)
 
 
 class CampaignCaseViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):

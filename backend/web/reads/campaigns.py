@@ -170,11 +170,12 @@ def _row_ref(a: Assignment) -> dict:
             "state_label": state_display(AssignmentState, a.state)}
 
 
-def board_view(campaign: Campaign) -> dict:
+def board_view(campaign: Campaign, *, today: dt.date | None = None) -> dict:
     """Per reviewer: active (assigned), opened, locked and overdue counts, in one aggregate
     query; then the pending, declined, expired and withdrawn reviews (one query each, reviewer
-    joined). Counts and names only: no case content, stratum, AI output or verdict."""
-    today = timezone.localdate()
+    joined). Counts and names only: no case content, stratum, AI output or verdict. ``today``
+    decides what is overdue (default: the local date)."""
+    today = today or timezone.localdate()
     per_reviewer = selectors.campaign_board_rows(campaign, today=today)
     assignments = Assignment.objects.filter(campaign_case__campaign=campaign).select_related("reviewer")
     pending = [_row_ref(a) | {"is_overdue": a.due_date < today}

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 from cases.models import AISystem
 from cases.selectors import ai_system_get_for_user, ai_system_list_for_user
 from common import csv_export
+from common.cache import cached
 from common.exceptions import Forbidden
 from common.pdf import pdf_response
 from reports import evidence, pages, selectors, services
@@ -67,8 +68,12 @@ def campaign_dashboard(request, pk: int):
     # the discordant-case list, read from the same two queries as the figures; management gets
     # the figures only. The list lives in this page's context, never in the figures a report freezes.
     case_level = perms.has_case_level_access(request.user, campaign)
-    frame = selectors.campaign_dashboard_frame(campaign, with_case_flags=case_level)
-    figures = selectors.campaign_dashboard(campaign, with_ai_version=case_level, frame=frame)
+    # The figures are cached under the campaign's revision and the audience (with or without the
+    # AI-version subgroup); the discordant-case list carries agenda flags that change outside the
+    # campaign, so it is read afresh (case-level callers only).
+    frame = selectors.campaign_dashboard_frame(campaign, with_case_flags=True) if case_level else None
+    figures = cached(("campaign_dashboard", case_level, review_selectors.campaign_revision(campaign)),
+                     lambda: selectors.campaign_dashboard(campaign, with_ai_version=case_level, frame=frame))
     discordant = pages.discordant_context(selectors.discordant_cases(frame)) if case_level else None
     reports = [_report_row(r) for r in report_list_for_campaign(campaign)]
     return render(request, "reports/campaign_dashboard.html", pages.campaign_context(figures) | {
