@@ -108,6 +108,15 @@ bench: venv
 	$(PY) bench/import_bench.py
 	$(PY) bench/dashboard_bench.py
 
+# ---------------------------------------------------------------- load benchmark
+# Reviewers' loop through the API with quality and management readers beside them, against
+# gunicorn (3 workers) on a throw-away PostgreSQL: p50/p95/p99 per request type at 50 and 200
+# users, about 10 minutes (bench/load_bench.py; LOAD_ARGS="--users 50 --repeat 1" for less).
+LOAD_ARGS ?=
+.PHONY: bench-load
+bench-load: venv messages
+	scripts/with_postgres.sh $(PY) bench/load_bench.py $(LOAD_ARGS)
+
 # Bounded property-based fuzzing of every API operation (scripts/fuzz.py): a throw-away database
 # with the demo, served with the test settings on a free loopback port, fuzzed by schemathesis
 # as the quality manager and as a clinician reviewer; fails on any 500. About 9 minutes on two

@@ -76,15 +76,24 @@ def campaign_case_list_for_user(user, campaign: Campaign | None = None) -> Query
     )
 
 
+def assignment_scope_for_user(user) -> QuerySet[Assignment]:
+    """The assignments the caller may reach: a reviewer's own; every one for the quality team
+    (who never review). Nobody else. No join and no order: what an action on one assignment needs
+    to answer 404 for the others (its service then locks the row with its joins)."""
+    if perms.is_campaign_manager(user):
+        return Assignment.objects.all()
+    return Assignment.objects.filter(reviewer=user)
+
+
 def assignment_list_for_user(user) -> QuerySet[Assignment]:
-    """A reviewer's own assignments in their shuffled order; every assignment for the quality
-    team (who never review). Nobody else lists assignments."""
-    qs = Assignment.objects.select_related(
+    """``assignment_scope_for_user`` with everything their serializers read joined: a reviewer's
+    in their shuffled order, the quality team's by campaign and case."""
+    qs = assignment_scope_for_user(user).select_related(
         "campaign_case__case", "campaign_case__campaign__ai_system", "verdict", "classification", "reviewer"
     )
     if perms.is_campaign_manager(user):
         return qs.order_by("campaign_case__campaign_id", "campaign_case_id", "id")
-    return qs.filter(reviewer=user).order_by("due_date", "display_order")
+    return qs.order_by("due_date", "display_order")
 
 
 QUEUE_VERDICT_FIELDS = ("locked_at", "label", "confidence", "rationale", "patient_informed",

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -72,11 +73,13 @@ def campaign_dashboard(request, pk: int):
     # AI-version subgroup); the discordant-case list carries agenda flags that change outside the
     # campaign, so it is read afresh (case-level callers only).
     frame = selectors.campaign_dashboard_frame(campaign, with_case_flags=True) if case_level else None
-    figures = cached(("campaign_dashboard", case_level, review_selectors.campaign_revision(campaign)),
-                     lambda: selectors.campaign_dashboard(campaign, with_ai_version=case_level, frame=frame))
+    figures_context = cached(
+        ("campaign_dashboard", case_level, get_language(), review_selectors.campaign_revision(campaign)),
+        lambda: pages.campaign_context(
+            selectors.campaign_dashboard(campaign, with_ai_version=case_level, frame=frame)))
     discordant = pages.discordant_context(selectors.discordant_cases(frame)) if case_level else None
     reports = [_report_row(r) for r in report_list_for_campaign(campaign)]
-    return render(request, "reports/campaign_dashboard.html", pages.campaign_context(figures) | {
+    return render(request, "reports/campaign_dashboard.html", figures_context | {
         "campaign": {"id": campaign.pk, "name": campaign.name, "ai_system_id": campaign.ai_system_id},
         "discordant_cases": discordant,
         "reports": reports, "can_publish": perms.can_publish_report(request.user, campaign)
