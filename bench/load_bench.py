@@ -18,8 +18,8 @@ What it does:
    (DEBUG off, persistent connections); its output goes to a temporary directory.
 3. Runs locust headless (``bench/load_locustfile.py``) for each ``--users`` level,
    ``--repeat`` times, for ``--duration`` seconds after all users have started. Users are
-   reviewers (each loop: queue, open, draft, submit, unblind, classify, with 0.5 to 1.5 s
-   between steps), plus, per 25 users, one quality-team reader (a campaign's board page, its
+   reviewers (each loop: queue, open, draft, submit, unblind, classify, with 1 to 3 s between
+   steps: about 100 requests/s at 200 users), plus, per 25 users, one quality-team reader (a campaign's board page, its
    progress, the campaign list) and one management reader (the analysed campaign's dashboard
    page and results), 2 to 5 s between pages.
 4. Prints per request type the throughput and the p50/p95/p99 latencies (median over the

@@ -2,7 +2,8 @@
 ``CGH_LOAD_CONFIG``: API tokens of the reviewers, web sessions of the readers, campaign ids).
 
 - ``Reviewer``: the real loop of a clinician through the API, one blind review after another:
-  queue, open, draft, submit (lock), unblind, classify; 0.5 to 1.5 s between steps.
+  queue, open, draft, submit (lock), unblind, classify; 1 to 3 s between steps (a stress pace:
+  a person reads a case for minutes), so about one request per user every 2 s.
 - ``QualityReader``: the quality team following the campaign under review: its board page,
   its progress, the campaign list; 2 to 5 s between pages.
 - ``ManagementReader``: the campaign dashboard page of the analysed campaign and its results;
@@ -38,7 +39,7 @@ def check(response, status: int = 200) -> dict | None:
 
 
 class Reviewer(FastHttpUser):
-    wait_time = between(0.5, 1.5)
+    wait_time = between(1, 3)
 
     def on_start(self):
         token = CONFIG["reviewer_tokens"][next(_next["reviewer"]) % len(CONFIG["reviewer_tokens"])]
