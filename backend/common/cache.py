@@ -1,10 +1,11 @@
 """Computed pages and figures kept in Django's cache under a key derived from their inputs.
 
-The rule that keeps them exact: the key holds a *revision* of everything the value is computed
-from, read from the database in the same request (e.g. ``reviews.selectors.campaign_revision``:
-the campaign's state and the count of its cases and assignments per state, which every committed
-transition changes). A change therefore never has to invalidate anything: the next reader
-computes a new key, misses, and computes afresh; the old entry ages out (``CACHES`` TIMEOUT).
+The rule that keeps them exact: each entry is stored with a *revision* of everything the value is
+computed from, read from the database in the same request (e.g.
+``reviews.selectors.campaign_revision``: the campaign's state and the count of its cases and
+assignments per state, which every committed transition changes), and is used only by a reader
+who reads the same revision. A change therefore never has to invalidate anything: the next reader
+sees another revision, computes afresh and overwrites the entry.
 Permission checks stay in the caller, before the cache is asked, and a value that depends on
 the audience carries the audience in its key, so no entry is ever shared between audiences that
 would see different things.
@@ -30,12 +31,15 @@ def cache_key(*parts) -> str:
     return "cgh:" + hashlib.sha256(repr((GENERATION, *parts)).encode()).hexdigest()
 
 
-def cached(parts: tuple, compute: Callable[[], T]) -> T:
-    """The value cached under ``parts`` (which must include the revision of its inputs), or
-    ``compute()`` stored there. Two readers missing at once both compute: same value."""
+def cached(parts: tuple, compute: Callable[[], T], *, revision) -> T:
+    """The value computed for ``revision`` of its inputs, kept under ``parts`` (what it is: page,
+    object, audience, language), or ``compute()`` stored there with its revision. One entry per
+    ``parts``, overwritten when the revision moves on, so that a page whose data changes all the
+    time never fills the table. Two readers missing at once both compute the same value."""
     key = cache_key(*parts)
-    value = cache.get(key, _MISSING)
-    if value is _MISSING:
-        value = compute()
-        cache.set(key, value)
+    entry = cache.get(key, _MISSING)
+    if entry is not _MISSING and entry[0] == revision:
+        return entry[1]
+    value = compute()
+    cache.set(key, (revision, value))
     return value

@@ -166,7 +166,8 @@ def campaign_results(campaign: Campaign) -> dict:
     """The campaign's concordance summary (AI vs the clinicians' reference, between clinicians,
     AI vs the final decision), cached under the campaign's revision (one key for every audience:
     callers check ``perms.can_view_campaign_results`` first)."""
-    return cached(("campaign_results", campaign_revision(campaign)), lambda: _campaign_results(campaign))
+    return cached(("campaign_results", campaign.pk), lambda: _campaign_results(campaign),
+                  revision=campaign_revision(campaign))
 
 
 def _campaign_results(campaign: Campaign) -> dict:

@@ -301,9 +301,9 @@ LOGGING = {
 
 # --- Cache of computed staff pages (campaign board, figures) ---------------------------------
 # The database cache: shared by every application server and the worker, no broker to run. Its
-# table is created by a migration (reviews 00xx_cache_table). Entries are keyed by a revision of
-# the data they derive from (common.cache), so they are never stale; TIMEOUT only bounds the
-# table's size.
+# table is created by a migration (reviews 0005_cache_table). Each entry holds the revision of the
+# data it derives from and is used only at that revision (common.cache), so it is never stale;
+# one entry per page and campaign, so the table stays small; TIMEOUT drops unused ones.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",

@@ -153,12 +153,12 @@ def campaign_board(request, pk: int):
             "campaign": summary, "board": reads.board_view(campaign, today=today), "csrf_token": placeholder})
         return placeholder, html
 
-    # One entry per campaign revision (every transition of an assignment changes it), day (the
-    # overdue marks) and language; only the quality team reaches this line, and all of it sees
-    # the same board.
+    # One entry per campaign and language, valid for one revision of the campaign (every
+    # transition of an assignment changes it) and one day (the overdue marks); only the quality
+    # team reaches this line, and all of it sees the same board.
     placeholder, html = cached(
-        ("campaign_board", get_language(), today.isoformat(), selectors.campaign_revision(campaign, with_cases=False)),
-        render_body)
+        ("campaign_board", campaign.pk, get_language()), render_body,
+        revision=(today.isoformat(), selectors.campaign_revision(campaign, with_cases=False)))
     return render(request, "web/campaign_board.html", {
         "campaign": summary, "board_html": mark_safe(html.replace(placeholder, get_token(request))),
     })

@@ -74,9 +74,9 @@ def campaign_dashboard(request, pk: int):
     # campaign, so it is read afresh (case-level callers only).
     frame = selectors.campaign_dashboard_frame(campaign, with_case_flags=True) if case_level else None
     figures_context = cached(
-        ("campaign_dashboard", case_level, get_language(), review_selectors.campaign_revision(campaign)),
-        lambda: pages.campaign_context(
-            selectors.campaign_dashboard(campaign, with_ai_version=case_level, frame=frame)))
+        ("campaign_dashboard", campaign.pk, case_level, get_language()),
+        lambda: pages.campaign_context(selectors.campaign_dashboard(campaign, with_ai_version=case_level, frame=frame)),
+        revision=review_selectors.campaign_revision(campaign))
     discordant = pages.discordant_context(selectors.discordant_cases(frame)) if case_level else None
     reports = [_report_row(r) for r in report_list_for_campaign(campaign)]
     return render(request, "reports/campaign_dashboard.html", figures_context | {
