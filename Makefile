@@ -33,6 +33,7 @@ help:
 	@echo "  test-postgres  PostgreSQL half only"
 	@echo "  lint           ruff check . and the import contracts (lint-imports)"
 	@echo "  bench          run the benchmarks in bench/ on SQLite (see README)"
+	@echo "  bench-load     load benchmark: reviewers through the API on gunicorn + PostgreSQL (LOAD_ARGS=...)"
 	@echo "  fuzz           fuzz every API operation of a throw-away demo, fail on any 500 (FUZZ_ARGS=...)"
 	@echo "  fuzz-postgres  the same on a throw-away PostgreSQL"
 	@echo "  clean          stop leftover test servers, remove var/ and .venv"
