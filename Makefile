@@ -37,6 +37,7 @@ help:
 	@echo "  test-scaleout  two app servers, one worker and nginx on a throw-away PostgreSQL (about a minute)"
 	@echo "  lint           ruff check . and the import contracts (lint-imports)"
 	@echo "  bench          run the benchmarks in bench/ on SQLite (see README)"
+	@echo "  bench-load     load benchmark: reviewers through the API on gunicorn + PostgreSQL (LOAD_ARGS=...)"
 	@echo "  fuzz           fuzz every API operation of a throw-away demo, fail on any 500 (FUZZ_ARGS=...)"
 	@echo "  fuzz-postgres  the same on a throw-away PostgreSQL"
 	@echo "  clean          stop leftover test servers, remove var/ and .venv"
@@ -132,6 +133,15 @@ bench: venv
 	$(PY) bench/sampling_bench.py
 	$(PY) bench/import_bench.py
 	$(PY) bench/dashboard_bench.py
+
+# ---------------------------------------------------------------- load benchmark
+# Reviewers' loop through the API with quality and management readers beside them, against
+# gunicorn (3 workers) on a throw-away PostgreSQL: p50/p95/p99 per request type at 50 and 200
+# users, about 10 minutes (bench/load_bench.py; LOAD_ARGS="--users 50 --repeat 1" for less).
+LOAD_ARGS ?=
+.PHONY: bench-load
+bench-load: venv messages
+	scripts/with_postgres.sh $(PY) bench/load_bench.py $(LOAD_ARGS)
 
 # Bounded property-based fuzzing of every API operation (scripts/fuzz.py): a throw-away database
 # with the demo, served with the test settings on a free loopback port, fuzzed by schemathesis

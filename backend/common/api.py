@@ -72,11 +72,13 @@ def not_found(request, exception=None):
     return page_not_found(request, exception)
 
 
-def transition_action(name: str, service, *, input_serializer=None, responses=None, as_data=False):
+def transition_action(name: str, service, *, input_serializer=None, responses=None, as_data=False, reread=True):
     """A ``POST /<things>/{id}/<name>/`` action that fires one service on a visible object. The
     viewset names the service's keyword for that object (``service_object_name``) and answers with
     ``represent`` of the object read again through ``get_queryset``. ``as_data``: the service
-    takes the validated input as one ``data`` dict, not as keywords."""
+    takes the validated input as one ``data`` dict, not as keywords. ``reread=False``: answer with
+    ``represent`` of the object the service returns, for services that return the row they locked
+    and saved with every relation its representation reads already joined (no second read)."""
 
     def handler(self, request, pk=None):
         obj = self.get_object()
@@ -85,8 +87,8 @@ def transition_action(name: str, service, *, input_serializer=None, responses=No
             data = input_serializer(data=request.data)
             data.is_valid(raise_exception=True)
             kwargs = {"data": dict(data.validated_data)} if as_data else dict(data.validated_data)
-        service(actor=request.user, **{self.service_object_name: obj}, **kwargs)
-        return Response(self.represent(self.get_queryset().get(pk=obj.pk)))
+        result = service(actor=request.user, **{self.service_object_name: obj}, **kwargs)
+        return Response(self.represent(self.get_queryset().get(pk=obj.pk) if reread else result))
 
     handler.__name__ = name  # DRF routes an action by its function name
     handler = action(detail=True, methods=["post"], url_path=name, url_name=name.replace("_", "-"))(handler)

@@ -11,11 +11,12 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from accounts.enums import COMMITTEE_OFFICER_ROLES, Role
 from cases.models import AISystem
 from committees.permissions import committee_ids_of, is_officer_of
+from common.cache import cached
 from concordance import campaign_summary
 
 from . import permissions as perms
 from . import planner
-from .enums import ACTIVE_STATES, BLIND_STATES, LOCKED_STATES, AssignmentKind, AssignmentState
+from .enums import ACTIVE_STATES, BLIND_CASE_FIELDS, BLIND_STATES, LOCKED_STATES, AssignmentKind, AssignmentState
 from .models import Assignment, Campaign, CampaignCase, ProtocolDeviation, Verdict
 from .sampling import Design, allocation_for, population_for, stratum_counts
 
@@ -75,15 +76,49 @@ def campaign_case_list_for_user(user, campaign: Campaign | None = None) -> Query
     )
 
 
+def assignment_scope_for_user(user) -> QuerySet[Assignment]:
+    """The assignments the caller may reach: a reviewer's own; every one for the quality team
+    (who never review). Nobody else. No join and no order: what an action on one assignment needs
+    to answer 404 for the others (its service then locks the row with its joins)."""
+    if perms.is_campaign_manager(user):
+        return Assignment.objects.all()
+    return Assignment.objects.filter(reviewer=user)
+
+
 def assignment_list_for_user(user) -> QuerySet[Assignment]:
-    """A reviewer's own assignments in their shuffled order; every assignment for the quality
-    team (who never review). Nobody else lists assignments."""
-    qs = Assignment.objects.select_related(
+    """``assignment_scope_for_user`` with everything their serializers read joined: a reviewer's
+    in their shuffled order, the quality team's by campaign and case."""
+    qs = assignment_scope_for_user(user).select_related(
         "campaign_case__case", "campaign_case__campaign__ai_system", "verdict", "classification", "reviewer"
     )
     if perms.is_campaign_manager(user):
         return qs.order_by("campaign_case__campaign_id", "campaign_case_id", "id")
-    return qs.filter(reviewer=user).order_by("due_date", "display_order")
+    return qs.order_by("due_date", "display_order")
+
+
+QUEUE_VERDICT_FIELDS = ("locked_at", "label", "confidence", "rationale", "patient_informed",
+                        "information_understandable", "rights_respected", "equity_concern", "comments")
+"""The reviewer's own verdict as the queue shows it (``VerdictSerializer``'s fields)."""
+
+
+def assignment_queue_for_user(user):
+    """A reviewer's own assignments in their queue order (``assignment_list_for_user``), as flat
+    rows in one query: the assignment, its campaign and AI system, the blind fields of its case
+    (``BLIND_CASE_FIELDS``, nothing sealed) and the reviewer's own verdict once locked. The slim
+    queue serializer (``api.serializers.queue_rows``) shapes them without building six model
+    instances per row."""
+    return (
+        Assignment.objects.filter(reviewer=user)
+        .order_by("due_date", "display_order")
+        .values(
+            "id", "kind", "state", "due_date", "display_order", "opened_at", "submitted_at", "unblinded_at",
+            "campaign_case__campaign_id", "campaign_case__campaign__name", "campaign_case__campaign__state",
+            "campaign_case__campaign__review_deadline", "campaign_case__campaign__ai_system__name",
+            "campaign_case__campaign__ai_system__labels", "campaign_case__case_id", "verdict__id",
+            *(f"campaign_case__case__{f}" for f in BLIND_CASE_FIELDS),
+            *(f"verdict__{f}" for f in QUEUE_VERDICT_FIELDS),
+        )
+    )
 
 
 def other_verdicts_for(assignment: Assignment) -> list[Verdict]:
@@ -108,9 +143,35 @@ def campaign_progress(campaign: Campaign) -> dict:
     return {"cases": cases, "assignments": assignments}
 
 
+def campaign_revision(campaign: Campaign, *, with_cases: bool = True) -> tuple:
+    """A value that changes with every committed change to what the campaign's board, progress and
+    figures derive from, for cache keys (``common.cache``): the campaign's identity and state, and
+    the number of its assignments (and, ``with_cases``, of its cases) per state, in one or two
+    aggregate queries. Why it is enough: assignments and cases in a campaign change only through
+    their state machines, which are acyclic, so any set of committed transitions changes the
+    counts; a new assignment (reassignment, third reading) adds one; verdicts, classifications
+    and adjudications are written with a transition and never edited; case rows in a campaign are
+    not updated by imports; due dates are set at creation."""
+    assignments = tuple(sorted(
+        Assignment.objects.filter(campaign_case__campaign=campaign)
+        .values_list("state").annotate(n=Count("id")).order_by()
+    ))
+    cases = tuple(sorted(
+        campaign.campaign_cases.values_list("state").annotate(n=Count("id")).order_by()
+    )) if with_cases else ()
+    return (campaign.pk, campaign.created_at.isoformat(), campaign.state, assignments, cases)
+
+
 def campaign_results(campaign: Campaign) -> dict:
     """The campaign's concordance summary (AI vs the clinicians' reference, between clinicians,
-    AI vs the final decision), computed from two flat queries into pandas."""
+    AI vs the final decision), cached under the campaign's revision (one key for every audience:
+    callers check ``perms.can_view_campaign_results`` first)."""
+    return cached(("campaign_results", campaign.pk), lambda: _campaign_results(campaign),
+                  revision=campaign_revision(campaign))
+
+
+def _campaign_results(campaign: Campaign) -> dict:
+    """``campaign_results`` computed from two flat queries into pandas."""
     rows = pd.DataFrame.from_records(
         campaign.campaign_cases.values_list(
             "id", "case__ai_label", "case__final_label", "reference_label"

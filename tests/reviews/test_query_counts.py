@@ -14,10 +14,11 @@ from cases.importing.service import import_cases
 from committees.enums import MemberRole
 from reidentification.services import reidentification_request
 from reviews import services
-from reviews.enums import CampaignState
+from reviews.enums import AssignmentState, CampaignState
 from reviews.models import Assignment, CampaignCase
 from sittings import services as sittings_services
 from tests.factories import AISystemFactory, CaseFactory, CommitteeFactory, MemberFactory, UserFactory
+from tests.reviews.test_fast_answers import bring_to
 from tests.sittings.flows import action_in, give_source_reference
 from tests.workflows import build_world, campaign_in, disagreeing_campaign, submit_all
 from vigilance.services import vigilance_create
@@ -247,3 +248,53 @@ def test_reidentification_list_query_count(db, django_assert_num_queries, n, who
                        queries)
 
     assert len(rows) == n
+
+
+# --- The reviewer's loop: each step answers in a fixed number of queries --------------------------
+
+LOOP = {
+    # action: (state before, payload, queries). Every step reads the assignment as the caller sees
+    # it (1). A transition then: the transaction's savepoint (1), the row locked with everything
+    # its answer shows (1), its own writes, the audit event (savepoint, lane, insert, chain head,
+    # release: 5), the release (1); and no second read for the answer.
+    "open": (AssignmentState.ASSIGNED, None, 10),  # + the update
+    "draft": (AssignmentState.OPENED, {"label": "fracture", "rationale": "En cours."}, 10),  # + upsert
+    "draft_read": (AssignmentState.OPENED, None, 2),  # + the draft
+    # + the case row locked, the verdict, the draft deleted, the update, the active readers' states
+    "submit_first": (AssignmentState.OPENED, {"label": "fracture", "confidence": 3}, 14),
+    # + the clinicians' labels, the case settled and its audit event, the committee's next agenda
+    "submit_last": (AssignmentState.OPENED, {"label": "fracture", "confidence": 3}, 22),
+    "unblind": (AssignmentState.SUBMITTED, None, 11),  # + the update, the other readers' verdicts
+    "classify": (AssignmentState.UNBLINDED, {"discrepancy": "concur", "would_have_changed": False}, 12),
+}
+
+
+@pytest.mark.parametrize("n", [1, 3])
+@pytest.mark.parametrize("step", list(LOOP))
+def test_reviewer_loop_query_count(db, django_assert_num_queries, n, step):
+    state, payload, queries = LOOP[step]
+    world = build_world(n_cases=n, n_clinicians=2, n_patient_reps=1)
+    campaign = campaign_in(world, CampaignState.IN_REVIEW, sample_size=n)
+    me = world.clinicians[0]
+    mine = list(Assignment.objects.filter(campaign_case__campaign=campaign, reviewer=me).order_by("pk"))
+    a = mine[0]
+    if step == "submit_last":  # the other readers locked first: the case settles in this request
+        others = Assignment.objects.filter(campaign_case=a.campaign_case).exclude(pk=a.pk)
+        for other in others:
+            bring_to(world, other, AssignmentState.SUBMITTED)
+    for other in mine[1:]:  # the rest of the queue is further on: the counts do not follow it
+        bring_to(world, other, AssignmentState.UNBLINDED)
+    bring_to(world, a, state)
+    client = client_for(me)
+    action = step.split("_")[0]
+    url = f"/api/assignments/{a.pk}/{action}/"
+
+    with django_assert_num_queries(queries):
+        if step == "draft_read":
+            r = client.get(url)
+        elif step == "draft":
+            r = client.put(url, payload, format="json")
+        else:
+            r = client.post(url, payload or {}, format="json")
+
+    assert r.status_code == 200, r.json()

@@ -3,14 +3,18 @@
 team's progress board with its reassign action."""
 
 import datetime as dt
+import re
 
 import pytest
 
+from accounts.enums import Role
 from audit.models import AuditEvent
 from common.exceptions import Forbidden
 from reviews import services
 from reviews.enums import AssignmentState, CampaignState
 from reviews.models import Assignment, AssignmentDraft, Campaign, Verdict
+from tests.factories import UserFactory
+from tests.login import verified_client
 from tests.web.test_pages import (  # noqa: F401  (fixture)
     CLINICIAN_VERDICT,
     PATIENT_REP_VERDICT,
@@ -171,7 +175,11 @@ def test_campaign_page_links_the_board_for_quality_only(review):
     assert "/board/" not in html(login(review.world.chair).get(f"/campaigns/{review.campaign.pk}/"))
 
 
-BOARD_QUERIES = 7  # session, user, campaign, blind-review check, per-reviewer counts, pending, closed
+# session, user, campaign, blind-review check, the campaign's revision (assignments per state),
+# the cache; on a miss also the board's own reads (per-reviewer counts, pending, closed) and the
+# cache write (savepoint, entry count, existing key, insert, release)
+BOARD_QUERIES_HIT = 6
+BOARD_QUERIES_MISS = 14
 
 
 @pytest.mark.parametrize("n", [1, 3])
@@ -179,11 +187,46 @@ def test_board_query_count_is_constant(django_assert_num_queries, n):
     world = build_world(n_cases=3, n_clinicians=3, n_patient_reps=1)
     campaign = campaign_in(world, CampaignState.IN_REVIEW, sample_size=n)
     client = login(world.quality)
-    with django_assert_num_queries(BOARD_QUERIES):
-        r = client.get(f"/campaigns/{campaign.pk}/board/")
-    assert r.status_code == 200
-    assert len(r.context["board"]["pending"]) == Assignment.objects.filter(
-        campaign_case__campaign=campaign).count()
+    with django_assert_num_queries(BOARD_QUERIES_MISS):
+        first = client.get(f"/campaigns/{campaign.pk}/board/")
+    with django_assert_num_queries(BOARD_QUERIES_HIT):
+        second = client.get(f"/campaigns/{campaign.pk}/board/")
+    assert first.status_code == second.status_code == 200
+    unmasked = [re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html(r)) for r in (first, second)]
+    assert unmasked[0] == unmasked[1]  # CSRF tokens are masked afresh for every response
+    n_pending = Assignment.objects.filter(campaign_case__campaign=campaign).count()
+    assert html(second).count('id="reason-') == n_pending
+
+
+def test_cached_board_is_fresh_after_each_transition_and_carries_each_session_token(db):
+    """The board is cached per revision of the campaign: every transition shows at once; two
+    quality members share the entry, each with their own session's CSRF token in its forms."""
+    world = build_world(n_cases=1, n_clinicians=3, n_patient_reps=1)
+    other_quality = UserFactory(role=Role.QUALITY, username="quality2")
+    campaign = campaign_in(world, CampaignState.IN_REVIEW, sample_size=1)
+    a = Assignment.objects.filter(campaign_case__campaign=campaign, kind="clinician").order_by("pk").first()
+    url = f"/campaigns/{campaign.pk}/board/"
+    first, second = login(world.quality), login(other_quality)
+
+    def pending_states(client) -> str:
+        body = html(client.get(url))
+        return re.findall(rf'n° {a.pk}</a></th>\s*<td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>', body)
+
+    assert pending_states(first) == pending_states(second) == ["Attribuée"]
+    services.assignment_open(actor=a.reviewer, assignment=a)
+    assert pending_states(second) == ["Ouverte"]
+    services.assignment_submit(actor=a.reviewer, assignment=a, data={"label": "fracture"})
+    assert pending_states(first) == []
+
+    strict = verified_client(other_quality)
+    strict.handler.enforce_csrf_checks = True  # once logged in: the reassign form must carry a valid token
+    body = html(strict.get(url))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1)
+    pending = Assignment.objects.filter(campaign_case__campaign=campaign, state=AssignmentState.ASSIGNED).first()
+    r = strict.post(f"/campaigns/{campaign.pk}/assignments/{pending.pk}/reassign/",
+                    {"reason": "Absent", "csrfmiddlewaretoken": token})
+    assert r.status_code == 302
+    assert state_of(pending) == AssignmentState.WITHDRAWN
 
 
 def test_quality_reassigns_a_pending_review_from_the_board(db):

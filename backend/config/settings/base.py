@@ -368,3 +368,17 @@ if CGH_OIDC is not None:
     # The logout form is redirected to the provider's end-session endpoint.
     CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
         "form-action 'self'", " ".join(["form-action 'self'", *provider_origins(CGH_OIDC)]))
+
+# --- Cache of computed staff pages (campaign board, figures) ---------------------------------
+# The database cache: shared by every application server and the worker, no broker to run. Its
+# table is created by a migration (reviews 0005_cache_table). Each entry holds the revision of the
+# data it derives from and is used only at that revision (common.cache), so it is never stale;
+# one entry per page and campaign, so the table stays small; TIMEOUT drops unused ones.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "cgh_cache",
+        "TIMEOUT": int(env("CGH_CACHE_SECONDS", "3600") or 3600),
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+}

@@ -12,7 +12,7 @@ from common.fields import IdField
 from common.fsm import available_transitions
 
 from .. import permissions as perms
-from ..enums import BLIND_CASE_FIELDS, UNBLINDED_STATES, AdjudicationMethod, Discrepancy, YesNoUnknown
+from ..enums import BLIND_CASE_FIELDS, BLIND_STATES, UNBLINDED_STATES, AdjudicationMethod, Discrepancy, YesNoUnknown
 from ..models import Adjudication, Assignment, Campaign, CampaignCase, Classification, ProtocolDeviation, Verdict
 from ..selectors import other_verdicts_for
 
@@ -144,6 +144,27 @@ class VerdictInputSerializer(serializers.Serializer):
     comments = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
 
+class DraftInputSerializer(serializers.Serializer):
+    """An unfinished verdict form: every field optional, nothing validated beyond its length (a
+    draft may be incomplete); only the fields of the assignment's kind of review are kept."""
+
+    label = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    confidence = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+    rationale = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    patient_informed = serializers.ChoiceField(YesNoUnknown.choices, required=False, allow_blank=True)
+    information_understandable = serializers.ChoiceField(YesNoUnknown.choices, required=False, allow_blank=True)
+    rights_respected = serializers.ChoiceField(YesNoUnknown.choices, required=False, allow_blank=True)
+    equity_concern = serializers.BooleanField(required=False, allow_null=True, default=None)
+    comments = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class DraftSerializer(serializers.Serializer):
+    """The reviewer's own saved draft (strings, as the form keeps them); empty when none."""
+
+    assignment = serializers.IntegerField()
+    data = serializers.DictField(child=serializers.CharField())
+
+
 class ClassificationInputSerializer(serializers.Serializer):
     discrepancy = serializers.ChoiceField(Discrepancy.choices)
     would_have_changed = serializers.BooleanField()
@@ -224,6 +245,53 @@ class AssignmentBlindSerializer(_AssignmentBase):
         # Own verdict once locked (submitted but not yet unblinded): it is the reviewer's own answer.
         verdict = getattr(obj, "verdict", None) if obj.pk else None
         return VerdictSerializer(verdict).data if verdict else None
+
+
+def queue_rows(rows, user) -> list[dict]:
+    """A reviewer's queue page (``selectors.assignment_queue_for_user`` rows) in exactly the shape
+    of ``AssignmentBlindSerializer`` (pinned by a test on every state), built from flat rows: the
+    blind serializer's own fields format each value, and the available transitions, which depend
+    only on the state for one's own assignment (django-fsm conditions: none; permissions: the
+    caller is the assignee), are computed once per state. Blind by construction: the rows carry
+    no sealed column."""
+    date, when = serializers.DateField(), serializers.DateTimeField()
+    verdict_fields = VerdictSerializer().fields
+    transitions: dict[str, list[str]] = {}
+    out = []
+    for r in rows:
+        state = r["state"]
+        if state not in transitions:
+            transitions[state] = available_transitions(
+                Assignment(state=state, reviewer_id=user.pk), user, perms.ASSIGNMENT_TRANSITIONS,
+                perms.ASSIGNMENT_ACTION_FIRES)
+        case = {"id": r["campaign_case__case_id"]}
+        for name in BLIND_CASE_FIELDS:
+            value = r[f"campaign_case__case__{name}"]
+            case[name] = None if value is None else (date.to_representation(value) if name == "exam_date"
+                                                     else str(value))
+        verdict = None
+        if r["verdict__id"] is not None:
+            verdict = {}
+            for name, field in verdict_fields.items():
+                value = r[f"verdict__{name}"]
+                verdict[name] = None if value is None else field.to_representation(value)
+        out.append({
+            "id": r["id"], "kind": r["kind"], "state": state, "is_blinded": state in BLIND_STATES,
+            "due_date": date.to_representation(r["due_date"]), "display_order": r["display_order"],
+            "campaign": {
+                "id": r["campaign_case__campaign_id"], "name": r["campaign_case__campaign__name"],
+                "state": r["campaign_case__campaign__state"],
+                "ai_system_name": r["campaign_case__campaign__ai_system__name"],
+                "review_deadline": date.to_representation(r["campaign_case__campaign__review_deadline"]),
+            },
+            "label_choices": list(r["campaign_case__campaign__ai_system__labels"]),
+            "opened_at": when.to_representation(r["opened_at"]) if r["opened_at"] else None,
+            "submitted_at": when.to_representation(r["submitted_at"]) if r["submitted_at"] else None,
+            "unblinded_at": when.to_representation(r["unblinded_at"]) if r["unblinded_at"] else None,
+            "available_transitions": transitions[state],
+            "case": case, "verdict": verdict,
+        })
+    return out
 
 
 class OtherVerdictSerializer(serializers.Serializer):

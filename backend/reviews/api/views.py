@@ -28,6 +28,8 @@ from .serializers import (
     CampaignSerializer,
     ClassificationInputSerializer,
     DeclineSerializer,
+    DraftInputSerializer,
+    DraftSerializer,
     PlanQuerySerializer,
     ProtocolDeviationInputSerializer,
     ProtocolDeviationSerializer,
@@ -36,6 +38,7 @@ from .serializers import (
     ThirdReadingInputSerializer,
     VerdictInputSerializer,
     assignment_serializer_for,
+    queue_rows,
 )
 
 
@@ -160,10 +163,15 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     service_object_name = "assignment"
+    # Actions whose service locks the row with its joins itself: the view only needs to know that
+    # the caller may reach it (404 otherwise), in one query without joins.
+    WRITE_ACTIONS = frozenset({"open", "submit", "unblind", "classify", "decline", "expire", "reassign", "draft"})
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Assignment.objects.none()
+        if self.action in self.WRITE_ACTIONS:
+            return selectors.assignment_scope_for_user(self.request.user)
         return selectors.assignment_list_for_user(self.request.user)
 
     def get_serializer_class(self):
@@ -171,6 +179,14 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if getattr(self, "swagger_fake_view", False):
             return AssignmentBlindSerializer
         return assignment_serializer_for(self.request.user)
+
+    def list(self, request):
+        """The quality team's list through the staff serializer; a reviewer's queue through the
+        slim queue rows (one flat query, the blind serializer's exact shape)."""
+        if perms.is_campaign_manager(request.user):
+            return super().list(request)
+        page = self.paginate_queryset(selectors.assignment_queue_for_user(request.user))
+        return self.get_paginated_response(queue_rows(page, request.user))
 
     def represent(self, obj):
         cls = assignment_serializer_for(self.request.user, obj)
@@ -184,15 +200,38 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def retrieve(self, request, pk=None):
         return Response(self.represent(self.get_object()))
 
-    open = transition_action("open", services.assignment_open)
+    @extend_schema(methods=["GET"], responses=DraftSerializer)
+    @extend_schema(methods=["PUT"], request=DraftInputSerializer, responses=DraftSerializer)
+    @action(detail=True, methods=["get", "put"])
+    def draft(self, request, pk=None):
+        """The reviewer's unlocked verdict form (GET reads it, PUT replaces it): private to the
+        assigned reviewer (403 for anyone else who may see the assignment, 404 otherwise); saved
+        only while the assignment is opened in a campaign under review (409). Deleted when the
+        verdict is locked or the review ends."""
+        assignment = self.get_object()
+        if request.method == "PUT":
+            data = DraftInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            draft = services.assignment_save_draft(actor=request.user, assignment=assignment,
+                                                   data=dict(data.validated_data))
+            return Response({"assignment": assignment.pk, "data": draft.data})
+        ensure(perms.is_assignee(request.user, assignment), "Only the assigned reviewer can read their draft.")
+        return Response({"assignment": assignment.pk, "data": services.assignment_draft_data(assignment)})
+
+    # The assignment services return the row they locked, with everything its representation
+    # reads joined (``services.assignments._lock_assignment``) and the verdict or classification
+    # they created attached: the answer needs no second read.
+    open = transition_action("open", services.assignment_open, reread=False)
     submit = transition_action("submit", services.assignment_submit, input_serializer=VerdictInputSerializer,
-                               as_data=True)
-    unblind = transition_action("unblind", services.assignment_unblind)
+                               as_data=True, reread=False)
+    unblind = transition_action("unblind", services.assignment_unblind, reread=False)
     classify = transition_action("classify", services.assignment_classify,
-                                 input_serializer=ClassificationInputSerializer)
-    decline = transition_action("decline", services.assignment_decline, input_serializer=DeclineSerializer)
-    expire = transition_action("expire", services.assignment_expire)
-    reassign = transition_action("reassign", services.assignment_reassign, input_serializer=ReassignSerializer)
+                                 input_serializer=ClassificationInputSerializer, reread=False)
+    decline = transition_action("decline", services.assignment_decline, input_serializer=DeclineSerializer,
+                                reread=False)
+    expire = transition_action("expire", services.assignment_expire, reread=False)
+    reassign = transition_action("reassign", services.assignment_reassign, input_serializer=ReassignSerializer,
+                                 reread=False)
 
 
 class CampaignCaseViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):

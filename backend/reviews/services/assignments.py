@@ -36,9 +36,12 @@ from .common import ensure_campaign_in, locked_row, one_more_reader
 
 
 def _lock_assignment(pk: int) -> Assignment:
-    """The assignment row locked (only this row), with its campaign, case and AI system joined."""
+    """The assignment row locked (only this row), with its campaign, case, AI system, reviewer,
+    verdict and classification joined: the services return it, and the API represents it as it
+    is (no second read)."""
     return Assignment.objects.select_for_update(of=("self",)).select_related(
-        "campaign_case__campaign__ai_system", "campaign_case__case").get(pk=pk)
+        "campaign_case__campaign__ai_system", "campaign_case__case", "reviewer", "verdict", "classification",
+    ).get(pk=pk)
 
 
 def _assignment_for_reviewer(actor, assignment: Assignment, name: str) -> Assignment:

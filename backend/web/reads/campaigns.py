@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext, gettext_lazy
@@ -164,31 +165,61 @@ def can_see_board(user, campaign: Campaign) -> bool:
     return perms.can_operate_campaign(user, campaign)
 
 
-def _row_ref(a: Assignment) -> dict:
-    return {"id": a.pk, "reviewer": a.reviewer.username, "kind_label": AssignmentKind(a.kind).label,
-            "campaign_case": a.campaign_case_id, "due_date": a.due_date, "reason": a.decline_reason,
-            "state_label": state_display(AssignmentState, a.state)}
+_BOARD_ROW_FIELDS = ("id", "reviewer__username", "kind", "campaign_case_id", "due_date", "decline_reason", "state")
+_ID_MARK = 987654321  # stands for a row's id in an address reversed once per board
 
 
-def board_view(campaign: Campaign) -> dict:
+def _board_rows(rows, campaign: Campaign, *, today: dt.date | None) -> list[dict]:
+    """Board rows from flat ``_BOARD_ROW_FIELDS`` rows, with what the template shows already
+    formatted (addresses, titles, due date, labels), each formatted once per distinct value: a
+    board lists thousands of reviews, and a template tag per cell costs more than the query.
+    ``today``: mark overdue rows (pending list only)."""
+    review_url = reverse("web:assignment", args=[_ID_MARK])
+    reassign_url = reverse("web:assignment_reassign", args=[campaign.pk, _ID_MARK])
+    review_no, reassign_no = gettext("Review no. %(n)s"), gettext("Reassign review no. %(n)s")
+    kinds = {k: str(label) for k, label in AssignmentKind.choices}
+    states = {s: state_display(AssignmentState, s) for s in AssignmentState.values}
+    dates: dict[dt.date, str] = {}
+    out = []
+    for r in rows:
+        pk, due = r["id"], r["due_date"]
+        if due not in dates:
+            dates[due] = date_format(due, "SHORT_DATE_FORMAT")
+        row = {"id": pk, "reviewer": r["reviewer__username"], "kind_label": kinds[r["kind"]],
+               "campaign_case": r["campaign_case_id"], "due_date": due, "due_date_display": dates[due],
+               "reason": r["decline_reason"], "state": r["state"], "state_label": states[r["state"]],
+               "title": review_no % {"n": pk}, "reassign_title": reassign_no % {"n": pk},
+               "url": review_url.replace(str(_ID_MARK), str(pk)),
+               "reassign_url": reassign_url.replace(str(_ID_MARK), str(pk))}
+        if today is not None:
+            row["is_overdue"] = due < today
+        out.append(row)
+    return out
+
+
+def board_view(campaign: Campaign, *, today: dt.date | None = None) -> dict:
     """Per reviewer: active (assigned), opened, locked and overdue counts, in one aggregate
-    query; then the pending, declined, expired and withdrawn reviews (one query each, reviewer
-    joined). Counts and names only: no case content, stratum, AI output or verdict."""
-    today = timezone.localdate()
+    query; then the pending, declined, expired and withdrawn reviews (one flat query each,
+    reviewer joined). Counts and names only: no case content, stratum, AI output or verdict.
+    ``today`` decides what is overdue (default: the local date)."""
+    today = today or timezone.localdate()
     per_reviewer = selectors.campaign_board_rows(campaign, today=today)
-    assignments = Assignment.objects.filter(campaign_case__campaign=campaign).select_related("reviewer")
-    pending = [_row_ref(a) | {"is_overdue": a.due_date < today}
-               for a in assignments.filter(state__in=BLIND_STATES).order_by("due_date", "reviewer__username", "pk")]
-    closed = list(assignments.filter(
+    assignments = Assignment.objects.filter(campaign_case__campaign=campaign).values(*_BOARD_ROW_FIELDS)
+    pending = _board_rows(
+        assignments.filter(state__in=BLIND_STATES).order_by("due_date", "reviewer__username", "pk"), campaign,
+        today=today)
+    closed = _board_rows(assignments.filter(
         state__in=[AssignmentState.DECLINED, AssignmentState.EXPIRED, AssignmentState.WITHDRAWN]
-    ).order_by("-updated_at", "pk"))
+    ).order_by("-updated_at", "pk"), campaign, today=None)
+    by_state = {s: [r for r in closed if r["state"] == s]
+                for s in (AssignmentState.DECLINED, AssignmentState.EXPIRED, AssignmentState.WITHDRAWN)}
     return {
         "campaign_id": campaign.pk,
         "reviewers": per_reviewer,
         "pending": pending,
-        "declined": [_row_ref(a) for a in closed if a.state == AssignmentState.DECLINED],
-        "expired": [_row_ref(a) for a in closed if a.state == AssignmentState.EXPIRED],
-        "withdrawn": [_row_ref(a) for a in closed if a.state == AssignmentState.WITHDRAWN],
+        "declined": by_state[AssignmentState.DECLINED],
+        "expired": by_state[AssignmentState.EXPIRED],
+        "withdrawn": by_state[AssignmentState.WITHDRAWN],
         "can_reassign": campaign.state == CampaignState.IN_REVIEW,
     }
 

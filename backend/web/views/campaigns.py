@@ -1,13 +1,21 @@
 """Campaign pages: the list, a campaign's summary (progress, results) and its transitions."""
 
+import secrets
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from common.cache import cached
 from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
 from reviews import permissions as perms
 from reviews import selectors, services
@@ -134,9 +142,25 @@ def campaign_board(request, pk: int):
     campaign = reads.campaign_for(request.user, pk)
     if not reads.can_see_board(request.user, campaign):
         raise Forbidden("Only the quality team follows reviewers' progress.")
+    summary = {"id": campaign.pk, "name": campaign.name, "review_deadline": campaign.review_deadline}
+    today = timezone.localdate()
+
+    def render_body() -> tuple[str, str]:
+        # The reassign forms' CSRF token differs per session: the cached sections hold a random
+        # placeholder (user content cannot forge it), replaced by this request's token below.
+        placeholder = secrets.token_hex(16)
+        html = render_to_string("web/_campaign_board_body.html", {
+            "campaign": summary, "board": reads.board_view(campaign, today=today), "csrf_token": placeholder})
+        return placeholder, html
+
+    # One entry per campaign and language, valid for one revision of the campaign (every
+    # transition of an assignment changes it) and one day (the overdue marks); only the quality
+    # team reaches this line, and all of it sees the same board.
+    placeholder, html = cached(
+        ("campaign_board", campaign.pk, get_language()), render_body,
+        revision=(today.isoformat(), selectors.campaign_revision(campaign, with_cases=False)))
     return render(request, "web/campaign_board.html", {
-        "campaign": {"id": campaign.pk, "name": campaign.name, "review_deadline": campaign.review_deadline},
-        "board": reads.board_view(campaign), "reassign_form": ReassignForm(),
+        "campaign": summary, "board_html": mark_safe(html.replace(placeholder, get_token(request))),
     })
 
 

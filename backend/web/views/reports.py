@@ -9,12 +9,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cases.models import AISystem
 from cases.selectors import ai_system_get_for_user, ai_system_list_for_user
 from common import csv_export
+from common.cache import cached
 from common.exceptions import Forbidden
 from common.pdf import pdf_response
 from reports import evidence, pages, selectors, services
@@ -67,11 +69,17 @@ def campaign_dashboard(request, pk: int):
     # the discordant-case list, read from the same two queries as the figures; management gets
     # the figures only. The list lives in this page's context, never in the figures a report freezes.
     case_level = perms.has_case_level_access(request.user, campaign)
-    frame = selectors.campaign_dashboard_frame(campaign, with_case_flags=case_level)
-    figures = selectors.campaign_dashboard(campaign, with_ai_version=case_level, frame=frame)
+    # The figures are cached under the campaign's revision and the audience (with or without the
+    # AI-version subgroup); the discordant-case list carries agenda flags that change outside the
+    # campaign, so it is read afresh (case-level callers only).
+    frame = selectors.campaign_dashboard_frame(campaign, with_case_flags=True) if case_level else None
+    figures_context = cached(
+        ("campaign_dashboard", campaign.pk, case_level, get_language()),
+        lambda: pages.campaign_context(selectors.campaign_dashboard(campaign, with_ai_version=case_level, frame=frame)),
+        revision=review_selectors.campaign_revision(campaign))
     discordant = pages.discordant_context(selectors.discordant_cases(frame)) if case_level else None
     reports = [_report_row(r) for r in report_list_for_campaign(campaign)]
-    return render(request, "reports/campaign_dashboard.html", pages.campaign_context(figures) | {
+    return render(request, "reports/campaign_dashboard.html", figures_context | {
         "campaign": {"id": campaign.pk, "name": campaign.name, "ai_system_id": campaign.ai_system_id},
         "discordant_cases": discordant,
         "reports": reports, "can_publish": perms.can_publish_report(request.user, campaign)
