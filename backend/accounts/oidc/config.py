@@ -117,6 +117,11 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.replace(",", " ").split())
 
 
+# The provider's endpoints, each read from CGH_OIDC_<NAME> when there is no discovery document.
+ENDPOINTS = ("issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
+             "end_session_endpoint")
+
+
 def oidc_config_from_env(environ) -> OIDCConfig | None:
     """The configuration, or ``None`` when single sign-on is off."""
     if _get(environ, "CGH_OIDC_ENABLED").lower() not in _TRUE:
@@ -125,9 +130,7 @@ def oidc_config_from_env(environ) -> OIDCConfig | None:
     if not client_id:
         raise ImproperlyConfigured("CGH_OIDC_ENABLED is on but CGH_OIDC_CLIENT_ID is not set.")
     discovery_url = _get(environ, "CGH_OIDC_DISCOVERY_URL")
-    explicit = {name: _get(environ, f"CGH_OIDC_{name.upper()}") for name in (
-        "issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
-        "end_session_endpoint")}
+    explicit = {name: _get(environ, f"CGH_OIDC_{name.upper()}") for name in ENDPOINTS}
     if not discovery_url:
         missing = [f"CGH_OIDC_{name.upper()}" for name, value in explicit.items()
                    if not value and name != "end_session_endpoint"]
