@@ -6,8 +6,11 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from knox.models import AuthToken
+from rest_framework.test import APIClient
 
 from accounts.middleware import LOGIN_AT, SEEN_AT
 from accounts.validators import PersonalInformationValidator
@@ -133,3 +136,24 @@ def test_expired_api_token_is_refused(api):
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     r = client.get("/api/campaigns/")
     assert r.status_code == 403 and r.json()["code"] == "authentication_failed"
+
+
+def test_api_request_reads_its_token_with_the_user_in_one_query_and_leaves_other_tokens():
+    user = UserFactory(username="reader", role="clinician")
+    _, key = AuthToken.objects.create(user=user)
+    old, _ = AuthToken.objects.create(user=user, expiry=timedelta(seconds=-1))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/campaigns/").status_code == 200
+
+    token_queries = [q["sql"] for q in queries if "knox_authtoken" in q["sql"]]
+    assert len(token_queries) == 1 and "accounts_user" in token_queries[0]
+    assert AuthToken.objects.filter(pk=old.pk).exists()  # swept when a token is issued, below
+
+    r = client.post("/api/auth/token/", {"username": "reader", "password": PASSWORD}, format="json")
+
+    assert r.status_code == 200
+    assert not AuthToken.objects.filter(pk=old.pk).exists()
+    assert AuthToken.objects.filter(user=user).count() == 2  # the one in use and the new one

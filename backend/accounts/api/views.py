@@ -1,16 +1,16 @@
 """API tokens: ``POST /api/auth/token/`` (username, password and, for the roles that need a
 second factor, ``otp``) and ``POST /api/auth/logout/``.
 
-Tokens are django-rest-knox tokens: only a hash is stored, each expires (``CGH_API_TOKEN_HOURS``,
-default 10 h), logout deletes the token used, a password change deletes them all. The password
-goes through the same throttled backend as the web login (``accounts.lockout``); a wrong code
-is a failed login too, so it is throttled and audited the same way.
+Tokens are django-rest-knox tokens (``accounts.authentication``): only a hash is stored, each
+expires (``CGH_API_TOKEN_HOURS``, default 10 h), logout deletes the token used, a password change
+deletes them all, a new token deletes the user's expired ones. The password goes through the
+same throttled backend as the web login (``accounts.lockout``); a wrong code is a failed login
+too, so it is throttled and audited the same way.
 """
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from knox.auth import TokenAuthentication
 from knox.models import AuthToken
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from common.exceptions import DomainError
 
+from ..authentication import TokenAuthentication, delete_expired_tokens
 from ..second_factor import has_confirmed_device, requires_second_factor, verify_code
 
 
@@ -60,6 +61,7 @@ class TokenObtainView(APIView):
                                        request=request._request)
                 raise AuthenticationRefused("A valid second-factor code (otp) is required for this account.",
                                             code="second_factor_required")
+        delete_expired_tokens(user)
         instance, token = AuthToken.objects.create(user=user)
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         return Response({"token": token, "expiry": instance.expiry})
