@@ -77,17 +77,19 @@ def audit_record(*, actor, action: str, target: models.Model | None = None,
                  object_type: str = "", object_id: str = "", data: dict | None = None) -> AuditEvent:
     """Append one event to a lane of the chain, sealed with the audit key.
 
-    Must run inside the caller's transaction (it opens a savepoint otherwise): the event commits
-    or rolls back with the change it records. Locks the head of one lane until that transaction
-    ends; other writers take other lanes (``_take_lane``). After commit, may schedule a checkpoint
-    (``_schedule_anchor``), which never runs inside the request's transaction."""
+    Runs inside the caller's transaction (it opens one otherwise), with no savepoint of its own:
+    the event commits or rolls back with the change it records, and an error while recording it
+    leaves the whole transaction to be rolled back (nothing can be committed without its event).
+    Locks the head of one lane until that transaction ends; other writers take other lanes
+    (``_take_lane``). After commit, may schedule a checkpoint (``_schedule_anchor``), which never
+    runs inside the request's transaction."""
     if target is not None:
         object_type = target._meta.label_lower
         object_id = str(target.pk)
     # Round-trip through JSON so that the stored value and the hashed value are identical.
     clean = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder, sort_keys=True))
     key = current_key()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         head = _take_lane()
         event = AuditEvent(
             created_at=timezone.now(),
