@@ -72,21 +72,28 @@ def not_found(request, exception=None):
     return page_not_found(request, exception)
 
 
-def transition_action(name: str, service, *, input_serializer=None, responses=None, as_data=False, reread=True):
+def transition_action(name: str, service, *, input_serializer=None, responses=None, as_data=False, reread=True,
+                      scoped=False):
     """A ``POST /<things>/{id}/<name>/`` action that fires one service on a visible object. The
     viewset names the service's keyword for that object (``service_object_name``) and answers with
     ``represent`` of the object read again through ``get_queryset``. ``as_data``: the service
     takes the validated input as one ``data`` dict, not as keywords. ``reread=False``: answer with
     ``represent`` of the object the service returns, for services that return the row they locked
-    and saved with every relation its representation reads already joined (no second read)."""
+    and saved with every relation its representation reads already joined (no second read).
+    ``scoped``: the view does not look the object up; the service gets a reference to it (its id
+    only) and ``scope=get_queryset()``, and finds it there with the same query that locks it (404
+    outside the scope)."""
 
     def handler(self, request, pk=None):
-        obj = self.get_object()
-        kwargs = {}
+        if scoped:
+            obj = self.get_queryset().model(pk=self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        else:
+            obj = self.get_object()
+        kwargs = {"scope": self.get_queryset()} if scoped else {}
         if input_serializer is not None:
             data = input_serializer(data=request.data)
             data.is_valid(raise_exception=True)
-            kwargs = {"data": dict(data.validated_data)} if as_data else dict(data.validated_data)
+            kwargs |= {"data": dict(data.validated_data)} if as_data else dict(data.validated_data)
         result = service(actor=request.user, **{self.service_object_name: obj}, **kwargs)
         return Response(self.represent(self.get_queryset().get(pk=obj.pk) if reread else result))
 

@@ -253,19 +253,19 @@ def test_reidentification_list_query_count(db, django_assert_num_queries, n, who
 # --- The reviewer's loop: each step answers in a fixed number of queries --------------------------
 
 LOOP = {
-    # action: (state before, payload, queries). Every step reads the assignment as the caller sees
-    # it (1). A transition then: the transaction's savepoint (1), the row locked with everything
-    # its answer shows (1), its own writes, the audit event (savepoint, lane, insert, chain head,
-    # release: 5), the release (1); and no second read for the answer.
-    "open": (AssignmentState.ASSIGNED, None, 10),  # + the update
-    "draft": (AssignmentState.OPENED, {"label": "fracture", "rationale": "En cours."}, 10),  # + upsert
-    "draft_read": (AssignmentState.OPENED, None, 2),  # + the draft
+    # action: (state before, payload, queries). A transition: the transaction's savepoint (1); the
+    # row found in the caller's scope and locked, with everything its answer shows, in one query
+    # (1); its own writes; the audit event, with no savepoint of its own (lane, insert, chain head:
+    # 3); the release (1); and no second read for the answer.
+    "open": (AssignmentState.ASSIGNED, None, 7),  # + the update
+    "draft": (AssignmentState.OPENED, {"label": "fracture", "rationale": "En cours."}, 9),  # + upsert, no audit
+    "draft_read": (AssignmentState.OPENED, None, 2),  # the assignment as the caller sees it, the draft
     # + the case row locked, the verdict, the draft deleted, the update, the active readers' states
-    "submit_first": (AssignmentState.OPENED, {"label": "fracture", "confidence": 3}, 14),
+    "submit_first": (AssignmentState.OPENED, {"label": "fracture", "confidence": 3}, 11),
     # + the clinicians' labels, the case settled and its audit event, the committee's next agenda
-    "submit_last": (AssignmentState.OPENED, {"label": "fracture", "confidence": 3}, 22),
-    "unblind": (AssignmentState.SUBMITTED, None, 11),  # + the update, the other readers' verdicts
-    "classify": (AssignmentState.UNBLINDED, {"discrepancy": "concur", "would_have_changed": False}, 12),
+    "submit_last": (AssignmentState.OPENED, {"label": "fracture", "confidence": 3}, 17),
+    "unblind": (AssignmentState.SUBMITTED, None, 8),  # + the update, the other readers' verdicts
+    "classify": (AssignmentState.UNBLINDED, {"discrepancy": "concur", "would_have_changed": False}, 9),
 }
 
 

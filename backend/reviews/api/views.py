@@ -208,25 +208,27 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         assigned reviewer (403 for anyone else who may see the assignment, 404 otherwise); saved
         only while the assignment is opened in a campaign under review (409). Deleted when the
         verdict is locked or the review ends."""
-        assignment = self.get_object()
         if request.method == "PUT":
             data = DraftInputSerializer(data=request.data)
             data.is_valid(raise_exception=True)
-            draft = services.assignment_save_draft(actor=request.user, assignment=assignment,
-                                                   data=dict(data.validated_data))
-            return Response({"assignment": assignment.pk, "data": draft.data})
+            # Found in the caller's scope by the query that locks it (404 outside).
+            draft = services.assignment_save_draft(actor=request.user, assignment=Assignment(pk=pk),
+                                                   data=dict(data.validated_data), scope=self.get_queryset())
+            return Response({"assignment": draft.assignment_id, "data": draft.data})
+        assignment = self.get_object()
         ensure(perms.is_assignee(request.user, assignment), "Only the assigned reviewer can read their draft.")
         return Response({"assignment": assignment.pk, "data": services.assignment_draft_data(assignment)})
 
     # The assignment services return the row they locked, with everything its representation
     # reads joined (``services.assignments._lock_assignment``) and the verdict or classification
-    # they created attached: the answer needs no second read.
-    open = transition_action("open", services.assignment_open, reread=False)
+    # they created attached: the answer needs no second read. The reviewer's own steps are
+    # ``scoped``: the service finds the row in the caller's scope with the query that locks it.
+    open = transition_action("open", services.assignment_open, reread=False, scoped=True)
     submit = transition_action("submit", services.assignment_submit, input_serializer=VerdictInputSerializer,
-                               as_data=True, reread=False)
-    unblind = transition_action("unblind", services.assignment_unblind, reread=False)
+                               as_data=True, reread=False, scoped=True)
+    unblind = transition_action("unblind", services.assignment_unblind, reread=False, scoped=True)
     classify = transition_action("classify", services.assignment_classify,
-                                 input_serializer=ClassificationInputSerializer, reread=False)
+                                 input_serializer=ClassificationInputSerializer, reread=False, scoped=True)
     decline = transition_action("decline", services.assignment_decline, input_serializer=DeclineSerializer,
                                 reread=False)
     expire = transition_action("expire", services.assignment_expire, reread=False)

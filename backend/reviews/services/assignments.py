@@ -1,11 +1,17 @@
 """Assignments: a reviewer's blind reading (drafts, lock), unblinding, classification, decline,
-expiry and reassignment within the rules; the case settles once every reader has locked."""
+expiry and reassignment within the rules; the case settles once every reader has locked.
+
+The reviewer's own steps (open, draft, submit, unblind, classify) take an optional ``scope``: the
+assignments the caller may reach. The API passes it instead of looking the row up first, so
+that one query finds the row in that scope (404 outside it), locks it and joins what the answer
+shows."""
 
 from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
+from django.http import Http404
 
 from audit.services import audit_record
 from cases.identifiers import ensure_no_identifiers
@@ -35,20 +41,27 @@ from ..models import (
 from .common import ensure_campaign_in, locked_row, one_more_reader
 
 
-def _lock_assignment(pk: int) -> Assignment:
+def _lock_assignment(pk: int, scope: QuerySet[Assignment] | None = None) -> Assignment:
     """The assignment row locked (only this row), with its campaign, case, AI system, reviewer,
     verdict and classification joined: the services return it, and the API represents it as it
-    is (no second read)."""
-    return Assignment.objects.select_for_update(of=("self",)).select_related(
-        "campaign_case__campaign__ai_system", "campaign_case__case", "reviewer", "verdict", "classification",
-    ).get(pk=pk)
+    is (no second read). ``scope``: the assignments the caller may reach
+    (``selectors.assignment_scope_for_user``), for a caller that has not looked the row up: a row
+    outside it is a 404, found in the same query as the lock."""
+    rows = Assignment.objects if scope is None else scope
+    try:
+        return rows.select_for_update(of=("self",)).select_related(
+            "campaign_case__campaign__ai_system", "campaign_case__case", "reviewer", "verdict", "classification",
+        ).get(pk=pk)
+    except Assignment.DoesNotExist:
+        raise Http404("No assignment matches the given query.") from None
 
 
-def _assignment_for_reviewer(actor, assignment: Assignment, name: str) -> Assignment:
-    """The assignment locked, its reviewer checked (403), transition ``name`` applied (409);
-    opening and locking also need the campaign still under review (409). Caller is inside the
-    transaction and saves."""
-    assignment = _lock_assignment(assignment.pk)
+def _assignment_for_reviewer(actor, assignment: Assignment, name: str,
+                             scope: QuerySet[Assignment] | None = None) -> Assignment:
+    """The assignment locked (404 outside ``scope``), its reviewer checked (403), transition
+    ``name`` applied (409); opening and locking also need the campaign still under review (409).
+    Caller is inside the transaction and saves."""
+    assignment = _lock_assignment(assignment.pk, scope)
     ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can do this.")
     apply_transition(assignment, name)
     if name in ("open", "submit"):  # unblinding and classifying one's own locked verdict stay open
@@ -63,12 +76,12 @@ def _review_states(assignment: Assignment) -> tuple[str, ...]:
     return (CampaignState.IN_REVIEW,)
 
 
-def assignment_open(*, actor, assignment: Assignment) -> Assignment:
+def assignment_open(*, actor, assignment: Assignment, scope: QuerySet[Assignment] | None = None) -> Assignment:
     """The reviewer starts the blind reading (only the assigned reviewer, 403; from assigned, in a
     campaign under review, 409). Locks the assignment row; records ``opened_at``; audit event
     ``assignment.open``."""
     with transaction.atomic():
-        assignment = _assignment_for_reviewer(actor, assignment, "open")
+        assignment = _assignment_for_reviewer(actor, assignment, "open", scope)
         save_transitioned(assignment, "opened_at", "updated_at")
         audit_record(actor=actor, action="assignment.open", target=assignment)
     return assignment
@@ -114,7 +127,8 @@ DRAFT_FIELDS = {
 DRAFT_MAX_CHARS = 5000
 
 
-def assignment_save_draft(*, actor, assignment: Assignment, data: dict[str, Any]) -> AssignmentDraft:
+def assignment_save_draft(*, actor, assignment: Assignment, data: dict[str, Any],
+                          scope: QuerySet[Assignment] | None = None) -> AssignmentDraft:
     """Save the reviewer's unfinished verdict form on an opened assignment, without locking.
 
     Only the form's own fields are kept, as strings cut to the form's maximum length; nothing is
@@ -126,11 +140,11 @@ def assignment_save_draft(*, actor, assignment: Assignment, data: dict[str, Any]
     hash-chained, so one event per save would copy unlocked opinions into a permanent log that
     auditors read. The decision that counts, the lock, is audited."""
     ensure_no_identifiers(fields={f: data.get(f) for f in ("rationale", "comments")})
-    fields = DRAFT_FIELDS[AssignmentKind(assignment.kind)]
-    clean = {f: str(data[f])[:DRAFT_MAX_CHARS] for f in fields if data.get(f) not in (None, "")}
     with transaction.atomic():
-        assignment = _lock_assignment(assignment.pk)
+        assignment = _lock_assignment(assignment.pk, scope)
         ensure(perms.is_assignee(actor, assignment), "Only the assigned reviewer can do this.")
+        fields = DRAFT_FIELDS[AssignmentKind(assignment.kind)]
+        clean = {f: str(data[f])[:DRAFT_MAX_CHARS] for f in fields if data.get(f) not in (None, "")}
         if assignment.state != AssignmentState.OPENED:
             raise TransitionNotAllowed(f"Cannot save a draft of this assignment: it is {assignment.state}.",
                                        extra={"state": assignment.state, "transition": "save_draft"})
@@ -145,14 +159,15 @@ def assignment_draft_data(assignment: Assignment) -> dict[str, str]:
     return draft or {}
 
 
-def assignment_submit(*, actor, assignment: Assignment, data: dict[str, Any]) -> Assignment:
+def assignment_submit(*, actor, assignment: Assignment, data: dict[str, Any],
+                      scope: QuerySet[Assignment] | None = None) -> Assignment:
     """Lock the reviewer's blind verdict. Once every active reviewer of the case has locked, the
     case becomes reviewed, then concordant (clinicians agree: their label is the reference) or
     needs adjudication. Locks the campaign case row so that two last verdicts cannot both miss
     each other."""
     ensure_no_identifiers(fields={f: data.get(f) for f in ("rationale", "comments")})
     with transaction.atomic():
-        assignment = _assignment_for_reviewer(actor, assignment, "submit")
+        assignment = _assignment_for_reviewer(actor, assignment, "submit", scope)
         # Lock the case row before the first audit event: the audit chain head is always the
         # last lock taken, so that no two transactions wait on each other.
         cc = locked_row(CampaignCase, assignment.campaign_case_id)
@@ -224,26 +239,27 @@ def _settle_third_reading(actor, cc: CampaignCase) -> None:
         hooks.case_to_committee(cc)
 
 
-def assignment_unblind(*, actor, assignment: Assignment) -> Assignment:
+def assignment_unblind(*, actor, assignment: Assignment, scope: QuerySet[Assignment] | None = None) -> Assignment:
     """The reviewer asks to see the AI output and the final decision once their own verdict is
     locked (assigned reviewer, 403; from submitted, 409; allowed in any campaign state, as it
     writes nothing of the review). Locks the assignment row; records ``unblinded_at``; audit
     event ``assignment.unblind``."""
     with transaction.atomic():
-        assignment = _assignment_for_reviewer(actor, assignment, "unblind")
+        assignment = _assignment_for_reviewer(actor, assignment, "unblind", scope)
         save_transitioned(assignment, "unblinded_at", "updated_at")
         audit_record(actor=actor, action="assignment.unblind", target=assignment)
     return assignment
 
 
 def assignment_classify(*, actor, assignment: Assignment, discrepancy: str, would_have_changed: bool,
-                        possible_adverse_event: bool = False, comment: str = "") -> Assignment:
+                        possible_adverse_event: bool = False, comment: str = "",
+                        scope: QuerySet[Assignment] | None = None) -> Assignment:
     """Record the post-unblinding classification. The locked verdict is not touched. A possible
     adverse event locks the campaign case, opens its vigilance report in this transaction and puts
     the case before the committee after commit (both through ``hooks``)."""
     ensure_no_identifiers(fields={"comment": comment})
     with transaction.atomic():
-        assignment = _assignment_for_reviewer(actor, assignment, "classify")
+        assignment = _assignment_for_reviewer(actor, assignment, "classify", scope)
         cc = locked_row(CampaignCase, assignment.campaign_case_id) if possible_adverse_event else None
         Classification.objects.create(
             assignment=assignment, discrepancy=discrepancy, would_have_changed=would_have_changed,
