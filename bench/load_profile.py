@@ -12,7 +12,8 @@ Builds a small version of ``bench/load_bench.py``'s database (the same builder),
 tokens, and reads the staff pages as the benchmark's readers do. Prints, per request type, the
 queries per request and the median CPU time of this process per request (``time.process_time``:
 Python, the driver and the kernel, not PostgreSQL's own work). ``--profile NAME`` prints the
-cProfile of that request type, summed over the loops, sorted by cumulative time.
+cProfile of that request type (CPU time, summed over the loops, by cumulative time); the
+profiler slows the request types it watches, so take the table from a run without it.
 """
 
 import argparse
