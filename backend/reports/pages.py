@@ -42,11 +42,13 @@ THREE_WAY_NAMES = {
 
 
 def pct(value) -> str:
-    return "—" if value is None else f"{number_format(value * 100, 1)} %"
+    """A proportion as a percentage with one decimal, rounded (``number_format`` alone truncates:
+    8/12 would read 66,6 %)."""
+    return "—" if value is None else f"{number_format(round(value * 100, 1), 1)} %"
 
 
 def num(value, digits: int = 2) -> str:
-    return "—" if value is None else number_format(value, digits)
+    return "—" if value is None else number_format(round(value, digits), digits)
 
 
 def interval(low, high, percent: bool = True) -> str:
