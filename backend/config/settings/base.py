@@ -249,6 +249,8 @@ SPECTACULAR_SETTINGS = {
         "YesNoUnknownEnum": "reviews.enums.YesNoUnknown",
         "AssignmentKindEnum": "reviews.enums.AssignmentKind",
         "ConflictKindEnum": "committees.enums.ConflictKind",
+        "PublicTextKindEnum": "transparency.enums.TextKind",
+        "PublicTextStateEnum": "transparency.enums.TextState",
     },
 }
 
