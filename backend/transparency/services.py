@@ -113,7 +113,7 @@ def falc_text_draft(*, actor, report: Report) -> PublicText:
 
 
 def _locked(text: PublicText) -> PublicText:
-    return PublicText.objects.select_for_update().select_related("ai_system", "report").get(pk=text.pk)
+    return PublicText.objects.select_for_update(of=("self",)).select_related("ai_system", "report").get(pk=text.pk)
 
 
 def public_text_revise(*, actor, text: PublicText, lines: str | None = None) -> PublicText:
