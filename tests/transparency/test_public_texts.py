@@ -279,3 +279,15 @@ def test_web_draft_buttons_are_for_the_quality_team_only(tworld):
     assert not PublicText.objects.exists()
     assert Client().post(f"/transparency/reports/{tworld.report.pk}/falc-draft/").status_code == 302
     assert not PublicText.objects.exists()
+
+
+def test_hostile_input_is_refused_and_changes_nothing(tworld, api):
+    q = api(tworld.quality)
+    assert q.get(f"{API}99999999999999999999/").status_code == 404
+    assert Client().get("/public/reports/99999999999999999999/").status_code == 404
+    assert q.post(API, {"kind": "register", "ai_system": 99999999999999999999}, format="json").status_code == 400
+    assert q.post(API, {"kind": "falc"}, format="json").status_code == 400
+    pk = q.post(API, {"kind": TextKind.FALC, "report": tworld.report.pk}, format="json").json()["id"]
+    before = PublicText.objects.get(pk=pk).content
+    assert q.post(f"{API}{pk}/revise/", {"lines": "Le médecin\x00 décide."}, format="json").status_code == 400
+    assert PublicText.objects.get(pk=pk).content == before
