@@ -21,6 +21,13 @@ class AISystem(TimeStampedModel):
     # e.g. {"sensitivity": 0.90, "specificity": 0.80}: the committee watches these.
     acceptance_thresholds = models.JSONField(_("acceptance thresholds"), default=dict, blank=True)
     is_active = models.BooleanField(default=True)
+    # The public register (``transparency``): what the public reads about the tool, written by the
+    # quality team; ``vendor`` is the supplier and ``ce_class`` the CE marking class.
+    public_purpose = models.TextField(_("purpose, in plain words"), blank=True)
+    ce_number = models.CharField(_("CE certificate number"), max_length=60, blank=True)
+    human_oversight = models.TextField(_("how the human guarantee is organised"), blank=True)
+    how_to_object = models.TextField(_("how to object"), blank=True)
+    public_contact = models.CharField(_("whom to contact"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["name"]

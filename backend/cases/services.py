@@ -15,7 +15,7 @@ from common.storage import uploads_storage
 
 from .ai_mentions import detector_for_system
 from .enums import BlindingReview, DatePrecision, IdentifierPolicy, ImportFormat, ImportStatus, OutputType
-from .identifiers import scan_text
+from .identifiers import ensure_no_identifiers, scan_text
 from .importing.batches import import_batches_recover, store_upload
 from .importing.rules import import_format, import_profile_check
 from .models import AISystem, Case, ImportBatch, ImportProfile, OptOut
@@ -54,6 +54,58 @@ def ai_system_create(*, actor, name: str, vendor: str, version: str, intended_us
         )
         audit_record(actor=actor, action="ai_system.create", target=ai, data={"name": name, "version": version})
     return ai
+
+
+CE_CLASSES = ("", "I", "IIa", "IIb", "III")
+"""CE marking classes of a medical device (EU 2017/745); blank for a tool that carries none."""
+PUBLIC_PROFILE_TEXTS = ("public_purpose", "human_oversight", "how_to_object")
+"""Free text of the public profile, scanned for direct identifiers. The contact is an institutional
+address or phone number meant to be published, so it is not scanned (it would always match)."""
+PUBLIC_PROFILE_FIELDS = ("vendor", "ce_class", "ce_number", *PUBLIC_PROFILE_TEXTS, "public_contact")
+PUBLIC_TEXT_MAX = 4000
+
+
+def ai_system_update_public_profile(*, actor, ai_system: AISystem, **changes: str) -> AISystem:
+    """Edit what the public register says about an AI system: its purpose in plain words, the
+    supplier (``vendor``), the CE marking class and certificate number, how the human guarantee is
+    organised, how to object, whom to contact. Only the fields given change. 403 unless the actor
+    manages AI systems; 400 naming each field that breaks a rule (unknown field, blank supplier,
+    unknown CE class, a certificate number without a class, text too long) and 400
+    ``direct_identifier`` when a free text carries a direct identifier, before anything is
+    written. Locks the AI system's row. Side effects, in one transaction: the fields and one
+    ``ai_system.update_public_profile`` audit event naming the fields changed (the public texts
+    themselves are published through ``transparency``, with their own trail)."""
+    ensure(can_manage_ai_systems(actor), "Only the quality team can edit the AI systems' public profile.")
+    errors: dict[str, list[str]] = {}
+    for name in changes:
+        if name not in PUBLIC_PROFILE_FIELDS:
+            errors[name] = ["Unknown field."]
+    values = {k: ("" if v is None else str(v)).strip() for k, v in changes.items() if k in PUBLIC_PROFILE_FIELDS}
+    for name, value in values.items():
+        limit = AISystem._meta.get_field(name).max_length or PUBLIC_TEXT_MAX
+        if len(value) > limit:
+            errors[name] = [f"At most {limit} characters."]
+    if "vendor" in values and not values["vendor"]:
+        errors["vendor"] = ["The supplier is required."]
+    if values.get("ce_class", "") not in CE_CLASSES:
+        errors["ce_class"] = [f"Unknown CE class: one of {', '.join(c for c in CE_CLASSES if c)}, or blank."]
+    if errors:
+        raise ValidationFailed("The public profile is not valid.", extra=errors)
+    ensure_no_identifiers(fields={k: v for k, v in values.items() if k in PUBLIC_PROFILE_TEXTS})
+    with transaction.atomic():
+        locked = AISystem.objects.select_for_update().get(pk=ai_system.pk)
+        merged = {name: values.get(name, getattr(locked, name)) for name in PUBLIC_PROFILE_FIELDS}
+        if merged["ce_number"] and not merged["ce_class"]:
+            raise ValidationFailed("The public profile is not valid.",
+                                   extra={"ce_class": ["A CE certificate number needs its CE class."]})
+        changed = sorted(name for name, value in values.items() if getattr(locked, name) != value)
+        for name in changed:
+            setattr(locked, name, values[name])
+        if changed:
+            locked.save(update_fields=[*changed, "updated_at"])
+        audit_record(actor=actor, action="ai_system.update_public_profile", target=locked,
+                     data={"fields": changed})
+    return locked
 
 
 def import_profile_create(*, actor, ai_system: AISystem, name: str, columns: dict[str, str] | None = None,

@@ -7,6 +7,7 @@ from common.routers import Router
 from reidentification.api.views import ReidentificationRequestViewSet
 from reviews.api.views import AssignmentViewSet, CampaignCaseViewSet, CampaignViewSet
 from sittings.api.views import ActionViewSet, AgendaItemViewSet, CommitteeQuorumView, SessionViewSet
+from transparency.api.views import PublicTextViewSet
 from vigilance.api.views import VigilanceReportViewSet
 
 router = Router()
@@ -21,6 +22,7 @@ router.register("sessions", SessionViewSet, basename="session")
 router.register("agenda-items", AgendaItemViewSet, basename="agenda-item")
 router.register("actions", ActionViewSet, basename="action")
 router.register("vigilance-reports", VigilanceReportViewSet, basename="vigilance-report")
+router.register("public-texts", PublicTextViewSet, basename="public-text")
 router.register("reidentification-requests", ReidentificationRequestViewSet, basename="reidentification-request")
 
 urlpatterns = [

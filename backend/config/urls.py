@@ -32,5 +32,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("reports/", include("web.urls_reports")),
     path("public/", reports_views.public, name="public"),
+    path("", include("web.urls_transparency")),
     path("", include("web.urls")),
 ]

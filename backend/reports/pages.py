@@ -16,6 +16,7 @@ from sittings.enums import ActionKind, ActionState
 from vigilance.enums import Seriousness, VigilanceState
 
 from . import charts
+from .selectors.campaign import PUBLIC_MIN_CELL
 
 DIMENSIONS = {
     "sex": gettext_lazy("Sex"),
@@ -41,11 +42,13 @@ THREE_WAY_NAMES = {
 
 
 def pct(value) -> str:
-    return "—" if value is None else f"{number_format(value * 100, 1)} %"
+    """A proportion as a percentage with one decimal, rounded (``number_format`` alone truncates:
+    8/12 would read 66,6 %)."""
+    return "—" if value is None else f"{number_format(round(value * 100, 1), 1)} %"
 
 
 def num(value, digits: int = 2) -> str:
-    return "—" if value is None else number_format(value, digits)
+    return "—" if value is None else number_format(round(value, digits), digits)
 
 
 def interval(low, high, percent: bool = True) -> str:
@@ -187,13 +190,36 @@ def population_context(rows: list[dict]) -> dict:
                      for r in rows], "charts": figs}
 
 
-def public_context(public: dict) -> dict:
-    def cell(block):
-        return {"suppressed": block["suppressed"], "value": pct(block["estimate"]), "n": block["n"]}
+PUBLIC_METRIC_NAMES = {
+    "agreement": gettext_lazy("The AI agreed with the doctors of the college"),
+    "sensitivity": gettext_lazy("The AI found the disease when the doctors of the college found it"),
+}
 
-    return {"campaign": public["campaign"], "n_cases": public["n_cases"], "agreement": cell(public["agreement"]),
-            "override": cell(public["override"]), "ai_wrong_caught": cell(public["ai_wrong_caught"]),
-            "min_cell": public["min_cell"]}
+
+def public_context(public: dict | None) -> dict:
+    """The public figures of a published public report. Robust to what an older frozen summary
+    lacks (no equity table, a missing block): a missing figure reads as suppressed."""
+    public = public or {}
+
+    def cell(block):
+        block = block or {}
+        suppressed = block.get("suppressed", True) or block.get("estimate") is None
+        return {"suppressed": suppressed, "value": None if suppressed else pct(block["estimate"]),
+                "estimate": None if suppressed else block["estimate"], "n": block.get("n")}
+
+    equity = public.get("equity") or {}
+    dimensions = [{
+        "key": d["dimension"], "label": str(DIMENSIONS.get(d["dimension"], d["dimension"])),
+        "groups": [{"label": _group_label(d["dimension"], g["group"]), "suppressed": g["suppressed"],
+                    "n": g["n"], "value": None if g["suppressed"] else pct(g["estimate"])} for g in d["groups"]],
+    } for d in equity.get("dimensions") or []]
+    metric = equity.get("metric")
+    return {"campaign": public.get("campaign") or {}, "n_cases": public.get("n_cases"),
+            "agreement": cell(public.get("agreement")), "override": cell(public.get("override")),
+            "ai_wrong_caught": cell(public.get("ai_wrong_caught")),
+            "equity": {"metric": metric, "metric_label": str(PUBLIC_METRIC_NAMES.get(metric, METRIC_NAMES.get(
+                metric, metric or ""))), "dimensions": dimensions} if dimensions else None,
+            "min_cell": public.get("min_cell", PUBLIC_MIN_CELL)}
 
 
 def _choice_label(enum, value) -> str:

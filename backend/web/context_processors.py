@@ -22,6 +22,7 @@ PERMISSION_MODULES = (
     "vigilance.permissions",
     "reidentification.permissions",
     "reports.permissions",
+    "transparency.permissions",
 )
 
 

@@ -287,8 +287,21 @@ def test_public_summary_shows_large_cells():
     public = selectors.public_summary(figures)
     assert public["n_cases"] == 40
     assert public["agreement"] == {"suppressed": False, "x": 20, "n": 40, "estimate": 0.5}
-    assert public["override"]["suppressed"] is False
-    assert public["ai_wrong_caught"]["suppressed"] is True
+    assert public["override"] == {"suppressed": False, "x": 12, "n": 40, "estimate": 0.3}
+    # A rare event among 40 cases is shown: the cell is the 40 cases, not the 3 events.
+    assert public["ai_wrong_caught"] == {"suppressed": False, "x": 3, "n": 40, "estimate": 0.075}
+    assert public["equity"] is None  # the dashboard had no equity table
+
+
+def test_public_summary_suppresses_every_figure_of_a_cell_under_10():
+    figures = {"campaign": {"id": 1},
+               "summary": {"n_cases": 9, "ai_vs_reference": {"n": 9, "percent_agreement": 1.0}},
+               "three_way": {"counts": {"ai_wrong_overridden": 0}, "n_complete": 9,
+                             "override_rate": {"x": 0, "n": 9}}}
+    public = selectors.public_summary(figures)
+    assert public["n_cases"] is None
+    for key in ("agreement", "override", "ai_wrong_caught"):
+        assert public[key] == {"suppressed": True, "x": None, "n": None, "estimate": None}
 
 
 # --- No external URL, plotly.js served by the application ---------------------------------------

@@ -19,12 +19,12 @@ HREF = re.compile(r'href="([^"]+)"')
 COMMITTEE_WORK = {"/committees/", "/actions/", "/vigilance/"}
 EXPECTED_NAV = {
     "clinician": {"/reviews/", "/campaigns/", "/actions/mine/"},
-    "patient_rep": {"/reviews/", "/campaigns/", "/actions/mine/"},
+    "patient_rep": {"/reviews/", "/campaigns/", "/actions/mine/", "/transparency/"},
     "chair": {"/reviews/", "/campaigns/", "/reports/", *COMMITTEE_WORK, "/reidentification/"},
     "secretary": {"/campaigns/", "/reports/", *COMMITTEE_WORK},
     "management": {"/campaigns/", "/reports/", "/actions/mine/"},
-    "quality": {"/campaigns/", "/reports/", *COMMITTEE_WORK, "/imports/", "/imports/flagged-text/"},
-    "admin": {"/campaigns/", "/reports/", *COMMITTEE_WORK, "/imports/", "/imports/flagged-text/"},
+    "quality": {"/campaigns/", "/reports/", *COMMITTEE_WORK, "/imports/", "/imports/flagged-text/", "/transparency/"},
+    "admin": {"/campaigns/", "/reports/", *COMMITTEE_WORK, "/imports/", "/imports/flagged-text/", "/transparency/"},
     "dpo": {"/campaigns/", "/actions/mine/", "/reidentification/"},
 }
 

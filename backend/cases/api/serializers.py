@@ -10,8 +10,28 @@ class AISystemSerializer(serializers.ModelSerializer):
     class Meta:
         model = AISystem
         fields = ["id", "name", "vendor", "version", "intended_use", "ce_class", "output_type", "labels",
-                  "positive_label", "score_threshold", "acceptance_thresholds", "is_active", "created_at"]
+                  "positive_label", "score_threshold", "acceptance_thresholds", "is_active", "created_at",
+                  "public_purpose", "ce_number", "human_oversight", "how_to_object", "public_contact"]
         read_only_fields = fields
+
+
+class AISystemPublicProfileSerializer(serializers.Serializer):
+    """The public register's fields of an AI system; each optional (PATCH), rules in the service."""
+
+    vendor = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    ce_class = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    ce_number = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    public_purpose = serializers.CharField(max_length=4000, required=False, allow_blank=True, trim_whitespace=False)
+    human_oversight = serializers.CharField(max_length=4000, required=False, allow_blank=True,
+                                            trim_whitespace=False)
+    how_to_object = serializers.CharField(max_length=4000, required=False, allow_blank=True, trim_whitespace=False)
+    public_contact = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return attrs
 
 
 class AISystemCreateSerializer(serializers.Serializer):

@@ -17,6 +17,7 @@ from ..importing.service import import_cases
 from ..models import AISystem, Case, ImportBatch, ImportProfile
 from ..services import (
     ai_system_create,
+    ai_system_update_public_profile,
     case_blinding_clear,
     case_blinding_redact,
     flagged_case_list,
@@ -26,6 +27,7 @@ from ..services import (
 )
 from .serializers import (
     AISystemCreateSerializer,
+    AISystemPublicProfileSerializer,
     AISystemSerializer,
     BlindingClearSerializer,
     BlindingRedactSerializer,
@@ -72,6 +74,19 @@ class AISystemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data.is_valid(raise_exception=True)
         ai = ai_system_create(actor=request.user, **data.validated_data)
         return Response(AISystemSerializer(ai).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AISystemPublicProfileSerializer, responses={200: AISystemSerializer})
+    @action(detail=True, methods=["patch"], url_path="public-profile")
+    def public_profile(self, request, pk=None):
+        """Edit the public register's fields (purpose, supplier, CE marking, human guarantee, how to
+        object, contact): the quality team; 404 for whoever cannot read AI systems, 403 for the
+        other readers."""
+        ai = self.get_object()
+        ensure(perms.can_manage_ai_systems(request.user), "Only the quality team can edit the public profile.")
+        data = AISystemPublicProfileSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ai = ai_system_update_public_profile(actor=request.user, ai_system=ai, **data.validated_data)
+        return Response(AISystemSerializer(ai).data)
 
 
 class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

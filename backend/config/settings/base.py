@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "reidentification",
     "sittings",
     "reports",
+    "transparency",
     "web",
 ]
 
@@ -248,6 +249,8 @@ SPECTACULAR_SETTINGS = {
         "YesNoUnknownEnum": "reviews.enums.YesNoUnknown",
         "AssignmentKindEnum": "reviews.enums.AssignmentKind",
         "ConflictKindEnum": "committees.enums.ConflictKind",
+        "PublicTextKindEnum": "transparency.enums.TextKind",
+        "PublicTextStateEnum": "transparency.enums.TextState",
     },
 }
 
@@ -280,6 +283,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 DEFAULT_FROM_EMAIL = env("CGH_FROM_EMAIL", "college-garantie-humaine@localhost")
 # Public address of the site, for the links in e-mails sent by background work (no request there).
 SITE_URL = (env("CGH_SITE_URL", "") or "").rstrip("/")
+# Public address of the transparency pages, printed as a QR code on the posters (the site's address
+# when unset; the address of the request when both are unset).
+PUBLIC_BASE_URL = (env("CGH_PUBLIC_BASE_URL", "") or SITE_URL).rstrip("/")
 
 # Pseudonymization keys live outside the database: in the environment or in a key file.
 # The key id is stored with every pseudonym so that keys can be rotated.

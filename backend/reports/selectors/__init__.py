@@ -26,6 +26,7 @@ from .campaign import (
     design_weighted,
     discordant_cases,
     patient_findings,
+    public_equity,
     public_summary,
 )
 
@@ -33,5 +34,5 @@ __all__ = [
     "FIGURE_STATES", "GROUPS", "PUBLIC_MIN_CELL", "ai_system_actions",
     "ai_system_series", "ai_system_vigilance", "campaign_dashboard", "campaign_dashboard_frame", "campaign_frame",
     "campaigns_in_series", "cell_disclosure", "clean", "design_weighted", "discordant_cases", "patient_findings",
-    "population_by_month_and_site", "population_table", "public_summary",
+    "population_by_month_and_site", "population_table", "public_equity", "public_summary",
 ]

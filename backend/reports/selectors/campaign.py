@@ -278,14 +278,46 @@ def design_weighted(df: pd.DataFrame, positive) -> dict:
 
 
 def _suppress(x: int | None, n: int | None) -> dict:
-    if n is None or n < PUBLIC_MIN_CELL or x is None or x < PUBLIC_MIN_CELL or (n - x) < PUBLIC_MIN_CELL:
+    """A public rate ``x / n``: shown when its cell (the ``n`` cases it is drawn from) passes
+    :func:`cell_disclosure`, the one small-cell rule; suppressed otherwise, count and rate."""
+    if n is None or x is None or not cell_disclosure(n)["shown"]:
         return {"suppressed": True, "x": None, "n": None, "estimate": None}
     return {"suppressed": False, "x": x, "n": n, "estimate": x / n}
 
 
+PUBLIC_EQUITY_DIMENSIONS = ("sex", "age_band", "site")
+"""The equity breakdowns a public summary may carry (never the AI version, a sealed field)."""
+
+
+def public_equity(equity: dict | None) -> dict | None:
+    """The dashboard's equity table (``figures["equity"]``) for the public: per dimension, each
+    group's ``n`` and estimate when its cell passes :func:`cell_disclosure`, suppressed otherwise.
+    When exactly one group of a dimension is suppressed, the smallest shown group is suppressed
+    too, so that no suppressed cell can be recovered by subtraction from the others. No interval,
+    no test, no count of successes. ``None`` when the dashboard had no equity table."""
+    if not equity or not equity.get("rows"):
+        return None
+    dimensions = []
+    for dimension in PUBLIC_EQUITY_DIMENSIONS:
+        rows = [r for r in equity["rows"] if r.get("dimension") == dimension]
+        if not rows:
+            continue
+        cells = [{"group": str(r["group"]), "n": r["n"], "estimate": r["estimate"],
+                  "suppressed": r["estimate"] is None or not cell_disclosure(r["n"])["shown"]} for r in rows]
+        shown = [c for c in cells if not c["suppressed"]]
+        if len(cells) - len(shown) == 1 and shown:
+            min(shown, key=lambda c: (c["n"], c["group"]))["suppressed"] = True
+        for c in cells:
+            if c["suppressed"]:
+                c["n"] = c["estimate"] = None
+        dimensions.append({"dimension": dimension, "groups": cells})
+    return {"metric": equity["metric"], "dimensions": dimensions}
+
+
 def public_summary(figures: dict) -> dict:
-    """The public figures drawn from a dashboard: a handful of aggregates, each count (and its
-    complement) under ``PUBLIC_MIN_CELL`` suppressed, so that no small group can be singled out."""
+    """The public figures drawn from a dashboard: a handful of aggregates and the equity table by
+    sex, age band and site, each figure drawn from fewer than ``PUBLIC_MIN_CELL`` cases suppressed
+    (:func:`cell_disclosure`), so that no small group can be singled out."""
     summary = figures["summary"]
     agreement = summary["ai_vs_reference"]
     n = agreement.get("n") or 0
@@ -297,10 +329,11 @@ def public_summary(figures: dict) -> dict:
     caught = counts.get("ai_wrong_overridden", 0)
     return {
         "campaign": figures["campaign"],
-        "n_cases": summary["n_cases"] if summary["n_cases"] >= PUBLIC_MIN_CELL else None,
+        "n_cases": summary["n_cases"] if cell_disclosure(summary["n_cases"])["shown"] else None,
         "agreement": _suppress(agreed, n),
         "override": _suppress(overridden_x, overridden_n),
         "ai_wrong_caught": _suppress(caught, three["n_complete"]),
+        "equity": public_equity(figures.get("equity")),
         "min_cell": PUBLIC_MIN_CELL,
     }
 
