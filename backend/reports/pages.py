@@ -41,11 +41,12 @@ THREE_WAY_NAMES = {
 
 
 def pct(value) -> str:
-    return "—" if value is None else f"{number_format(value * 100, 1)} %"
+    # Rounded first: number_format cuts the extra decimals off (2/3 would read 66,6 %).
+    return "—" if value is None else f"{number_format(round(value * 100, 1), 1)} %"
 
 
 def num(value, digits: int = 2) -> str:
-    return "—" if value is None else number_format(value, digits)
+    return "—" if value is None else number_format(round(value, digits), digits)
 
 
 def interval(low, high, percent: bool = True) -> str:

@@ -4,7 +4,9 @@ browser (and so without plotly.js).
 Every figure of one document is drawn in one kaleido session: one headless Chromium, started from
 ``settings.CHART_BROWSER_PATH`` (about three seconds), then one page render per figure. Nothing is
 fetched: kaleido's page loads plotly.js from the plotly package on disk and MathJax is turned off.
-The SVG goes inline into the document's HTML (WeasyPrint fetches nothing, not even a data URL).
+Each SVG goes into the document's HTML as a ``data:`` URL of an image (the one kind of URL
+WeasyPrint reads while printing, :func:`common.pdf.refuse_fetch`): drawn by WeasyPrint's SVG
+renderer, apart from the page's CSS, and the drawings' element ids never meet.
 
 Figures are prepared for print first: French number separators (decimal comma, thin space for
 thousands) and, on an axis of dates, month names in the active language, written by Django rather
@@ -12,6 +14,7 @@ than by plotly.js (whose locale files are not shipped with the plotly package).
 """
 
 import asyncio
+import base64
 import copy
 import datetime as dt
 import os
@@ -21,11 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 import kaleido
 from django.conf import settings
 from django.utils.formats import date_format
-from django.utils.safestring import SafeString, mark_safe
 
 from common.exceptions import DomainError
 
-__all__ = ["ChartRenderingUnavailable", "charts_for_print", "render_svgs"]
+__all__ = ["ChartRenderingUnavailable", "charts_for_print", "render_svgs", "svg_data_url"]
 
 WIDTH = 680
 """Drawing width in CSS pixels: the text width of an A4 page with WeasyPrint's default margins."""
@@ -100,8 +102,8 @@ async def _draw(figures: list[dict], path: str) -> list[bytes]:
     return out
 
 
-def render_svgs(figures: dict[str, dict]) -> dict[str, SafeString]:
-    """Each plotly figure (JSON, as :func:`reports.charts.to_dict` gives it) as inline SVG markup,
+def render_svgs(figures: dict[str, dict]) -> dict[str, str]:
+    """Each plotly figure (JSON, as :func:`reports.charts.to_dict` gives it) as SVG markup,
     under the same key; all in one browser session. :class:`ChartRenderingUnavailable` when the
     browser is missing or fails."""
     if not figures:
@@ -121,11 +123,15 @@ def render_svgs(figures: dict[str, dict]) -> dict[str, SafeString]:
         text = svg.decode("utf-8")
         if not text.lstrip().startswith("<svg"):
             raise ChartRenderingUnavailable(f"PDF chart {key!r} is not an SVG drawing.", extra={"browser": path})
-        out[key] = mark_safe(text)  # noqa: S308 - drawn by plotly from the figures' data, its text escaped
+        out[key] = text
     return out
 
 
+def svg_data_url(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
 def charts_for_print(charts: dict[str, dict]) -> dict[str, dict]:
-    """The page's ``charts`` as the PDF templates take them: ``{key: {"svg": markup}}``, which
-    ``reports/_figure.html`` prints in place of the plotly.js drawing."""
-    return {key: {"svg": svg} for key, svg in render_svgs(charts).items()}
+    """The page's ``charts`` as the PDF templates take them: ``{key: {"svg_src": data URL}}``,
+    which ``reports/_figure.html`` prints as an image in place of the plotly.js drawing."""
+    return {key: {"svg_src": svg_data_url(svg)} for key, svg in render_svgs(charts).items()}
