@@ -15,7 +15,7 @@ from cases.labels import label_display
 from sittings.enums import ActionKind, ActionState
 from vigilance.enums import Seriousness, VigilanceState
 
-from . import charts
+from . import charts, scores
 from .selectors.campaign import PUBLIC_MIN_CELL
 
 DIMENSIONS = {
@@ -135,7 +135,7 @@ def campaign_context(figures: dict) -> dict:
         "reliance_row": _proportion_row(_("AI errors let through"), three["reliance_on_wrong_ai"]),
         "equity_metric": metric_label, "equity_rows": equity_rows, "equity_min_n": equity["min_n"],
         "charts": figs,
-    } | patient_and_weighted_context(figures)
+    } | patient_and_weighted_context(figures) | scores.scores_context(figures, figs)
 
 
 AGENDA_NAMES = {

@@ -45,6 +45,9 @@ ERROR_TEXTS: dict[str, ErrorText] = {
     "quorum_not_met": ErrorText(_NOT_POSSIBLE, _(
         "No quorum: no decision can be recorded until enough members are present.")),
     "already_revealed": ErrorText(_NOT_POSSIBLE, _("The source reference has already been shown to you once.")),
+    "charts_unavailable": ErrorText(_("PDF not available"), _(
+        "The charts of this PDF cannot be drawn: the server has no browser to draw them. Tell the administrator; "
+        "the HTML download works meanwhile.")),
     # A refused transition, told apart by what the exception's ``extra`` carries or by the view.
     "quorum_counts": ErrorText(_NOT_POSSIBLE, _(
         "No quorum: %(c)d of %(cn)d clinicians and %(p)d of %(pn)d patient representatives present. "

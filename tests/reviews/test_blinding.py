@@ -1097,3 +1097,33 @@ def test_blinding_committee_work_reaches_officers_but_not_the_chair_reading_blin
     assert chair.get(f"/api/sessions/{session}/minutes/", HTTP_ACCEPT="application/json").status_code == 403
     assert chair.get(f"/api/vigilance-reports/{report}/", HTTP_ACCEPT="application/json").status_code == 404
     assert _get(sealed, "chair", "/api/reidentification-requests/")["results"] == []
+
+
+# --- Score outputs of the campaign dashboard -----------------------------------------------------
+
+SCORE_SECTION_MARKERS = ('id="score-outputs"', "figure-roc", "figure-calibration", "figure-threshold")
+"""What the score-outputs section of a campaign's figures (ROC, calibration, threshold what-if)
+leaves in any page, fragment or export that carries it."""
+BLIND_READERS = ("chair", "clin0", "clin1", "clin2", "rep0", "rep1")
+"""Every user of the world who reads cases of its campaign blind (checked by the test below)."""
+
+
+def test_blinding_score_outputs_are_on_the_dashboard_for_results_readers(sealed, db):
+    """The markers are real: the world's AI gives a score, and the readers of the campaign's
+    figures who read none of it blind get the section."""
+    url = reverse("reports:campaign", kwargs={"pk": sealed.campaign.pk})
+    for key in ("quality", "secretary", "chair_free", "management"):
+        body = _client(sealed, key).get(url).content.decode()
+        assert all(marker in body for marker in SCORE_SECTION_MARKERS[:2]), key
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e.id for e in ENDPOINTS])
+def test_blinding_score_outputs_never_reach_a_blind_reader(sealed, db, endpoint):
+    """Every response to every reviewer and to the chair reading cases of the campaign blind,
+    on every endpoint of the project, is free of the score-outputs section."""
+    assert {k for persona in READER_PERSONAS + CHAIR_PERSONAS for k in sealed.persona_users.get(persona, [])} \
+        <= set(BLIND_READERS)
+    leaks = [f"{key} {r.method} {r.url} -> {r.status}: {marker}"
+             for key in BLIND_READERS for r in fetch(sealed, endpoint, key)
+             for marker in SCORE_SECTION_MARKERS if marker in r.body]
+    assert leaks == []

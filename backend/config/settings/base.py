@@ -280,6 +280,10 @@ MAX_DOCUMENT_BYTES = int(env("CGH_MAX_DOCUMENT_MB", "20") or 20) * 1024 * 1024
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# The charts of a PDF export are drawn as static SVG by plotly's kaleido in a headless Chromium
+# (reports.static_charts), started from this executable; nothing is fetched from the network.
+CHART_BROWSER_PATH = env("CGH_CHART_BROWSER_PATH", "/usr/bin/chromium") or ""
+
 DEFAULT_FROM_EMAIL = env("CGH_FROM_EMAIL", "college-garantie-humaine@localhost")
 # Public address of the site, for the links in e-mails sent by background work (no request there).
 SITE_URL = (env("CGH_SITE_URL", "") or "").rstrip("/")

@@ -37,6 +37,8 @@ from sittings.agenda import ACTIVE_SESSION_STATES
 from sittings.enums import AgendaItemState
 from sittings.models import AgendaItem
 
+from .scores import score_figures
+
 PUBLIC_MIN_CELL = 10
 """Public summaries suppress every count (and the rate drawn from it) under this many cases."""
 
@@ -53,7 +55,7 @@ def cell_disclosure(n: int, n_blind: int = 0) -> dict:
 
 GROUPS = ("sex", "age_band", "site", "ai_version")
 CASE_COLUMNS = ["campaign_case_id", "campaign_id", "ai_label", "final_label", "reference_label",
-                "sex", "age_band", "site", "ai_version", "inclusion_probability", "stratum"]
+                "sex", "age_band", "site", "ai_version", "inclusion_probability", "stratum", "ai_score"]
 CASE_FLAG_COLUMNS = ["case_id", "state", "possible_adverse_event", "agenda_pending", "agenda_decided"]
 """Case-level columns read only for the discordant-case list (``campaign_frame(with_case_flags=True)``)."""
 PATIENT_QUESTIONS = ("patient_informed", "information_understandable", "rights_respected", "equity_concern")
@@ -109,7 +111,8 @@ def campaign_frame(campaign_ids: Iterable[int], min_readers: dict[int, int], *,
     with case-level access only)."""
     ids = list(campaign_ids)
     fields = ["id", "campaign_id", "case__ai_label", "case__final_label", "reference_label",
-              "case__sex", "case__age_band", "case__site", "case__ai_version", "inclusion_probability", "stratum"]
+              "case__sex", "case__age_band", "case__site", "case__ai_version", "inclusion_probability", "stratum",
+              "case__ai_score"]
     columns = list(CASE_COLUMNS)
     qs = CampaignCase.objects.filter(campaign_id__in=ids).order_by("campaign_id", "id")
     if with_case_flags:
@@ -194,6 +197,7 @@ def campaign_dashboard(campaign: Campaign, *, with_ai_version: bool, frame: pd.D
         "small_sample_threshold": SMALL_SAMPLE,
         "patient_findings": patient,
         "design_weighted": weighted,
+        "scores": score_figures(df, ai),
     })
 
 

@@ -19,7 +19,7 @@ from common import csv_export
 from common.cache import cached
 from common.exceptions import Forbidden
 from common.pdf import pdf_response
-from reports import evidence, pages, selectors, services
+from reports import evidence, pages, selectors, services, static_charts
 from reports import permissions as perms
 from reports.enums import Audience, ReportState
 from reports.finders import plotly_js_source
@@ -242,10 +242,14 @@ def report_export_html(request, pk: int):
 @require_safe
 @web_errors("report")
 def report_export_pdf(request, pk: int):
-    """The frozen report printed by WeasyPrint: the tables of the page (the charts are drawn by
-    plotly.js in a browser, so the PDF carries their accessible tables). Nothing is fetched."""
+    """The frozen report printed by WeasyPrint, with the page's tables and its frozen charts drawn
+    as static SVG beforehand (:mod:`reports.static_charts`; 503 when the server has no browser to
+    draw them). Nothing is fetched."""
     report = _report_for(request.user, pk)
-    body = render_to_string("reports/export.html", _report_context(report) | {"for_print": True}, request=request)
+    context = _report_context(report)
+    if context.get("charts"):
+        context["charts"] = static_charts.charts_for_print(context["charts"])
+    body = render_to_string("reports/export.html", context | {"for_print": True}, request=request)
     return pdf_response(body, filename=f"rapport-{report.campaign_id}-v{report.version}.pdf")
 
 
