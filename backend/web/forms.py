@@ -13,6 +13,8 @@ from cases.selectors import ai_system_list_for_user
 from committees.selectors import committee_choice_list_for_user
 from reviews.enums import AssignmentKind, Discrepancy, YesNoUnknown
 
+from .widgets import IsoDateInput
+
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 CONFIDENCE = [(str(i), str(i)) for i in range(1, 6)]
 
@@ -164,8 +166,8 @@ class CampaignWizardForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     ai_system = forms.ModelChoiceField(label=_("AI system"), queryset=None)
     committee = forms.ModelChoiceField(label=_("Committee"), queryset=None)
-    period_start = forms.DateField(label=_("Period start"), widget=forms.DateInput(attrs={"type": "date"}))
-    period_end = forms.DateField(label=_("Period end"), widget=forms.DateInput(attrs={"type": "date"}))
+    period_start = forms.DateField(label=_("Period start"), widget=IsoDateInput())
+    period_end = forms.DateField(label=_("Period end"), widget=IsoDateInput())
     sites = forms.CharField(label=_("Sites"), required=False, max_length=1000,
                             help_text=_("Separated by commas; empty means every site."))
     design_type = forms.ChoiceField(label=_("Sampling design"), widget=forms.RadioSelect, initial="simple_random",
@@ -197,7 +199,7 @@ class CampaignWizardForm(forms.Form):
     exclude_own_service = forms.BooleanField(label=_("Exclude reviewers of the case's own service"),
                                              required=False, initial=True)
     exclude_own_site = forms.BooleanField(label=_("Exclude reviewers of the case's own site"), required=False)
-    review_deadline = forms.DateField(label=_("Review deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+    review_deadline = forms.DateField(label=_("Review deadline"), widget=IsoDateInput())
     reminder_days = forms.CharField(label=_("Reminders (days before the deadline)"), initial="7, 1",
                                     required=False, max_length=100)
     # The strata shown by the last preview (a JSON list of names): their size and weight fields
