@@ -18,7 +18,7 @@ from cases.models import Case
 from reviews import services
 from reviews.enums import AssignmentState, CampaignState
 from reviews.models import Assignment, Campaign, CampaignCase, Classification, Verdict
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, CommitteeFactory, MemberFactory
 from tests.helpers import html
 from tests.login import login
 from tests.workflows import build_world, campaign_in, submit_all
@@ -136,21 +136,23 @@ def test_header_shows_name_role_and_language_switch(review):
 
 
 @pytest.mark.parametrize("role, expected", [
-    ("clinician", "/reviews/"), ("patient_rep", "/reviews/"), ("chair", "/reviews/"),
-    ("quality", "/campaigns/"), ("secretary", "/campaigns/"), ("management", "/campaigns/"),
-    ("admin", "/campaigns/"), ("dpo", "/campaigns/"),
+    ("clinician", "/reviews/"), ("patient_rep", "/reviews/"), ("chair", "/committees/{committee}/"),
+    ("secretary", "/committees/{committee}/"), ("quality", "/campaigns/"), ("management", "/reports/"),
+    ("admin", "/campaigns/"), ("dpo", "/reidentification/"),
 ])
-def test_home_redirects_by_role(review, role, expected):
+def test_home_sends_each_role_to_the_page_of_its_work(review, role, expected):
     user = {"clinician": review.clinician, "patient_rep": review.rep, "chair": review.world.chair,
             "quality": review.world.quality, "secretary": review.world.secretary,
             "management": review.world.management, "admin": review.world.admin, "dpo": review.world.dpo}[role]
     r = login(user).get("/")
-    assert r.status_code == 302 and r["Location"] == expected
+    assert r.status_code == 302 and r["Location"] == expected.format(committee=review.world.committee.pk)
 
 
-def test_home_sends_a_chair_without_assignments_to_the_campaigns(world):
+def test_home_sends_an_officer_of_several_committees_to_the_committee_list(world):
+    other = CommitteeFactory()
+    MemberFactory(committee=other, user=world.chair)
     r = login(world.chair).get("/")
-    assert r.status_code == 302 and r["Location"] == "/campaigns/"
+    assert r.status_code == 302 and r["Location"] == "/committees/"
 
 
 # --- Queue ---------------------------------------------------------------------------------------
