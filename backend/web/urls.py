@@ -9,6 +9,7 @@ from .views import (
     composition,
     home,
     imports,
+    legal,
     reidentification,
     reviews,
     sessions,
@@ -21,6 +22,8 @@ app_name = "web"
 urlpatterns = [
     path("", home.home, name="home"),
     path("login/", account.LoginView.as_view(), name="login"),
+    path("legal-notice/", legal.legal_notice, name="legal_notice"),
+    path("accessibility/", legal.accessibility, name="accessibility"),
     path("logout/", sso.LogoutView.as_view(), name="logout"),
     path("login/sso/", sso.SSOStartView.as_view(), name="sso_start"),
     path("login/sso/callback/", sso.sso_callback, name="sso_callback"),
