@@ -41,6 +41,8 @@ ERROR_TEXTS: dict[str, ErrorText] = {
     "transition_not_allowed": ErrorText(_NOT_POSSIBLE, _("This action is not possible in the current state.")),
     "invalid": ErrorText(_("Invalid data"), _("The data sent is not valid; nothing was changed.")),
     "refused": ErrorText(_("Action refused"), _("The action was refused; nothing was changed.")),
+    "not_confirmed": ErrorText(_("Not confirmed"), _(
+        "This action cannot be undone: tick the box that confirms it, then try again. Nothing was changed.")),
     # Codes the services raise for one rule.
     "quorum_not_met": ErrorText(_NOT_POSSIBLE, _(
         "No quorum: no decision can be recorded until enough members are present.")),

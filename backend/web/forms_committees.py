@@ -177,6 +177,10 @@ class DecideRequestForm(forms.Form):
     comment = forms.CharField(label=_("Comment"), required=False, max_length=10000,
                               widget=forms.Textarea(attrs={"rows": 2}),
                               help_text=_("Required to refuse."))
+    confirm = forms.BooleanField(
+        label=_("I confirm my decision: it is final and recorded in the audit trail. An approval lets the "
+                "chair see the patient's source reference once."),
+        error_messages={"required": _("Tick this box to confirm your decision.")})
 
 
 # --- Composition (committee page) ------------------------------------------------------------------

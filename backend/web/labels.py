@@ -22,6 +22,19 @@ CAMPAIGN_ACTIONS = {
     "cancel": _("Cancel the campaign"),
 }
 
+CAMPAIGN_CONSEQUENCES = {
+    "schedule": _("I confirm: the protocol (design, sample size, readers per case, deadline, AI version) "
+                  "is frozen and can no longer be changed."),
+    "draw_sample": _("I confirm: the sample is drawn once, with the recorded seed; it cannot be drawn again."),
+    "start_review": _("I confirm: the reviews are sent to the reviewers."),
+    "close_review": _("I confirm: no review can be submitted any more."),
+    "start_analysis": _("I confirm: the readings are final and the analysis starts."),
+    "publish": _("I confirm: the results are published; this cannot be undone."),
+    "archive": _("I confirm: the campaign is archived and read-only."),
+    "cancel": _("I confirm: the campaign is cancelled; this cannot be undone."),
+}
+"""What firing each campaign transition does for good: the box a person ticks to confirm it."""
+
 ASSIGNMENT_ACTIONS = {
     "open": _("Start the review"),
     "submit": _("Lock my verdict"),

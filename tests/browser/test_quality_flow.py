@@ -46,7 +46,12 @@ def test_quality_creates_and_launches_a_campaign_then_follows_it(open_page, live
     assert campaign.state == CampaignState.DRAFT and campaign.sample_size == 6
 
     for action in ("Planifier", "Tirer l'échantillon", "Commencer la relecture"):
-        page.get_by_role("button", name=action, exact=True).click()
+        form = page.locator("form.transition-form").filter(
+            has=page.get_by_role("button", name=action, exact=True))
+        form.get_by_role("button", name=action, exact=True).click()  # refused by the browser: not confirmed
+        expect(page.locator(".messages")).to_have_count(0)
+        form.get_by_role("checkbox").check()
+        form.get_by_role("button", name=action, exact=True).click()
         expect(page.locator(".messages")).to_contain_text(action)
     campaign.refresh_from_db()
     assert campaign.state == CampaignState.IN_REVIEW

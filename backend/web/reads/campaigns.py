@@ -25,7 +25,7 @@ from reviews.enums import (
 from reviews.models import Assignment, Campaign
 from reviews.services import DEVIATION_STATES
 
-from ..labels import CAMPAIGN_ACTIONS, state_display
+from ..labels import CAMPAIGN_ACTIONS, CAMPAIGN_CONSEQUENCES, state_display
 
 # --- Campaigns -------------------------------------------------------------------------------
 
@@ -135,10 +135,18 @@ def campaign_page(user, campaign: Campaign) -> dict:
         "results": None,
         "results_hidden": False,
         "transitions": [
-            {"name": name, "label": CAMPAIGN_ACTIONS[name]}
+            {"name": name, "label": CAMPAIGN_ACTIONS[name], "consequence": CAMPAIGN_CONSEQUENCES[name]}
             for name in available_transitions(campaign, user, perms.CAMPAIGN_TRANSITIONS)
         ],
+        "blocked": [],
     }
+    # The sample can be drawn only from a population that holds cases: the button is not offered
+    # when the draw would be refused, and the page says why instead.
+    if any(t["name"] == "draw_sample" for t in ctx["transitions"]) and not selectors.campaign_population_exists(
+            campaign):
+        ctx["transitions"] = [t for t in ctx["transitions"] if t["name"] != "draw_sample"]
+        ctx["blocked"].append(gettext("No case of this AI system in the campaign's period and scope can be sampled: "
+                                "import cases or change the period before drawing the sample."))
     if details:
         ctx["campaign"] |= {
             "ai_version": ai.version, "committee": campaign.committee.name,

@@ -17,13 +17,14 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from common.cache import cached
 from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
+from common.fsm import ensure_can_proceed
 from reviews import permissions as perms
 from reviews import selectors, services
 from reviews.enums import CampaignState
 from reviews.models import Assignment
 
 from .. import reads
-from ..errors import web_errors
+from ..errors import error_page, web_errors
 from ..forms import CampaignWizardForm, CancelForm, DeviationForm, ReassignForm
 from ..labels import CAMPAIGN_ACTIONS, state_display
 from .committee_common import refusal_page
@@ -122,6 +123,13 @@ def campaign_transition(request, pk: int, name: str):
     if service is None:
         raise Http404
     campaign = reads.campaign_for(request.user, pk)
+    if request.POST.get("confirm") != "on":
+        # Every campaign transition is for good: it needs the ticked box. The role (403) and the
+        # state (409) are answered first, then the missing confirmation (400); nothing changes.
+        if not perms.CAMPAIGN_TRANSITIONS[name](request.user, campaign):
+            raise Forbidden("Only the campaign's managers fire its transitions.")
+        ensure_can_proceed(campaign, name)
+        return error_page(request, ValidationFailed("The action was not confirmed."), code="not_confirmed")
     kwargs = {}
     if name == "cancel":
         form = CancelForm(request.POST)
