@@ -30,6 +30,14 @@ METRIC_NAMES = {
     "ppv": gettext_lazy("Positive predictive value"),
     "npv": gettext_lazy("Negative predictive value"),
 }
+CONTROL_STATUS_NAMES = {
+    "in": gettext_lazy("Within the control limits"),
+    "above": gettext_lazy("Above the upper control limit"),
+    "below": gettext_lazy("Below the lower control limit"),
+    "empty": gettext_lazy("No case in this period"),
+}
+"""The status of a control-chart point (``concordance.drift``) as a person reads it."""
+
 THREE_WAY_NAMES = {
     "ai_right_followed": gettext_lazy("AI right, followed"),
     "ai_right_overridden": gettext_lazy("AI right, overridden"),
@@ -166,6 +174,7 @@ def series_context(series: dict) -> dict:
             "centre": pct(chart["centre"]),
             "points": [{"period": p["period"], "x": p["x"], "n": p["n"], "estimate": pct(p["estimate"]),
                         "limits": interval(p["lower"], p["upper"]), "status": p["status"],
+                        "status_label": str(CONTROL_STATUS_NAMES.get(p["status"], p["status"])),
                         "small": p["n"] < 30} for p in chart["points"]],
             "alerts": [{"period": a["period"], "estimate": pct(a["estimate"]),
                         "interval": interval(a["ci_low"], a["ci_high"]), "conclusive": a["level"] == "conclusive"}

@@ -13,6 +13,7 @@ from cases.selectors import ai_system_list_for_user
 from committees.selectors import committee_choice_list_for_user
 from reviews.enums import AssignmentKind, Discrepancy, YesNoUnknown
 
+from .labels import stratum_display
 from .widgets import IsoDateInput
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
@@ -220,13 +221,13 @@ class CampaignWizardForm(forms.Form):
             key = hashlib.sha256(name.encode()).hexdigest()[:12]
             size, weight = f"stratum_size_{key}", f"stratum_weight_{key}"
             self.fields[size] = forms.IntegerField(
-                label=gettext("Sample size of the stratum %(stratum)s") % {"stratum": name},
+                label=gettext("Sample size of the stratum %(stratum)s") % {"stratum": stratum_display(name)},
                 required=False, min_value=0, max_value=100_000,
                 error_messages={"min_value": _("A stratum's sample size cannot be negative."),
                                 "max_value": _("A stratum's sample size is at most 100,000."),
                                 "invalid": _("Give a whole number of cases.")})
             self.fields[weight] = forms.FloatField(
-                label=gettext("Over-sampling weight of the stratum %(stratum)s") % {"stratum": name},
+                label=gettext("Over-sampling weight of the stratum %(stratum)s") % {"stratum": stratum_display(name)},
                 required=False, min_value=0.01, max_value=1000, localize=True,
                 error_messages={"min_value": _("An over-sampling weight is more than 0 (1: no over-sampling)."),
                                 "max_value": _("An over-sampling weight is at most 1000."),

@@ -5,6 +5,9 @@ Msgids are English; the French texts live in ``backend/locale/fr/LC_MESSAGES/dja
 """
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, pgettext_lazy
+
+from cases.labels import label_display
 
 from reidentification.enums import RequestState
 from reviews.enums import AssignmentState, CampaignCaseState, CampaignState
@@ -89,3 +92,33 @@ def state_display(enum, value: str) -> str:
         return str(enum(value).label)
     except ValueError:
         return value
+
+
+STRATUM_DIMENSIONS = {
+    "ai_label": _("AI output"),
+    "score_band": _("AI confidence band"),
+    "site": _("Site"),
+    "override": _("Clinician override"),
+}
+STRATUM_VALUES = {
+    "override": {"yes": pgettext_lazy("clinician override", "yes"), "no": pgettext_lazy("clinician override", "no"),
+                 "unknown": pgettext_lazy("clinician override", "unknown")},
+    "score_band": {"none": pgettext_lazy("AI confidence band", "no score")},
+}
+
+
+def stratum_display(name: str) -> str:
+    """A stratum key of the sampling design (``"ai_label=fracture|site=Nord"``) as a person reads
+    it: "AI output: Fracture · Site: Nord". A part that is not ``dimension=value`` is kept as is."""
+    parts = []
+    for part in name.split("|"):
+        dimension, sep, value = part.partition("=")
+        if not sep or dimension not in STRATUM_DIMENSIONS:
+            parts.append(part)
+            continue
+        if dimension == "ai_label":
+            shown = label_display(value)
+        else:
+            shown = str(STRATUM_VALUES.get(dimension, {}).get(value, value))
+        parts.append(gettext("%(dimension)s: %(value)s") % {"dimension": STRATUM_DIMENSIONS[dimension], "value": shown})
+    return " · ".join(parts)

@@ -35,7 +35,7 @@ def test_quality_creates_and_launches_a_campaign_then_follows_it(open_page, live
 
     strata = page.get_by_role("table", name="Échantillon par strate")
     expect(strata).to_be_visible()
-    expect(strata).to_contain_text("ai_label=fracture")
+    expect(strata).to_contain_text("Sortie de l'IA : Fracture")  # the stratum as a person reads it
     expect(page.locator("#preview")).to_contain_text("6")
     assert not Campaign.objects.exists()
     watch.screenshot("wizard_preview")

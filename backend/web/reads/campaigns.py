@@ -25,7 +25,7 @@ from reviews.enums import (
 from reviews.models import Assignment, Campaign
 from reviews.services import DEVIATION_STATES
 
-from ..labels import CAMPAIGN_ACTIONS, CAMPAIGN_CONSEQUENCES, state_display
+from ..labels import CAMPAIGN_ACTIONS, CAMPAIGN_CONSEQUENCES, state_display, stratum_display
 
 # --- Campaigns -------------------------------------------------------------------------------
 
@@ -259,10 +259,10 @@ def _design_rows(design: dict) -> list[tuple[str, str]]:
         ]
         if design.get("sizes"):
             rows.append((gettext("Sample size per stratum"),
-                         "; ".join(f"{k} : {v}" for k, v in design["sizes"].items())))
+                         "; ".join(f"{stratum_display(k)} → {v}" for k, v in design["sizes"].items())))
         if design.get("oversample"):
             rows.append((gettext("Over-sampling weights"),
-                         "; ".join(f"{k} : {_num(v)}" for k, v in design["oversample"].items())))
+                         "; ".join(f"{stratum_display(k)} → {_num(v)}" for k, v in design["oversample"].items())))
     return rows
 
 
