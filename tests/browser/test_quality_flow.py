@@ -48,8 +48,10 @@ def test_quality_creates_and_launches_a_campaign_then_follows_it(open_page, live
     for action in ("Planifier", "Tirer l'échantillon", "Commencer la relecture"):
         form = page.locator("form.transition-form").filter(
             has=page.get_by_role("button", name=action, exact=True))
+        state = Campaign.objects.get().state
         form.get_by_role("button", name=action, exact=True).click()  # refused by the browser: not confirmed
-        expect(page.locator(".messages")).to_have_count(0)
+        expect(form.locator("input[name=confirm]:invalid")).to_have_count(1)
+        assert Campaign.objects.get().state == state
         form.get_by_role("checkbox").check()
         form.get_by_role("button", name=action, exact=True).click()
         expect(page.locator(".messages")).to_contain_text(action)
