@@ -161,6 +161,8 @@ def discordant_context(rows: list[dict]) -> list[dict]:
 
 
 def series_context(series: dict) -> dict:
+    if not series["campaigns"]:  # no campaign: a sentence on the page, not empty charts and tables
+        return {"campaigns": [], "metrics": [], "charts": {}}
     metrics = []
     figs = {}
     for key, block in series["metrics"].items():
@@ -192,7 +194,8 @@ def population_context(rows: list[dict]) -> dict:
             charts.monthly_lines(frame, "ai_positive_rate", _("AI positive rate by month and site")))
         figs["override"] = charts.to_dict(
             charts.monthly_lines(frame, "override_rate", _("Clinician override rate by month and site")))
-    return {"rows": [r | {"ai_positive_pct": pct(r["ai_positive_rate"]), "override_pct": pct(r["override_rate"])}
+    return {"rows": [r | {"ai_positive_pct": pct(r["ai_positive_rate"]), "override_pct": pct(r["override_rate"]),
+                          "month_label": charts.month_label(r["month"]) if r["month"] else ""}
                      for r in rows], "charts": figs}
 
 
