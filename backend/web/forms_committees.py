@@ -14,8 +14,6 @@ from vigilance.enums import Seriousness
 
 from .widgets import IsoDateInput, IsoDateTimeInput
 
-
-
 KNOWN_ERRORS = {
     "required": _("This field is required."),
     "no majority": _("A decision needs more votes for than against; defer the item otherwise."),

@@ -4,11 +4,10 @@ output labels are in ``cases.labels``).
 Msgids are English; the French texts live in ``backend/locale/fr/LC_MESSAGES/django.po``.
 """
 
-from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from cases.labels import label_display
-
 from reidentification.enums import RequestState
 from reviews.enums import AssignmentState, CampaignCaseState, CampaignState
 from sittings.enums import ActionState, AgendaItemState, SessionState

@@ -43,7 +43,8 @@ def test_queue_board_and_dashboards_fit_a_phone(browser, live_server):
     done = campaign_in(world, CampaignState.IN_REVIEW, sample_size=2, seed=7)
     submit_all(done)
     services.campaign_close_review(actor=world.quality, campaign=done)
-    clinician = Assignment.objects.filter(campaign_case__campaign=campaign, reviewer__in=world.clinicians).first().reviewer
+    clinician = Assignment.objects.filter(
+        campaign_case__campaign=campaign, reviewer__in=world.clinicians).first().reviewer
     base = live_server.url
     widths = {}
     contexts = []

@@ -124,7 +124,8 @@ def test_wizard_bad_stratum_input_is_a_400_naming_the_field_and_the_reason(world
     field = fields(NEG)[which]
     assert field in r.context["form"].errors
     page = html(r)
-    label = ("Poids de suréchantillonnage" if which else "Taille d'échantillon") + " de la strate Sortie de l'IA : Pas de fracture"
+    label = (("Poids de suréchantillonnage" if which else "Taille d'échantillon")
+             + " de la strate Sortie de l'IA : Pas de fracture")
     assert f'<a href="#id_{field}">{label} : ' in page  # the summary at the top names the field
     assert reason in page
     assert [row["stratum"] for row in r.context["strata_rows"]] == [POS, NEG]  # the fields stay on the page

@@ -211,7 +211,8 @@ def _wizard_page(request, form: CampaignWizardForm, plan: dict | None = None, *,
     allocation = form.cleaned_data.get("allocation") if hasattr(form, "cleaned_data") else None
     is_set = (allocation or form["allocation"].value()) == "set"
     # The field of the chosen allocation is shown, the other kept hidden (a switch keeps both).
-    rows = [{"stratum": name, "stratum_label": stratum_display(name), "plan": by_name.get(name), "field": form[size if is_set else weight],
+    rows = [{"stratum": name, "stratum_label": stratum_display(name), "plan": by_name.get(name),
+             "field": form[size if is_set else weight],
              "other": form[weight if is_set else size]} for name, size, weight in form.strata
             if form["design_type"].value() == "stratified"]
     context = {"form": form, "plan": view, "strata_rows": rows, "needs_sizes": needs_sizes,
