@@ -274,3 +274,8 @@ def campaign_population_exists(campaign: Campaign) -> bool:
     """Whether the campaign's population holds at least one case to draw (one EXISTS query):
     the page offers "draw the sample" only then, as the draw refuses an empty population."""
     return campaign_population(campaign).exists()
+
+
+def board_pending_list(campaign: Campaign) -> QuerySet[Assignment]:
+    """The campaign's reviews still pending (blind), which the board may reassign."""
+    return Assignment.objects.filter(campaign_case__campaign=campaign, state__in=list(BLIND_STATES)).order_by("pk")

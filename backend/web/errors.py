@@ -165,6 +165,15 @@ def error_code(exc: Exception) -> str:
     return "refused"
 
 
+def error_sentence(exc: Exception, *, subject: str | None = None, action: str | None = None) -> str:
+    """The sentence ``error_page`` would show for ``exc``, for a report that lists several
+    refusals on one page (the board's reassignment of several reviews)."""
+    code, params = error_code(exc), {}
+    if isinstance(exc, TransitionNotAllowed):
+        code, params = _transition_code(exc, subject, action)
+    return error_text(code, **params).message
+
+
 def error_page(request: HttpRequest, exc: Exception, *, subject: str | None = None,
                action: str | None = None, code: str | None = None, **params) -> HttpResponse:
     """Render ``web/error.html`` for a domain error, ``Http404`` or ``PermissionDenied``.

@@ -126,6 +126,28 @@ class ReassignForm(forms.Form):
     reason = forms.CharField(label=_("Reason for reassigning"), max_length=2000)
 
 
+class BulkReassignForm(forms.Form):
+    """The board's reassignment of several pending reviews at once: which ones (their ids), to
+    whom (empty: any eligible reader, chosen by the rules), why, and the confirmation."""
+
+    assignments = forms.TypedMultipleChoiceField(
+        coerce=int, error_messages={"required": _("Tick at least one review to reassign.")})
+    reviewer = forms.TypedChoiceField(label=_("Give to"), coerce=int, required=False, empty_value=None)
+    reason = forms.CharField(label=_("Reason for reassigning"), max_length=2000)
+    confirm = forms.BooleanField(
+        label=_("I confirm: the ticked reviews are withdrawn from their reviewers, and their drafts deleted."),
+        error_messages={"required": _("Tick this box to confirm the reassignment.")})
+
+    def __init__(self, *args, assignment_ids=(), reviewer_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignments"].choices = [(str(i), str(i)) for i in assignment_ids]
+        self.fields["assignments"].error_messages["invalid_choice"] = _(
+            "A ticked review is no longer pending in this campaign: reload the board.")
+        self.fields["reviewer"].choices = [("", "")] + [(str(i), str(i)) for i in reviewer_ids]
+        self.fields["reviewer"].error_messages["invalid_choice"] = _(
+            "The chosen reviewer does not sit on the committee: reload the board.")
+
+
 class DeviationForm(forms.Form):
     """A departure from the frozen protocol (``reviews.services.protocol_deviation_record``).
     The model has no list of items: the item is free text, with the protocol's items suggested."""

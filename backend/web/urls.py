@@ -44,6 +44,7 @@ urlpatterns = [
     path("campaigns/<id:pk>/", campaigns.campaign_detail, name="campaign"),
     path("campaigns/<id:pk>/progress/", campaigns.campaign_progress, name="campaign_progress"),
     path("campaigns/<id:pk>/board/", campaigns.campaign_board, name="campaign_board"),
+    path("campaigns/<id:pk>/board/reassign/", campaigns.board_reassign, name="board_reassign"),
     path("campaigns/<id:pk>/deviations/", campaigns.deviation_record, name="deviation_record"),
     path("campaigns/<id:pk>/assignments/<id:assignment_pk>/reassign/", campaigns.assignment_reassign,
          name="assignment_reassign"),

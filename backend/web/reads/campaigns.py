@@ -9,6 +9,8 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext, gettext_lazy
 
 from cases.labels import label_display
+from committees.enums import MemberRole
+from committees.selectors import member_list_for_committee
 from common.fsm import available_transitions
 from concordance import SMALL_SAMPLE, too_small
 from reviews import permissions as perms
@@ -229,7 +231,26 @@ def board_view(campaign: Campaign, *, today: dt.date | None = None) -> dict:
         "expired": by_state[AssignmentState.EXPIRED],
         "withdrawn": by_state[AssignmentState.WITHDRAWN],
         "can_reassign": campaign.state == CampaignState.IN_REVIEW,
+        "bulk_url": reverse("web:board_reassign", args=[campaign.pk]),
+        "reviewer_choices": board_reviewer_choices(campaign, today),
     }
+
+
+def board_reviewer_choices(campaign: Campaign, today: dt.date | None = None) -> list[dict]:
+    """The committee's readers in office, for the board's "give to" list (one query). Whether
+    one may take a given review (seat, conflicts of interest, own service or site, already a
+    reader of the case) is the reassignment service's check, row by row."""
+    today = today or timezone.localdate()
+    seats = {s: str(label) for s, label in MemberRole.choices}
+    members = member_list_for_committee(campaign.committee_id, with_conflicts=False).filter(
+        role__in=[MemberRole.CLINICIAN, MemberRole.CHAIR, MemberRole.PATIENT_REP], user__is_active=True,
+    ).active_on(today).order_by("user__username", "role")
+    out, seen = [], set()
+    for m in members:
+        if m.user_id not in seen:
+            seen.add(m.user_id)
+            out.append({"id": m.user_id, "label": f"{m.user.display_name} ({m.user.username}) · {seats[m.role]}"})
+    return out
 
 
 # --- Frozen protocol and its deviations (quality team and committee officers) --------------------

@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from common.cache import cached
-from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
+from common.exceptions import DomainError, Forbidden, TransitionNotAllowed, ValidationFailed
 from common.fsm import ensure_can_proceed
 from reviews import permissions as perms
 from reviews import selectors, services
@@ -24,8 +25,8 @@ from reviews.enums import CampaignState
 from reviews.models import Assignment
 
 from .. import reads
-from ..errors import error_page, web_errors
-from ..forms import CampaignWizardForm, CancelForm, DeviationForm, ReassignForm
+from ..errors import error_page, error_sentence, web_errors
+from ..forms import BulkReassignForm, CampaignWizardForm, CancelForm, DeviationForm, ReassignForm
 from ..labels import CAMPAIGN_ACTIONS, state_display, stratum_display
 from .committee_common import refusal_page
 
@@ -188,6 +189,43 @@ def assignment_reassign(request, pk: int, assignment_pk: int):
         raise ValidationFailed("The reason is not valid.", extra={"reason": form.errors["reason"]})
     services.assignment_reassign(actor=request.user, assignment=a, reason=form.cleaned_data["reason"])
     messages.success(request, _("The review is withdrawn and given to another reviewer."))
+    return redirect("web:campaign_board", pk=campaign.pk)
+
+
+@login_required
+@require_POST
+@web_errors("assignment", "reassign")
+def board_reassign(request, pk: int):
+    """Reassign the reviews ticked on the board, each through ``assignment_reassign`` (which
+    checks, row by row, the state, the seat and the conflict-of-interest rules), to the chosen
+    reader or to any eligible one. One row refused does not stop the others: the board then
+    lists, for each review, what was done or why it was refused."""
+    campaign = reads.campaign_for(request.user, pk)
+    if not reads.can_see_board(request.user, campaign):
+        raise Forbidden("Only the quality team can reassign reviews.")
+    pending = {a.pk: a for a in selectors.board_pending_list(campaign)}
+    reviewers = [r["id"] for r in reads.board_reviewer_choices(campaign)]
+    form = BulkReassignForm(request.POST, assignment_ids=pending, reviewer_ids=reviewers)
+    if not form.is_valid():
+        raise ValidationFailed("The reassignment is not valid.",
+                               extra={field: [str(e) for e in errors] for field, errors in form.errors.items()})
+    data = form.cleaned_data
+    done, refused = [], []
+    for assignment_id in sorted(set(data["assignments"])):
+        try:
+            services.assignment_reassign(actor=request.user, assignment=pending[assignment_id],
+                                         reason=data["reason"], reviewer_id=data["reviewer"])
+        except DomainError as exc:
+            refused.append((assignment_id, error_sentence(exc, subject="assignment", action="reassign")))
+        else:
+            done.append(assignment_id)
+    if done:
+        messages.success(request, ngettext(
+            "%(n)d review reassigned: no. %(ids)s.", "%(n)d reviews reassigned: no. %(ids)s.", len(done),
+        ) % {"n": len(done), "ids": ", ".join(map(str, done))})
+    for assignment_id, sentence in refused:
+        messages.error(request, _("Review no. %(n)s not reassigned: %(reason)s") % {
+            "n": assignment_id, "reason": sentence})
     return redirect("web:campaign_board", pk=campaign.pk)
 
 
