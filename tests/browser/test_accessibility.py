@@ -221,7 +221,7 @@ EXCLUDED = {
     **dict.fromkeys([
         "web:assignment_open", "web:assignment_submit", "web:assignment_save_draft", "web:assignment_unblind",
         "web:assignment_classify", "web:assignment_decline", "web:deviation_record", "web:assignment_reassign",
-        "web:campaign_transition", "web:third_reading", "web:member_add", "web:member_end_term",
+        "web:campaign_transition", "web:board_reassign", "web:third_reading", "web:member_add", "web:member_end_term",
         "web:conflict_declare", "web:conflict_withdraw", "web:committee_quorum", "web:session_transition",
         "web:session_attendance", "web:session_add_item", "web:item_decide", "web:item_defer",
         "web:item_action_create", "web:action_transition", "web:vigilance_declare", "web:vigilance_close",
@@ -287,6 +287,12 @@ def _world_with_everything():
         due_date=timezone.localdate() + dt.timedelta(days=10), decision=decision)
     sittings_services.session_close(actor=world.secretary, session=signed)
     sittings_services.session_sign(actor=world.chair, session=signed)
+    to_sign = sittings_services.session_create(
+        actor=world.secretary, committee=world.committee, title="Séance à signer",
+        scheduled_at=timezone.now() + dt.timedelta(days=2), place="Salle 3")
+    sittings_services.session_start(actor=world.secretary, session=to_sign)
+    present_quorum(to_sign, world.secretary)
+    sittings_services.session_close(actor=world.secretary, session=to_sign)
     report = vigilance_create(actor=world.secretary, committee=world.committee, ai_system=world.ai_system,
                               event_date=timezone.localdate(), description="Fracture manquée.")
     request = reidentification_request(actor=world.chair, campaign_case=cc,
@@ -297,7 +303,8 @@ def _world_with_everything():
     services.assignment_open(actor=world.clinicians[0], assignment=blind)
     rep = Assignment.objects.filter(reviewer=world.patient_reps[0], campaign_case__campaign=in_review).first()
     return world, {"in_review": in_review, "analysed": analysed, "disagreeing": disagreeing, "cc": cc,
-                   "signed": signed, "action": action, "vigilance": report, "request": request, "batch": batch,
+                   "signed": signed, "to_sign": to_sign, "action": action, "vigilance": report, "request": request,
+                   "batch": batch,
                    "report": published, "blind": blind, "rep": rep}
 
 
@@ -338,7 +345,7 @@ def _pages(world, o) -> list[tuple[str, str | None, str]]:
         ("web:vigilance_edit", "secretary", f"/vigilance/{o['vigilance'].pk}/edit/"),
         ("web:reid_list", "chair", "/reidentification/"), ("web:reid_new", "chair", "/reidentification/new/"),
         ("web:reid", "chair", f"/reidentification/{o['request'].pk}/"),
-        ("web:session_sign", "chair", f"/sessions/{o['signed'].pk}/sign/"),
+        ("web:session_sign", "chair", f"/sessions/{o['to_sign'].pk}/sign/"),
         ("web:reid_list", "dpo", "/reidentification/"), ("web:reid", "dpo", f"/reidentification/{o['request'].pk}/"),
         ("reports:index", "management", "/reports/"), ("reports:ai_system", "management", f"/reports/ai-systems/{ai}/"),
         ("reports:campaign", "management", f"/reports/campaigns/{o['analysed'].pk}/"),
