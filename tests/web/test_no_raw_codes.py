@@ -52,6 +52,11 @@ def code_pattern(codes: set[str]) -> re.Pattern:
     return re.compile(rf"(?<![\w/.=-])({words})(?![\w/=-])|\b(ai_label|score_band|override|site)=")
 
 
+HIDDEN_TAGS = ("script", "style", "template", "code")
+"""Not read as words: scripts and data, and ``<code>``, which shows technical references on
+purpose (hashes, audit references such as ``campaign:12``)."""
+
+
 class _Text(HTMLParser):
     """The text a person reads: no tags, attributes, scripts, styles or JSON data blocks."""
 
@@ -61,11 +66,11 @@ class _Text(HTMLParser):
         self.hidden = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "template"):
+        if tag in HIDDEN_TAGS:
             self.hidden += 1
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style", "template") and self.hidden:
+        if tag in HIDDEN_TAGS and self.hidden:
             self.hidden -= 1
 
     def handle_data(self, data):
