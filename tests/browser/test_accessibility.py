@@ -21,7 +21,7 @@ from cases.models import Case
 from cases.services import import_enqueue
 from cases.source_reference import current_source_key, encrypt_source_reference
 from committees import services as committee_services
-from reidentification.services import reidentification_request
+from reidentification.services import reidentification_approve, reidentification_request
 from reports.enums import Audience
 from reports.services import report_publish
 from reviews import services
@@ -237,7 +237,6 @@ EXCLUDED = {
     "web:home": "redirects each role to its landing page, which is checked",
     "web:sso_start": "redirects to the hospital's identity provider (single sign-on), not a page of the product",
     "web:sso_callback": "the identity provider's return: redirects, or shows the refusal page of single sign-on",
-    "web:reid_reveal": "POST that shows the source reference once; the page is not checked yet",
     "schema": "the OpenAPI schema (YAML)", "swagger-ui": "the API documentation of a third-party viewer",
     "redoc": "the API documentation of a third-party viewer",
 }
@@ -355,9 +354,10 @@ def _pages(world, o) -> list[tuple[str, str | None, str]]:
     return pages
 
 
-SECOND_FACTOR_PAGES = {"web:otp_setup", "web:otp_verify", "web:otp_backup_codes"}
-"""Visited while logging in: enrolment (setup, then the backup codes) at the first login of a role
-that needs a second factor, verification at the next."""
+SECOND_FACTOR_PAGES = {"web:otp_setup", "web:otp_verify", "web:otp_backup_codes", "web:reid_reveal"}
+"""Visited on the way: while logging in, enrolment (setup, then the backup codes) at the first login
+of a role that needs a second factor, verification at the next; the source reference the chair is
+shown once, by the button of an approved request."""
 
 
 def test_every_page_is_checked_or_excluded_with_a_reason():
@@ -393,6 +393,14 @@ def test_every_page_for_every_role_has_no_serious_violation(open_page, live_serv
             assert response.status == 200, (role, path, response.status)
             page.wait_for_load_state("networkidle")  # the charts drawn
             found[f"{role} {label}"] = violations(page)
+    # The source reference, shown once to the chair after the DPO's approval (a POST).
+    reidentification_approve(actor=world.dpo, request=objects["request"], comment="Justifié.")
+    page = open_page().page
+    _log_in_checking_second_factor(page, base, world.chair.username, found)
+    page.goto(f"{base}/reidentification/{objects['request'].pk}/")
+    page.get_by_role("button", name="Afficher la référence source").click()
+    page.get_by_text("ACC-2").wait_for()
+    found["chair web:reid_reveal"] = violations(page)
     # The second login of a role with a second factor: the verification page.
     page = open_page().page
     _log_in_checking_second_factor(page, base, world.quality.username, found)
