@@ -4,19 +4,39 @@ The figures carry no template (``template="none"``) so that their JSON stays sma
 set here, readable in greyscale (markers differ by symbol as well as colour).
 """
 
+import datetime as dt
 import json
 
 import pandas as pd
 import plotly.graph_objects as go
+from django.utils.formats import date_format, get_format
 from django.utils.translation import gettext as _
 
 BLUE, RED, GREY, GREEN = "#1f4e79", "#b22222", "#6b6b6b", "#2e7d32"
 
 
+def separators() -> str:
+    """plotly's ``separators`` (decimal, then thousands) in the active language: "85,0 %" and
+    "1 234" in French. plotly.js knows only English month and number formats unless a locale
+    file is loaded: months are formatted here (``month_label``), numbers through this."""
+    return f"{get_format('DECIMAL_SEPARATOR')}{get_format('THOUSAND_SEPARATOR') or ' '}"
+
+
+def month_label(month: str) -> str:
+    """``"2026-01"`` as the active language names it ("janvier 2026"); anything else as is."""
+    try:
+        return date_format(dt.date.fromisoformat(f"{month}-01"), "YEAR_MONTH_FORMAT")
+    except (TypeError, ValueError):
+        return str(month)
+
+
 def _layout(fig: go.Figure, title: str, **kwargs) -> go.Figure:
     layout = {"template": "none", "title": {"text": title}, "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
-              "font": {"family": "system-ui, sans-serif", "size": 13}} | kwargs
+              "font": {"family": "system-ui, sans-serif", "size": 13}, "separators": separators()} | kwargs
     fig.update_layout(**layout)
+    # Long labels (campaign names, subgroups, categories) push the margins instead of being cut.
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig
 
 
@@ -75,9 +95,15 @@ def control_chart(points: pd.DataFrame, title: str, centre: float | None, thresh
 def monthly_lines(rows: pd.DataFrame, value: str, title: str) -> go.Figure:
     """``rows``: ``month, site`` and the rate column ``value``; one line per site."""
     fig = go.Figure()
+    months = sorted(m for m in rows["month"].dropna().unique())
     for site, part in rows.groupby("site", sort=True):
-        fig.add_trace(go.Scatter(x=part["month"], y=part[value], mode="lines+markers", name=str(site)))
-    return _layout(fig, title, yaxis={"range": [0, 1.05], "tickformat": ".0%"}, height=340)
+        part = part.sort_values("month")
+        fig.add_trace(go.Scatter(x=[month_label(m) for m in part["month"]], y=part[value], mode="lines+markers",
+                                 name=str(site)))
+    # Months as named categories in their order: plotly.js would print English month names.
+    return _layout(fig, title, yaxis={"range": [0, 1.05], "tickformat": ".0%"}, height=340,
+                   xaxis={"type": "category", "categoryorder": "array",
+                          "categoryarray": [month_label(m) for m in months]})
 
 
 def to_dict(fig: go.Figure) -> dict:

@@ -26,12 +26,14 @@ from committees.enums import MemberRole
 from committees.models import Committee, Member
 from reviews.enums import BLIND_STATES, LOCKED_STATES, AssignmentKind
 from reviews.models import Assignment, Campaign, Classification
-from sittings.enums import AttendanceStatus, SessionState
+from sittings.enums import ActionState, AttendanceStatus, SessionState
 from sittings.models import Session
+from vigilance.enums import Seriousness, VigilanceState
 
 from . import selectors
-from .enums import ReportState
+from .enums import Audience, ReportState
 from .models import Report
+from .pages import METRIC_NAMES
 
 DUTIES = {
     "l4001_3": {
@@ -67,6 +69,14 @@ DUTIES = {
             "(10 days for a death, 2 days for a widespread infringement); each report's clock is shown."),
     },
 }
+
+
+def _shown(enum, value) -> str:
+    """A state or kind as a person reads it (an unknown value as is)."""
+    try:
+        return str(enum(value).label)
+    except ValueError:
+        return str(value)
 
 
 @dataclass
@@ -242,28 +252,31 @@ def evidence_pack(ai_system: AISystem, *, user) -> dict:
     d.append(Record(str(_("Corrective actions")), _("%(n)s, %(open)s open, %(overdue)s overdue") % {
         "n": actions["n"], "open": actions["n_open"], "overdue": actions["n_overdue"]}))
     for a in actions["rows"]:
-        d.append(Record(f"{_('Corrective action')} « {a['title']} »", a["state"], a["due_date"], f"action:{a['id']}"))
+        d.append(Record(f"{_('Corrective action')} « {a['title']} »", _shown(ActionState, a["state"]), a["due_date"],
+                        f"action:{a['id']}"))
 
     # --- Art. 72: post-market monitoring ------------------------------------------------------
     m = duties["art72"].records
     m.append(Record(str(_("Campaigns in the control-chart series")), len(series["campaigns"]), None, "",
                     _url("reports:ai_system", ai_system.pk)))
     for metric, block in series["metrics"].items():
-        chart = block["chart"]
-        m.append(Record(f"{_('Control chart')} : {metric}", _("centre %(c)s, %(out)s point(s) outside limits") % {
+        chart, name = block["chart"], METRIC_NAMES.get(metric, metric)
+        m.append(Record(f"{_('Control chart')} : {name}", _("centre %(c)s, %(out)s point(s) outside limits") % {
             "c": "—" if chart["centre"] is None else f"{chart['centre']:.3f}", "out": chart["n_out"]}))
         if block["threshold"] is not None:
-            m.append(Record(f"{_('Acceptance threshold')} : {metric}", block["threshold"], None,
+            m.append(Record(f"{_('Acceptance threshold')} : {name}", block["threshold"], None,
                             _("%(n)s alert(s)") % {"n": len(block["alerts"])}))
     for r in reports:
-        m.append(Record(f"{_('Report')} « {r['title']} » v{r['version']} ({r['audience']}, {r['state']})",
-                        r["state"], r["published_at"], f"sha256:{r['content_hash']}", _url("reports:report", r["id"])))
+        audience, state = _shown(Audience, r["audience"]), _shown(ReportState, r["state"])
+        m.append(Record(f"{_('Report')} « {r['title']} » v{r['version']} ({audience}, {state})",
+                        state, r["published_at"], f"sha256:{r['content_hash']}", _url("reports:report", r["id"])))
     m.append(Record(str(_("Population monitoring by month and site")), cases["n"], None, "",
                     _url("reports:population", ai_system.pk)))
 
     # --- Art. 73: serious incidents -----------------------------------------------------------
     v = duties["art73"].records
-    v.append(Record(str(_("Vigilance reports")), ", ".join(f"{k}: {n}" for k, n in vigilance["by_state"].items())))
+    v.append(Record(str(_("Vigilance reports")), ", ".join(
+        f"{_shown(VigilanceState, k)} : {n}" for k, n in vigilance["by_state"].items())))
     for r in vigilance["rows"]:
         if r["declared_in_time"] is True:
             status = _("declared in time")
@@ -275,7 +288,8 @@ def evidence_pack(ai_system: AISystem, *, user) -> dict:
             status = _("%(n)s day(s) overdue") % {"n": r["days_overdue"]}
         else:
             status = _("%(n)s day(s) left") % {"n": r["days_left"]}
-        v.append(Record(f"{_('Vigilance report')} {r['id']} ({r['state']}, {r['seriousness']})", status,
+        shown = f"{_shown(VigilanceState, r['state'])}, {_shown(Seriousness, r['seriousness'])}"
+        v.append(Record(f"{_('Vigilance report')} {r['id']} ({shown})", status,
                         r["deadline"], f"vigilance:{r['id']}"))
 
     return {

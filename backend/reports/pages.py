@@ -31,6 +31,14 @@ METRIC_NAMES = {
     "ppv": gettext_lazy("Positive predictive value"),
     "npv": gettext_lazy("Negative predictive value"),
 }
+CONTROL_STATUS_NAMES = {
+    "in": gettext_lazy("Within the control limits"),
+    "above": gettext_lazy("Above the upper control limit"),
+    "below": gettext_lazy("Below the lower control limit"),
+    "empty": gettext_lazy("No case in this period"),
+}
+"""The status of a control-chart point (``concordance.drift``) as a person reads it."""
+
 THREE_WAY_NAMES = {
     "ai_right_followed": gettext_lazy("AI right, followed"),
     "ai_right_overridden": gettext_lazy("AI right, overridden"),
@@ -156,6 +164,8 @@ def discordant_context(rows: list[dict]) -> list[dict]:
 
 
 def series_context(series: dict) -> dict:
+    if not series["campaigns"]:  # no campaign: a sentence on the page, not empty charts and tables
+        return {"campaigns": [], "metrics": [], "charts": {}}
     metrics = []
     figs = {}
     for key, block in series["metrics"].items():
@@ -169,6 +179,7 @@ def series_context(series: dict) -> dict:
             "centre": pct(chart["centre"]),
             "points": [{"period": p["period"], "x": p["x"], "n": p["n"], "estimate": pct(p["estimate"]),
                         "limits": interval(p["lower"], p["upper"]), "status": p["status"],
+                        "status_label": str(CONTROL_STATUS_NAMES.get(p["status"], p["status"])),
                         "small": p["n"] < 30} for p in chart["points"]],
             "alerts": [{"period": a["period"], "estimate": pct(a["estimate"]),
                         "interval": interval(a["ci_low"], a["ci_high"]), "conclusive": a["level"] == "conclusive"}
@@ -186,7 +197,8 @@ def population_context(rows: list[dict]) -> dict:
             charts.monthly_lines(frame, "ai_positive_rate", _("AI positive rate by month and site")))
         figs["override"] = charts.to_dict(
             charts.monthly_lines(frame, "override_rate", _("Clinician override rate by month and site")))
-    return {"rows": [r | {"ai_positive_pct": pct(r["ai_positive_rate"]), "override_pct": pct(r["override_rate"])}
+    return {"rows": [r | {"ai_positive_pct": pct(r["ai_positive_rate"]), "override_pct": pct(r["override_rate"]),
+                          "month_label": charts.month_label(r["month"]) if r["month"] else ""}
                      for r in rows], "charts": figs}
 
 

@@ -18,7 +18,7 @@ from . import permissions as perms
 from . import planner
 from .enums import ACTIVE_STATES, BLIND_CASE_FIELDS, BLIND_STATES, LOCKED_STATES, AssignmentKind, AssignmentState
 from .models import Assignment, Campaign, CampaignCase, ProtocolDeviation, Verdict
-from .sampling import Design, allocation_for, population_for, stratum_counts
+from .sampling import Design, allocation_for, campaign_population, population_for, stratum_counts
 
 
 def campaign_list_for_user(user) -> QuerySet[Campaign]:
@@ -268,3 +268,14 @@ def campaign_board_rows(campaign: Campaign, *, today) -> list[dict]:
         )
         .order_by("reviewer__username")
     )
+
+
+def campaign_population_exists(campaign: Campaign) -> bool:
+    """Whether the campaign's population holds at least one case to draw (one EXISTS query):
+    the page offers "draw the sample" only then, as the draw refuses an empty population."""
+    return campaign_population(campaign).exists()
+
+
+def board_pending_list(campaign: Campaign) -> QuerySet[Assignment]:
+    """The campaign's reviews still pending (blind), which the board may reassign."""
+    return Assignment.objects.filter(campaign_case__campaign=campaign, state__in=list(BLIND_STATES)).order_by("pk")

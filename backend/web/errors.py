@@ -41,6 +41,8 @@ ERROR_TEXTS: dict[str, ErrorText] = {
     "transition_not_allowed": ErrorText(_NOT_POSSIBLE, _("This action is not possible in the current state.")),
     "invalid": ErrorText(_("Invalid data"), _("The data sent is not valid; nothing was changed.")),
     "refused": ErrorText(_("Action refused"), _("The action was refused; nothing was changed.")),
+    "not_confirmed": ErrorText(_("Not confirmed"), _(
+        "This action cannot be undone: tick the box that confirms it, then try again. Nothing was changed.")),
     # Codes the services raise for one rule.
     "quorum_not_met": ErrorText(_NOT_POSSIBLE, _(
         "No quorum: no decision can be recorded until enough members are present.")),
@@ -164,6 +166,15 @@ def error_code(exc: Exception) -> str:
         if isinstance(exc, cls):
             return generic
     return "refused"
+
+
+def error_sentence(exc: Exception, *, subject: str | None = None, action: str | None = None) -> str:
+    """The sentence ``error_page`` would show for ``exc``, for a report that lists several
+    refusals on one page (the board's reassignment of several reviews)."""
+    code, params = error_code(exc), {}
+    if isinstance(exc, TransitionNotAllowed):
+        code, params = _transition_code(exc, subject, action)
+    return error_text(code, **params).message
 
 
 def error_page(request: HttpRequest, exc: Exception, *, subject: str | None = None,

@@ -13,6 +13,9 @@ from cases.selectors import ai_system_list_for_user
 from committees.selectors import committee_choice_list_for_user
 from reviews.enums import AssignmentKind, Discrepancy, YesNoUnknown
 
+from .labels import stratum_display
+from .widgets import IsoDateInput
+
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 CONFIDENCE = [(str(i), str(i)) for i in range(1, 6)]
 
@@ -123,6 +126,28 @@ class ReassignForm(forms.Form):
     reason = forms.CharField(label=_("Reason for reassigning"), max_length=2000)
 
 
+class BulkReassignForm(forms.Form):
+    """The board's reassignment of several pending reviews at once: which ones (their ids), to
+    whom (empty: any eligible reader, chosen by the rules), why, and the confirmation."""
+
+    assignments = forms.TypedMultipleChoiceField(
+        coerce=int, error_messages={"required": _("Tick at least one review to reassign.")})
+    reviewer = forms.TypedChoiceField(label=_("Give to"), coerce=int, required=False, empty_value=None)
+    reason = forms.CharField(label=_("Reason for reassigning"), max_length=2000)
+    confirm = forms.BooleanField(
+        label=_("I confirm: the ticked reviews are withdrawn from their reviewers, and their drafts deleted."),
+        error_messages={"required": _("Tick this box to confirm the reassignment.")})
+
+    def __init__(self, *args, assignment_ids=(), reviewer_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignments"].choices = [(str(i), str(i)) for i in assignment_ids]
+        self.fields["assignments"].error_messages["invalid_choice"] = _(
+            "A ticked review is no longer pending in this campaign: reload the board.")
+        self.fields["reviewer"].choices = [("", "")] + [(str(i), str(i)) for i in reviewer_ids]
+        self.fields["reviewer"].error_messages["invalid_choice"] = _(
+            "The chosen reviewer does not sit on the committee: reload the board.")
+
+
 class DeviationForm(forms.Form):
     """A departure from the frozen protocol (``reviews.services.protocol_deviation_record``).
     The model has no list of items: the item is free text, with the protocol's items suggested."""
@@ -164,8 +189,8 @@ class CampaignWizardForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     ai_system = forms.ModelChoiceField(label=_("AI system"), queryset=None)
     committee = forms.ModelChoiceField(label=_("Committee"), queryset=None)
-    period_start = forms.DateField(label=_("Period start"), widget=forms.DateInput(attrs={"type": "date"}))
-    period_end = forms.DateField(label=_("Period end"), widget=forms.DateInput(attrs={"type": "date"}))
+    period_start = forms.DateField(label=_("Period start"), widget=IsoDateInput())
+    period_end = forms.DateField(label=_("Period end"), widget=IsoDateInput())
     sites = forms.CharField(label=_("Sites"), required=False, max_length=1000,
                             help_text=_("Separated by commas; empty means every site."))
     design_type = forms.ChoiceField(label=_("Sampling design"), widget=forms.RadioSelect, initial="simple_random",
@@ -197,7 +222,7 @@ class CampaignWizardForm(forms.Form):
     exclude_own_service = forms.BooleanField(label=_("Exclude reviewers of the case's own service"),
                                              required=False, initial=True)
     exclude_own_site = forms.BooleanField(label=_("Exclude reviewers of the case's own site"), required=False)
-    review_deadline = forms.DateField(label=_("Review deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+    review_deadline = forms.DateField(label=_("Review deadline"), widget=IsoDateInput())
     reminder_days = forms.CharField(label=_("Reminders (days before the deadline)"), initial="7, 1",
                                     required=False, max_length=100)
     # The strata shown by the last preview (a JSON list of names): their size and weight fields
@@ -218,13 +243,13 @@ class CampaignWizardForm(forms.Form):
             key = hashlib.sha256(name.encode()).hexdigest()[:12]
             size, weight = f"stratum_size_{key}", f"stratum_weight_{key}"
             self.fields[size] = forms.IntegerField(
-                label=gettext("Sample size of the stratum %(stratum)s") % {"stratum": name},
+                label=gettext("Sample size of the stratum %(stratum)s") % {"stratum": stratum_display(name)},
                 required=False, min_value=0, max_value=100_000,
                 error_messages={"min_value": _("A stratum's sample size cannot be negative."),
                                 "max_value": _("A stratum's sample size is at most 100,000."),
                                 "invalid": _("Give a whole number of cases.")})
             self.fields[weight] = forms.FloatField(
-                label=gettext("Over-sampling weight of the stratum %(stratum)s") % {"stratum": name},
+                label=gettext("Over-sampling weight of the stratum %(stratum)s") % {"stratum": stratum_display(name)},
                 required=False, min_value=0.01, max_value=1000, localize=True,
                 error_messages={"min_value": _("An over-sampling weight is more than 0 (1: no over-sampling)."),
                                 "max_value": _("An over-sampling weight is at most 1000."),

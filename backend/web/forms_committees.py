@@ -12,9 +12,7 @@ from committees.enums import ConflictKind, MemberRole
 from sittings.enums import ActionKind, AttendanceStatus
 from vigilance.enums import Seriousness
 
-DATE = {"type": "date"}
-DATETIME = {"type": "datetime-local"}
-
+from .widgets import IsoDateInput, IsoDateTimeInput
 
 KNOWN_ERRORS = {
     "required": _("This field is required."),
@@ -52,7 +50,7 @@ def apply_service_errors(form: forms.Form, exc) -> None:
 class SessionForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=160)
     scheduled_at = forms.DateTimeField(label=_("Date and time"),
-                                       widget=forms.DateTimeInput(attrs=DATETIME, format="%Y-%m-%dT%H:%M"),
+                                       widget=IsoDateTimeInput(),
                                        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
     place = forms.CharField(label=_("Place"), max_length=200, required=False)
     video_link = forms.URLField(label=_("Video link"), max_length=500, required=False, assume_scheme="https")
@@ -112,7 +110,7 @@ class ActionForm(forms.Form):
     description = forms.CharField(label=_("Description"), required=False, max_length=10000,
                                   widget=forms.Textarea(attrs={"rows": 2}))
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=None)
-    due_date = forms.DateField(label=_("Due date"), widget=forms.DateInput(attrs=DATE))
+    due_date = forms.DateField(label=_("Due date"), widget=IsoDateInput())
 
     def __init__(self, *args, owners=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -132,9 +130,9 @@ class SignForm(forms.Form):
 
 class VigilanceForm(forms.Form):
     ai_version = forms.CharField(label=_("AI version"), max_length=40, required=False)
-    event_date = forms.DateField(label=_("Date of the event"), widget=forms.DateInput(attrs=DATE))
+    event_date = forms.DateField(label=_("Date of the event"), widget=IsoDateInput())
     aware_at = forms.DateTimeField(label=_("College aware since"),
-                                   widget=forms.DateTimeInput(attrs=DATETIME, format="%Y-%m-%dT%H:%M"),
+                                   widget=IsoDateTimeInput(),
                                    input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
     seriousness = forms.ChoiceField(label=_("Seriousness"), choices=Seriousness.choices)
     description = forms.CharField(label=_("Description of the event"), required=False, max_length=20000,
@@ -177,6 +175,10 @@ class DecideRequestForm(forms.Form):
     comment = forms.CharField(label=_("Comment"), required=False, max_length=10000,
                               widget=forms.Textarea(attrs={"rows": 2}),
                               help_text=_("Required to refuse."))
+    confirm = forms.BooleanField(
+        label=_("I confirm my decision: it is final and recorded in the audit trail. An approval lets the "
+                "chair see the patient's source reference once."),
+        error_messages={"required": _("Tick this box to confirm your decision.")})
 
 
 # --- Composition (committee page) ------------------------------------------------------------------
@@ -191,8 +193,8 @@ class MemberAddForm(forms.Form):
     specialty = forms.CharField(label=_("Specialty"), max_length=80, required=False)
     site = forms.CharField(label=_("Site"), max_length=40, required=False)
     service = forms.CharField(label=_("Service"), max_length=80, required=False)
-    term_start = forms.DateField(label=_("Start of term"), widget=forms.DateInput(attrs=DATE))
-    term_end = forms.DateField(label=_("End of term"), required=False, widget=forms.DateInput(attrs=DATE),
+    term_start = forms.DateField(label=_("Start of term"), widget=IsoDateInput())
+    term_end = forms.DateField(label=_("End of term"), required=False, widget=IsoDateInput(),
                                help_text=_("Leave empty for a term without a planned end."))
 
     def __init__(self, *args, users=None, **kwargs):
@@ -208,7 +210,7 @@ class MemberAddForm(forms.Form):
 
 
 class EndTermForm(forms.Form):
-    term_end = forms.DateField(label=_("End of term"), widget=forms.DateInput(attrs=DATE))
+    term_end = forms.DateField(label=_("End of term"), widget=IsoDateInput())
 
 
 class ConflictForm(forms.Form):

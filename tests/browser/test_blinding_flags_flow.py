@@ -27,6 +27,6 @@ def test_quality_clears_a_flagged_case(open_page, live_server):
     expect(page.locator("mark")).to_have_text("IA : positif")
     page.locator(f"#id_case-{case.pk}-clear-reason").fill("Mention d'un examen antérieur.")
     page.get_by_role("button", name="Lever le signalement").click()
-    expect(page.get_by_text(f"Cas {case.pk} : le signalement est levé")).to_be_visible()
+    expect(page.get_by_text(f"Dossier n° {case.pk} : le signalement est levé")).to_be_visible()
     case.refresh_from_db()
     assert (case.blinding_flags, case.blinding_review) == ([], "cleared")

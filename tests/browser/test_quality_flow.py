@@ -35,7 +35,7 @@ def test_quality_creates_and_launches_a_campaign_then_follows_it(open_page, live
 
     strata = page.get_by_role("table", name="Échantillon par strate")
     expect(strata).to_be_visible()
-    expect(strata).to_contain_text("ai_label=fracture")
+    expect(strata).to_contain_text("Sortie de l'IA : Fracture")  # the stratum as a person reads it
     expect(page.locator("#preview")).to_contain_text("6")
     assert not Campaign.objects.exists()
     watch.screenshot("wizard_preview")
@@ -46,7 +46,14 @@ def test_quality_creates_and_launches_a_campaign_then_follows_it(open_page, live
     assert campaign.state == CampaignState.DRAFT and campaign.sample_size == 6
 
     for action in ("Planifier", "Tirer l'échantillon", "Commencer la relecture"):
-        page.get_by_role("button", name=action, exact=True).click()
+        form = page.locator("form.transition-form").filter(
+            has=page.get_by_role("button", name=action, exact=True))
+        state = Campaign.objects.get().state
+        form.get_by_role("button", name=action, exact=True).click()  # refused by the browser: not confirmed
+        expect(form.locator("input[name=confirm]:invalid")).to_have_count(1)
+        assert Campaign.objects.get().state == state
+        form.get_by_role("checkbox").check()
+        form.get_by_role("button", name=action, exact=True).click()
         expect(page.locator(".messages")).to_contain_text(action)
     campaign.refresh_from_db()
     assert campaign.state == CampaignState.IN_REVIEW

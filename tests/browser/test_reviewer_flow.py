@@ -173,6 +173,7 @@ def test_quality_campaign_page_loads_htmx_and_stays_local(review, open_page, liv
     page.evaluate("""() => {
         const form = document.querySelector('form[action$="/close_review/"]');
         form.action = form.action.replace('close_review', 'publish');
+        form.querySelector('input[name="confirm"]').checked = true;
     }""")
     with page.expect_response(re.compile(r"/transitions/publish/$")) as response:
         page.get_by_role("button", name="Clore la relecture").click()

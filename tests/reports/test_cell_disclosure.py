@@ -52,9 +52,9 @@ def test_population_cell_read_blind_is_withheld_and_small_for_others(lone_case):
     url = f"/reports/ai-systems/{world.ai_system.pk}/population/"
     chair = html(verified_client(world.chair).get(url))
     management = html(verified_client(world.management).get(url))
-    assert ("<tbody><tr><td>2026-03</td><td>Isolé</td><td>1</td><td colspan=\"2\" class=\"muted\">"
+    assert ("<tbody><tr><td>mars 2026</td><td>Isolé</td><td>1</td><td colspan=\"2\" class=\"muted\">"
             "Non affiché tant que vous avez des relectures en aveugle dans cette cellule</td></tr></tbody>") in chair
-    assert ("<tbody><tr><td>2026-03</td><td>Isolé</td><td>1</td><td colspan=\"2\" class=\"muted\">"
+    assert ("<tbody><tr><td>mars 2026</td><td>Isolé</td><td>1</td><td colspan=\"2\" class=\"muted\">"
             "Masqué : moins de 10 cas</td></tr></tbody>") in management
     assert selectors.population_table(world.ai_system, world.chair) == [{
         "month": "2026-03", "site": "Isolé", "n": 1, "small": True, "suppressed": True, "withheld": True,

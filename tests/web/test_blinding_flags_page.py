@@ -135,7 +135,7 @@ def test_blinding_flags_page_clear_with_a_reason(held):
     assert "positif" not in str(event.data)
     assert flagged.pk in _population_ids(world)  # samplable again
     page = html(client.get(r["Location"]))
-    assert f"Cas {flagged.pk} : le signalement est levé ; le cas peut de nouveau être tiré au sort." in page
+    assert f"Dossier n° {flagged.pk} : le signalement est levé ; le dossier peut de nouveau être tiré au sort." in page
     assert "Aucun cas en attente : aucun texte importé ne cite l'IA." in page
 
 
@@ -178,7 +178,7 @@ def test_blinding_flags_page_refused_redaction_changes_nothing_and_shows_the_err
     assert (row["id"], row["redact_form"].errors) == (flagged.pk, {"clinical_context": [error]})
     body = html(r)
     assert f'<ul class="errors"><li>{error}</li></ul>' in body
-    assert f"La modification du cas {flagged.pk} a été refusée ; rien n'a été modifié." in body
+    assert f"La modification du dossier n° {flagged.pk} a été refusée ; rien n'a été modifié." in body
     flagged.refresh_from_db()
     assert (flagged.clinical_context, len(flagged.blinding_flags), flagged.blinding_review) == (FLAGGED, 1, "")
     assert not AuditEvent.objects.filter(action__startswith="case.blinding").exists()

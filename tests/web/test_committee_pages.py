@@ -243,9 +243,13 @@ def test_reidentification_request_decision_and_reveal_once(world):
         assert client.get("/reidentification/").status_code == 404
         assert client.post(f"/reidentification/{pk}/reveal/").status_code == 404
     assert chair.post(f"/reidentification/{pk}/reveal/").status_code == 409  # not approved yet
-    r = dpo.post(f"/reidentification/{pk}/decide/refuse/", {"comment": ""})
+    r = dpo.post(f"/reidentification/{pk}/decide/refuse/", {"comment": "", "confirm": "on"})
     assert r.status_code == 400 and "comment" in r.context["form"].errors
-    assert dpo.post(f"/reidentification/{pk}/decide/approve/", {"comment": "Justifié."}).status_code == 302
+    r = dpo.post(f"/reidentification/{pk}/decide/approve/", {"comment": "Justifié."})  # not confirmed
+    assert r.status_code == 400 and "confirm" in r.context["form"].errors
+    assert chair.post(f"/reidentification/{pk}/reveal/").status_code == 409  # still not approved
+    assert dpo.post(f"/reidentification/{pk}/decide/approve/",
+                    {"comment": "Justifié.", "confirm": "on"}).status_code == 302
     r = chair.post(f"/reidentification/{pk}/reveal/")
     assert r.status_code == 200 and "ACC-REVEAL-0042" in html(r)
     assert "no-store" in r["Cache-Control"]

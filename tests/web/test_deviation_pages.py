@@ -79,7 +79,7 @@ def test_deviation_protocol_summary_reads_the_frozen_copy(world):
     assert rows["Plan d'échantillonnage"] == "Stratifié"
     assert rows["Strates"] == "Sortie de l'IA"
     assert rows["Répartition entre les strates"] == "Proportionnelle"
-    assert rows["Poids de suréchantillonnage"] == "ai_label=no_fracture : 2"
+    assert rows["Poids de suréchantillonnage"] == "Sortie de l'IA : Pas de fracture → 2"
     assert rows["Taille d'échantillon"] == "4"
     assert rows["Date limite de relecture"] == "31 décembre 2026"
     assert rows["Seuils d'acceptation"] == "Sensibilité ≥ 0,9"

@@ -18,7 +18,7 @@ from cases.models import Case
 from reviews import services
 from reviews.enums import AssignmentState, CampaignState
 from reviews.models import Assignment, Campaign, CampaignCase, Classification, Verdict
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, CommitteeFactory, MemberFactory
 from tests.helpers import html
 from tests.login import login
 from tests.workflows import build_world, campaign_in, submit_all
@@ -35,6 +35,7 @@ SEALED_MODELS = (Case, CampaignCase, Assignment, Verdict, Classification)
 
 CLINICIAN_VERDICT = {"label": "no_fracture", "confidence": "4", "rationale": "Pas de trait visible.",
                      "confirm": "on"}
+CONFIRM = {"confirm": "on"}
 PATIENT_REP_VERDICT = {"patient_informed": "no", "information_understandable": "unknown",
                        "rights_respected": "yes", "equity_concern": "yes", "comments": "Notice absente.",
                        "confirm": "on"}
@@ -136,21 +137,23 @@ def test_header_shows_name_role_and_language_switch(review):
 
 
 @pytest.mark.parametrize("role, expected", [
-    ("clinician", "/reviews/"), ("patient_rep", "/reviews/"), ("chair", "/reviews/"),
-    ("quality", "/campaigns/"), ("secretary", "/campaigns/"), ("management", "/campaigns/"),
-    ("admin", "/campaigns/"), ("dpo", "/campaigns/"),
+    ("clinician", "/reviews/"), ("patient_rep", "/reviews/"), ("chair", "/committees/{committee}/"),
+    ("secretary", "/committees/{committee}/"), ("quality", "/campaigns/"), ("management", "/reports/"),
+    ("admin", "/campaigns/"), ("dpo", "/reidentification/"),
 ])
-def test_home_redirects_by_role(review, role, expected):
+def test_home_sends_each_role_to_the_page_of_its_work(review, role, expected):
     user = {"clinician": review.clinician, "patient_rep": review.rep, "chair": review.world.chair,
             "quality": review.world.quality, "secretary": review.world.secretary,
             "management": review.world.management, "admin": review.world.admin, "dpo": review.world.dpo}[role]
     r = login(user).get("/")
-    assert r.status_code == 302 and r["Location"] == expected
+    assert r.status_code == 302 and r["Location"] == expected.format(committee=review.world.committee.pk)
 
 
-def test_home_sends_a_chair_without_assignments_to_the_campaigns(world):
+def test_home_sends_an_officer_of_several_committees_to_the_committee_list(world):
+    other = CommitteeFactory()
+    MemberFactory(committee=other, user=world.chair)
     r = login(world.chair).get("/")
-    assert r.status_code == 302 and r["Location"] == "/campaigns/"
+    assert r.status_code == 302 and r["Location"] == "/committees/"
 
 
 # --- Queue ---------------------------------------------------------------------------------------
@@ -502,7 +505,7 @@ def test_campaign_of_someone_else_is_a_404(two_campaigns):
 def test_quality_fires_a_campaign_transition(two_campaigns):
     draft = two_campaigns.draft
     client = login(two_campaigns.review.world.quality)
-    r = client.post(f"/campaigns/{draft.pk}/transitions/schedule/")
+    r = client.post(f"/campaigns/{draft.pk}/transitions/schedule/", CONFIRM)
     assert r.status_code == 302 and r["Location"] == f"/campaigns/{draft.pk}/"
     assert Campaign.objects.get(pk=draft.pk).state == CampaignState.SCHEDULED
     assert audit_count("campaign.schedule", draft) == 1
@@ -512,14 +515,14 @@ def test_quality_fires_a_campaign_transition(two_campaigns):
 def test_cancel_records_the_reason(two_campaigns):
     draft = two_campaigns.draft
     r = login(two_campaigns.review.world.quality).post(
-        f"/campaigns/{draft.pk}/transitions/cancel/", {"reason": "Doublon"})
+        f"/campaigns/{draft.pk}/transitions/cancel/", {"reason": "Doublon"} | CONFIRM)
     assert r.status_code == 302
     assert Campaign.objects.get(pk=draft.pk).state == CampaignState.CANCELLED
     assert AuditEvent.objects.get(action="campaign.cancel").data["reason"] == "Doublon"
 
 
 def test_campaign_transition_refused_by_state_is_a_409_page(review):
-    r = login(review.world.quality).post(f"/campaigns/{review.campaign.pk}/transitions/publish/")
+    r = login(review.world.quality).post(f"/campaigns/{review.campaign.pk}/transitions/publish/", CONFIRM)
     assert r.status_code == 409
     assert ("«\xa0Publier\xa0» n'est pas possible : "
             "cette campagne est à l'état «\xa0En relecture\xa0».") in html(r)
@@ -527,7 +530,7 @@ def test_campaign_transition_refused_by_state_is_a_409_page(review):
 
 
 def test_closing_a_review_with_pending_cases_explains_why(review):
-    r = login(review.world.quality).post(f"/campaigns/{review.campaign.pk}/transitions/close_review/")
+    r = login(review.world.quality).post(f"/campaigns/{review.campaign.pk}/transitions/close_review/", CONFIRM)
     assert r.status_code == 409
     assert ("1 dossier a encore des relectures en attente : "
             "la relecture ne peut pas encore être close.") in html(r)
@@ -535,7 +538,7 @@ def test_closing_a_review_with_pending_cases_explains_why(review):
 
 
 def test_campaign_transition_by_a_reviewer_is_a_403(review):
-    r = login(review.clinician).post(f"/campaigns/{review.campaign.pk}/transitions/close_review/")
+    r = login(review.clinician).post(f"/campaigns/{review.campaign.pk}/transitions/close_review/", CONFIRM)
     assert r.status_code == 403
     assert Campaign.objects.get(pk=review.campaign.pk).state == CampaignState.IN_REVIEW
 

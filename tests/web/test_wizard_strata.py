@@ -55,7 +55,7 @@ def test_wizard_preview_lists_the_strata_with_a_weight_field_each(world):
     assert r.status_code == 200
     page = html(r)
     assert [row["stratum"] for row in r.context["strata_rows"]] == [POS, NEG]
-    assert "Poids de suréchantillonnage de la strate ai_label=fracture" in page
+    assert "Poids de suréchantillonnage de la strate Sortie de l'IA : Fracture" in page
     assert f'name="{fields(POS)[1]}"' in page and f'name="{fields(NEG)[1]}"' in page
     assert "Allocation fixée" not in page
 
@@ -87,7 +87,7 @@ def test_wizard_set_allocation_first_lists_the_strata_then_takes_their_sizes(wor
     assert r.status_code == 200
     page = html(r)
     assert "Allocation fixée : indiquez la taille d'échantillon de chaque strate" in page
-    assert "Taille d'échantillon de la strate ai_label=no_fracture" in page
+    assert "Taille d'échantillon de la strate Sortie de l'IA : Pas de fracture" in page
     assert f'name="{fields(NEG)[0]}"' in page
 
     r = post(world, allocation="set", sizes={POS: "3", NEG: "2"})
@@ -124,7 +124,8 @@ def test_wizard_bad_stratum_input_is_a_400_naming_the_field_and_the_reason(world
     field = fields(NEG)[which]
     assert field in r.context["form"].errors
     page = html(r)
-    label = ("Poids de suréchantillonnage" if which else "Taille d'échantillon") + " de la strate ai_label=no_fracture"
+    label = (("Poids de suréchantillonnage" if which else "Taille d'échantillon")
+             + " de la strate Sortie de l'IA : Pas de fracture")
     assert f'<a href="#id_{field}">{label} : ' in page  # the summary at the top names the field
     assert reason in page
     assert [row["stratum"] for row in r.context["strata_rows"]] == [POS, NEG]  # the fields stay on the page

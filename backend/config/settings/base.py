@@ -392,3 +392,20 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 5000},
     }
 }
+
+# --- Legal notice and accessibility statement ---------------------------------------------------
+# The editor of the site is the hospital that runs it: these values fill the public "Mentions
+# légales" and "Déclaration d'accessibilité" pages (web.views.legal). An empty value is shown as
+# not given yet, never invented.
+LEGAL_NOTICE = {
+    "editor": env("CGH_LEGAL_EDITOR", "") or "",
+    "editor_address": env("CGH_LEGAL_EDITOR_ADDRESS", "") or "",
+    "editor_phone": env("CGH_LEGAL_EDITOR_PHONE", "") or "",
+    "publication_director": env("CGH_LEGAL_PUBLICATION_DIRECTOR", "") or "",
+    "contact_email": env("CGH_LEGAL_CONTACT_EMAIL", "") or "",
+    "host": env("CGH_LEGAL_HOST", "") or "",
+    "host_address": env("CGH_LEGAL_HOST_ADDRESS", "") or "",
+    "dpo_contact": env("CGH_LEGAL_DPO_CONTACT", "") or "",
+    "accessibility_contact": env("CGH_ACCESSIBILITY_CONTACT", "") or "",
+    "accessibility_date": env("CGH_ACCESSIBILITY_STATEMENT_DATE", "") or "",
+}

@@ -16,6 +16,7 @@ from .assignments import (
     reviewer_queue,
 )
 from .campaigns import (
+    board_reviewer_choices,
     board_view,
     campaign_for,
     campaign_page,
@@ -45,7 +46,8 @@ from .committees import (
 
 __all__ = [
     "action_for", "adjudication_rows", "assignment_for", "assignment_page",
-    "assignment_staff_page", "blind_case", "blind_case_ids", "board_view", "campaign_for", "campaign_page",
+    "assignment_staff_page", "blind_case", "blind_case_ids", "board_reviewer_choices", "board_view", "campaign_for",
+    "campaign_page",
     "campaign_rows", "can_see_board", "can_see_progress", "case_context_for", "committee_for", "committees_for",
     "deviations_view", "item_for", "progress_view", "protocol_view", "reid_for", "results_view",
     "reviewer_queue", "sees_campaign_details", "session_for", "vigilance_clock", "vigilance_for",

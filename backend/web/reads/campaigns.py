@@ -9,6 +9,8 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext, gettext_lazy
 
 from cases.labels import label_display
+from committees.enums import MemberRole
+from committees.selectors import member_list_for_committee
 from common.fsm import available_transitions
 from concordance import SMALL_SAMPLE, too_small
 from reviews import permissions as perms
@@ -25,7 +27,7 @@ from reviews.enums import (
 from reviews.models import Assignment, Campaign
 from reviews.services import DEVIATION_STATES
 
-from ..labels import CAMPAIGN_ACTIONS, state_display
+from ..labels import CAMPAIGN_ACTIONS, CAMPAIGN_CONSEQUENCES, state_display, stratum_display
 
 # --- Campaigns -------------------------------------------------------------------------------
 
@@ -135,10 +137,18 @@ def campaign_page(user, campaign: Campaign) -> dict:
         "results": None,
         "results_hidden": False,
         "transitions": [
-            {"name": name, "label": CAMPAIGN_ACTIONS[name]}
+            {"name": name, "label": CAMPAIGN_ACTIONS[name], "consequence": CAMPAIGN_CONSEQUENCES[name]}
             for name in available_transitions(campaign, user, perms.CAMPAIGN_TRANSITIONS)
         ],
+        "blocked": [],
     }
+    # The sample can be drawn only from a population that holds cases: the button is not offered
+    # when the draw would be refused, and the page says why instead.
+    if any(t["name"] == "draw_sample" for t in ctx["transitions"]) and not selectors.campaign_population_exists(
+            campaign):
+        ctx["transitions"] = [t for t in ctx["transitions"] if t["name"] != "draw_sample"]
+        ctx["blocked"].append(gettext("No case of this AI system in the campaign's period and scope can be sampled: "
+                                "import cases or change the period before drawing the sample."))
     if details:
         ctx["campaign"] |= {
             "ai_version": ai.version, "committee": campaign.committee.name,
@@ -221,7 +231,26 @@ def board_view(campaign: Campaign, *, today: dt.date | None = None) -> dict:
         "expired": by_state[AssignmentState.EXPIRED],
         "withdrawn": by_state[AssignmentState.WITHDRAWN],
         "can_reassign": campaign.state == CampaignState.IN_REVIEW,
+        "bulk_url": reverse("web:board_reassign", args=[campaign.pk]),
+        "reviewer_choices": board_reviewer_choices(campaign, today),
     }
+
+
+def board_reviewer_choices(campaign: Campaign, today: dt.date | None = None) -> list[dict]:
+    """The committee's readers in office, for the board's "give to" list (one query). Whether
+    one may take a given review (seat, conflicts of interest, own service or site, already a
+    reader of the case) is the reassignment service's check, row by row."""
+    today = today or timezone.localdate()
+    seats = {s: str(label) for s, label in MemberRole.choices}
+    members = member_list_for_committee(campaign.committee_id, with_conflicts=False).filter(
+        role__in=[MemberRole.CLINICIAN, MemberRole.CHAIR, MemberRole.PATIENT_REP], user__is_active=True,
+    ).active_on(today).order_by("user__username", "role")
+    out, seen = [], set()
+    for m in members:
+        if m.user_id not in seen:
+            seen.add(m.user_id)
+            out.append({"id": m.user_id, "label": f"{m.user.display_name} ({m.user.username}) · {seats[m.role]}"})
+    return out
 
 
 # --- Frozen protocol and its deviations (quality team and committee officers) --------------------
@@ -251,10 +280,10 @@ def _design_rows(design: dict) -> list[tuple[str, str]]:
         ]
         if design.get("sizes"):
             rows.append((gettext("Sample size per stratum"),
-                         "; ".join(f"{k} : {v}" for k, v in design["sizes"].items())))
+                         "; ".join(f"{stratum_display(k)} → {v}" for k, v in design["sizes"].items())))
         if design.get("oversample"):
             rows.append((gettext("Over-sampling weights"),
-                         "; ".join(f"{k} : {_num(v)}" for k, v in design["oversample"].items())))
+                         "; ".join(f"{stratum_display(k)} → {_num(v)}" for k, v in design["oversample"].items())))
     return rows
 
 

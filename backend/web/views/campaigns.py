@@ -11,21 +11,22 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from common.cache import cached
-from common.exceptions import Forbidden, TransitionNotAllowed, ValidationFailed
+from common.exceptions import DomainError, Forbidden, TransitionNotAllowed, ValidationFailed
+from common.fsm import ensure_can_proceed
 from reviews import permissions as perms
 from reviews import selectors, services
 from reviews.enums import CampaignState
 from reviews.models import Assignment
 
 from .. import reads
-from ..errors import web_errors
-from ..forms import CampaignWizardForm, CancelForm, DeviationForm, ReassignForm
-from ..labels import CAMPAIGN_ACTIONS, state_display
+from ..errors import error_page, error_sentence, web_errors
+from ..forms import BulkReassignForm, CampaignWizardForm, CancelForm, DeviationForm, ReassignForm
+from ..labels import CAMPAIGN_ACTIONS, state_display, stratum_display
 from .committee_common import refusal_page
 
 CAMPAIGN_SERVICES = {
@@ -122,6 +123,13 @@ def campaign_transition(request, pk: int, name: str):
     if service is None:
         raise Http404
     campaign = reads.campaign_for(request.user, pk)
+    if request.POST.get("confirm") != "on":
+        # Every campaign transition is for good: it needs the ticked box. The role (403) and the
+        # state (409) are answered first, then the missing confirmation (400); nothing changes.
+        if not perms.CAMPAIGN_TRANSITIONS[name](request.user, campaign):
+            raise Forbidden("Only the campaign's managers fire its transitions.")
+        ensure_can_proceed(campaign, name)
+        return error_page(request, ValidationFailed("The action was not confirmed."), code="not_confirmed")
     kwargs = {}
     if name == "cancel":
         form = CancelForm(request.POST)
@@ -183,6 +191,43 @@ def assignment_reassign(request, pk: int, assignment_pk: int):
     return redirect("web:campaign_board", pk=campaign.pk)
 
 
+@login_required
+@require_POST
+@web_errors("assignment", "reassign")
+def board_reassign(request, pk: int):
+    """Reassign the reviews ticked on the board, each through ``assignment_reassign`` (which
+    checks, row by row, the state, the seat and the conflict-of-interest rules), to the chosen
+    reader or to any eligible one. One row refused does not stop the others: the board then
+    lists, for each review, what was done or why it was refused."""
+    campaign = reads.campaign_for(request.user, pk)
+    if not reads.can_see_board(request.user, campaign):
+        raise Forbidden("Only the quality team can reassign reviews.")
+    pending = {a.pk: a for a in selectors.board_pending_list(campaign)}
+    reviewers = [r["id"] for r in reads.board_reviewer_choices(campaign)]
+    form = BulkReassignForm(request.POST, assignment_ids=pending, reviewer_ids=reviewers)
+    if not form.is_valid():
+        raise ValidationFailed("The reassignment is not valid.",
+                               extra={field: [str(e) for e in errors] for field, errors in form.errors.items()})
+    data = form.cleaned_data
+    done, refused = [], []
+    for assignment_id in sorted(set(data["assignments"])):
+        try:
+            services.assignment_reassign(actor=request.user, assignment=pending[assignment_id],
+                                         reason=data["reason"], reviewer_id=data["reviewer"])
+        except DomainError as exc:
+            refused.append((assignment_id, error_sentence(exc, subject="assignment", action="reassign")))
+        else:
+            done.append(assignment_id)
+    if done:
+        messages.success(request, ngettext(
+            "%(n)d review reassigned: no. %(ids)s.", "%(n)d reviews reassigned: no. %(ids)s.", len(done),
+        ) % {"n": len(done), "ids": ", ".join(map(str, done))})
+    for assignment_id, sentence in refused:
+        messages.error(request, _("Review no. %(n)s not reassigned: %(reason)s") % {
+            "n": assignment_id, "reason": sentence})
+    return redirect("web:campaign_board", pk=campaign.pk)
+
+
 def _plan_view(plan: dict) -> dict:
     return {
         "population_size": plan["population_size"], "required": plan["required"],
@@ -203,7 +248,8 @@ def _wizard_page(request, form: CampaignWizardForm, plan: dict | None = None, *,
     allocation = form.cleaned_data.get("allocation") if hasattr(form, "cleaned_data") else None
     is_set = (allocation or form["allocation"].value()) == "set"
     # The field of the chosen allocation is shown, the other kept hidden (a switch keeps both).
-    rows = [{"stratum": name, "plan": by_name.get(name), "field": form[size if is_set else weight],
+    rows = [{"stratum": name, "stratum_label": stratum_display(name), "plan": by_name.get(name),
+             "field": form[size if is_set else weight],
              "other": form[weight if is_set else size]} for name, size, weight in form.strata
             if form["design_type"].value() == "stratified"]
     context = {"form": form, "plan": view, "strata_rows": rows, "needs_sizes": needs_sizes,

@@ -9,7 +9,13 @@
       if (!source) { return; }
       var figure = JSON.parse(source.textContent);
       window.Plotly.newPlot(node, figure.data || [], figure.layout || {},
-        {displaylogo: false, responsive: true, showLink: false, showSendToCloud: false});
+        {displaylogo: false, displayModeBar: false, responsive: true, showLink: false, showSendToCloud: false});
+      // The figure is one image for assistive technologies: its container has role="img" and the
+      // alternative text; plotly's SVG layers are hidden from them.
+      Array.prototype.forEach.call(node.querySelectorAll("svg"), function (svg) {
+        svg.setAttribute("aria-hidden", "true");
+        svg.setAttribute("focusable", "false");
+      });
     });
   }
   if (document.readyState === "loading") {
