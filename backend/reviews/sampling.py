@@ -20,9 +20,11 @@ the first ``n_h`` of each stratum by ``(rank, source_key)``, which is ``referenc
 The result never depends on the cut-offs: a stratum with fewer than ``n_h`` candidates under its
 cut-off is queried again with a four times larger one, up to ``P`` (every case of the stratum).
 
-Population hash: SHA-256 over the population's source keys sorted bytewise, one per line; the
-database sorts, the keys stream to Python in groups and the digest is updated as they come
-(constant memory on both sides, see ``population_fingerprint``).
+Population hash: SHA-256 over the population's source keys sorted bytewise, one per line. On
+PostgreSQL a covering index holds the keys in that order, so the database reads them without a
+sort; they stream to Python a key range at a time and the digest is updated as they come
+(constant memory on both sides, see ``population_blocks``). A simple random draw ranks the keys
+as they pass (``stream_simple_random``): one read of the population for the hash and the sample.
 
 Strata may be built on the AI output: they are stored on ``CampaignCase.stratum`` and never
 shown to reviewers.
