@@ -346,6 +346,7 @@ def population_fingerprint(population: QuerySet[CaseModel]) -> tuple[int, str]:
 # asks the database, as for stratified designs.
 
 KEY_WIDTH = 64
+ID_LOOKUP = 900  # keys per query when the sample's ids are read: under SQLite's bound-parameter limit
 
 
 def _block_ranks(block: bytes, count: int, a: int, b: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -517,7 +518,10 @@ def draw_sample(population: QuerySet[CaseModel], *, seed: int, sample_size: int,
         counts = stratum_counts(population, design)
     quotas = allocation_for(design, sample_size, counts) if size else {}
     if keys is not None:
-        ids = dict(population.order_by().filter(source_key__in=keys).values_list("source_key", "id"))
+        ids: dict[str, int] = {}
+        for i in range(0, len(keys), ID_LOOKUP):  # one query for a sample of up to ID_LOOKUP cases
+            ids.update(population.order_by().filter(source_key__in=keys[i:i + ID_LOOKUP])
+                       .values_list("source_key", "id"))
         rows = [(ids[k], "", k) for k in keys]
     else:
         rows = _first_by_rank(population, design, seed, quotas, counts)

@@ -71,6 +71,17 @@ def test_stream_draw_is_the_reference_sample_and_the_database_draw(world, size, 
     assert sample == database_draw(population(world), 11, size, monkeypatch)
 
 
+def test_sample_ids_are_read_in_several_queries_when_the_sample_is_large(world, monkeypatch):
+    monkeypatch.setattr(sampling, "ID_LOOKUP", 7)  # 45 keys: 7 queries, the last one short
+    keys = hex_keys(120)
+    cases = {c.source_key: c.pk for c in with_keys(world, keys)}
+
+    sample = draw_sample(population(world), seed=4, sample_size=45, design=Design())
+
+    assert sorted(sample.case_ids) == sorted(cases[k] for k in reference(keys, 4, 45)[2])
+    assert sample == database_draw(population(world), 4, 45, monkeypatch)
+
+
 def test_equal_ranks_are_broken_by_the_key_across_blocks(world, monkeypatch):
     # Keys sharing their first 8 hex digits share their rank; they sit in different blocks
     # (one per first hex digit here) and the cut falls among them.
