@@ -150,6 +150,28 @@ def memory_of(fn, connection):
     return result, client, server, temp
 
 
+def server_cpu_of(fn, connection):
+    """(result, CPU seconds of the PostgreSQL backend serving ``fn``, None elsewhere): read from
+    /proc, less disturbed than wall times by other load on the machine."""
+    if connection.vendor != "postgresql":
+        return fn(), None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+
+    def ticks():
+        try:
+            fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    before = ticks()
+    result = fn()
+    after = ticks()
+    return result, (None if before is None or after is None else after - before)
+
+
 def describe_memory(client, server, temp) -> str:
     out = f"client peak RSS +{client:.0f} MiB"
     if server is not None:
@@ -219,13 +241,21 @@ def main() -> None:
     start = time.perf_counter()
     with transaction.atomic():
         fill(connection, ai.pk, args.cases)
-    print(f"setup: {args.cases:,} cases written in {time.perf_counter() - start:.1f} s")
+    if connection.vendor == "postgresql":
+        # What autovacuum does after a large load: the visibility map lets the population index be
+        # read without visiting the table (an index-only scan).
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE cases_case")
+    print(f"setup: {args.cases:,} cases written (and vacuumed) in {time.perf_counter() - start:.1f} s")
     population = population_for(ai_system_id=ai.pk, period_start=dt.date(2026, 1, 1),
                                 period_end=dt.date(2026, 12, 31), sites=[])
 
     _, t_bare, m_bare = measure(lambda: list(population.order_by("?").values_list("id", flat=True)[: args.n]))
+    _, bare_cpu = server_cpu_of(lambda: list(population.order_by("?").values_list("id", flat=True)[: args.n]),
+                                connection)
     print(f"baseline: ORDER BY random() LIMIT {args.n}: {t_bare:.3f} s ({spread()}), "
-          f"peak Python memory {m_bare / 2**20:.2f} MiB")
+          f"peak Python memory {m_bare / 2**20:.2f} MiB"
+          + ("" if bare_cpu is None else f", server backend CPU {bare_cpu:.2f} s (parallel workers not counted)"))
 
     _, t_sort, _ = measure(lambda: sorted_scan(population, connection))
     print(f"baseline: the database sorts the keys and counts them: {t_sort:.3f} s ({spread()})")
@@ -254,12 +284,18 @@ def main() -> None:
             _, t_counts, _ = measure(lambda d=design: stratum_counts(population, d))
         sample, t, peak = measure(lambda d=design: draw_sample(population, seed=20260315, sample_size=args.n, design=d))
         t_spread = spread()
+        cpu_start = time.process_time()
+        _, server_cpu = server_cpu_of(
+            lambda d=design: draw_sample(population, seed=20260315, sample_size=args.n, design=d), connection)
+        client_cpu = time.process_time() - cpu_start
         again = draw_sample(population, seed=20260315, sample_size=args.n, design=design)
         assert again == sample and len(sample.units) == args.n, (len(sample.units), args.n)
         extra = f"; of which strata counts {t_counts:.3f} s" if design.type == "stratified" else ""
         print(f"draw [{name}]: {args.n} of {sample.population_size:,} in {t:.3f} s ({t_spread}) end to end "
               f"(hash included{extra}), peak Python memory {peak / 2**20:.2f} MiB, "
-              f"{len(sample.strata)} strata; ratio to ORDER BY random() {t / t_bare:.2f}x; same seed, same sample")
+              f"{len(sample.strata)} strata; ratio to ORDER BY random() {t / t_bare:.2f}x; same seed, same sample; "
+              f"CPU of one draw: this process {client_cpu:.2f} s"
+              + ("" if server_cpu is None else f", server backend {server_cpu:.2f} s (parallel workers not counted)"))
 
 
 if __name__ == "__main__":

@@ -62,13 +62,26 @@ class Mention:
     text: str
 
 
-def fold(text: str) -> str:
-    """Accents removed with the same length, so that spans found in the folded text fit the original."""
-    out = []
-    for ch in text:
+class _Folded(dict):
+    """Code point -> its letter without accent (``str.translate`` table), filled as characters are
+    met: a letter's first NFKD character, anything else itself; always one character."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
         base = unicodedata.normalize("NFKD", ch)[0] if ch.isalpha() else ch
-        out.append(base if len(base) == 1 else ch)
-    return "".join(out)
+        self[code] = base
+        return base
+
+
+_FOLDED = _Folded()
+
+
+def fold(text: str) -> str:
+    """Accents removed with the same length, so that spans found in the folded text fit the original.
+    ASCII text is its own fold (the usual record: no table look-up at all)."""
+    if text.isascii():
+        return text
+    return text.translate(_FOLDED)
 
 
 def _is_coined(word: str) -> bool:

@@ -20,9 +20,11 @@ the first ``n_h`` of each stratum by ``(rank, source_key)``, which is ``referenc
 The result never depends on the cut-offs: a stratum with fewer than ``n_h`` candidates under its
 cut-off is queried again with a four times larger one, up to ``P`` (every case of the stratum).
 
-Population hash: SHA-256 over the population's source keys sorted bytewise, one per line; the
-database sorts, the keys stream to Python in groups and the digest is updated as they come
-(constant memory on both sides, see ``population_fingerprint``).
+Population hash: SHA-256 over the population's source keys sorted bytewise, one per line. On
+PostgreSQL a covering index holds the keys in that order, so the database reads them without a
+sort; they stream to Python a key range at a time and the digest is updated as they come
+(constant memory on both sides, see ``population_blocks``). A simple random draw ranks the keys
+as they pass (``stream_simple_random``): one read of the population for the hash and the sample.
 
 Strata may be built on the AI output: they are stored on ``CampaignCase.stratum`` and never
 shown to reviewers.
@@ -32,10 +34,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
 
+import numpy as np
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Case, CharField, Count, F, Func, QuerySet, Value, When
 from django.db.models.functions import Concat
@@ -256,46 +260,147 @@ def campaign_population(campaign: Campaign) -> QuerySet[CaseModel]:
 
 
 HASH_CHUNK = 10_000  # SQLite: keys read and hashed together
-HASH_GROUP_PREFIX = 3  # PostgreSQL: keys sent as one text per common prefix (4,096 groups of hex keys)
+HASH_GROUP_PREFIX = 3  # PostgreSQL: keys sent as one text per key range (4,096 ranges of hex keys)
+# On PostgreSQL, the partial index cases.0006 builds (``case_population_key_order``) holds the keys in
+# this order with the columns the population's filters read: an index-only scan, no sort. These
+# settings hold for the stream's transaction only: a sort is the last resort (it stays possible when
+# no index fits), the ranges are read one after the other (no parallel plan, which could reorder
+# them) and the short per-range queries are not compiled (JIT costs seconds, saves nothing here).
+STREAM_SETTINGS = ("SET LOCAL enable_sort = off", "SET LOCAL max_parallel_workers_per_gather = 0",
+                   "SET LOCAL jit = off", "SET LOCAL work_mem = '64MB'")
+
+
+def _key_ranges(prefix: int) -> list[str]:
+    """Lower bounds of contiguous key ranges: ``""`` then every hex string of ``prefix`` digits
+    but the first. Range ``i`` is ``[bounds[i], bounds[i + 1])``, the last one unbounded above:
+    together they cover every text, hex or not, so no key is ever left out."""
+    return ["", *(f"{i:0{prefix}x}" for i in range(1, 16**prefix))]
+
+
+def population_stream_statement(population: QuerySet[CaseModel]) -> tuple[str, list]:
+    """The PostgreSQL statement of the population stream: one row per key range, in range order:
+    (range number, the range's keys in "C" order joined by newlines, their count). Each range is
+    one index range scan; the last range has no upper bound, hence the second branch."""
+    sql, params = population.order_by().values_list("source_key").query.sql_with_params()
+    bounds = _key_ranges(HASH_GROUP_PREFIX)
+    keys = f'SELECT q.source_key COLLATE "C" AS k FROM ({sql}) q'
+    statement = (
+        "SELECT g.i, s.t, s.n FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS g(lo, hi, i) "
+        f"CROSS JOIN LATERAL (SELECT string_agg(p.k, chr(10)) AS t, COUNT(*) AS n FROM ({keys} "
+        'WHERE q.source_key COLLATE "C" >= g.lo AND q.source_key COLLATE "C" < g.hi ORDER BY 1) p) s '
+        f"UNION ALL SELECT %s, string_agg(p.k, chr(10)), COUNT(*) FROM ({keys} "
+        'WHERE q.source_key COLLATE "C" >= %s ORDER BY 1) p')
+    return statement, [bounds[:-1], bounds[1:], *params, len(bounds), *params, bounds[-1]]
+
+
+def population_blocks(population: QuerySet[CaseModel]) -> Iterator[tuple[bytes, int]]:
+    """The population's source keys sorted bytewise, as blocks of whole lines (``key + "\n"``
+    each, UTF-8) with their number of keys; the blocks concatenated are the population hash's
+    input. Neither the database nor Python ever holds more than one block.
+
+    PostgreSQL reads the keys of each key range (see ``population_stream_statement``) in order
+    from the population index and joins them into one text: thousands of rows cross the
+    network rather than millions. They come through libpq's single-row mode, and their range
+    numbers are checked to increase (a misordered plan raises rather than giving another
+    digest). SQLite reads ``HASH_CHUNK`` keys at a time in its default BINARY collation."""
+    if connection.vendor == "postgresql":
+        statement, params = population_stream_statement(population)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("; ".join(STREAM_SETTINGS))
+            last = 0
+            for number, text, count in cursor.cursor.stream(statement, params):
+                if number <= last:
+                    raise RuntimeError("The population's key ranges came out of order.")
+                last = number
+                if count:
+                    yield (text + "\n").encode(), count
+        return
+    rows = population.order_by().values_list("source_key").order_by("source_key").iterator(chunk_size=HASH_CHUNK)
+    while chunk := list(islice(rows, HASH_CHUNK)):
+        yield ("\n".join(map(_first, chunk)) + "\n").encode(), len(chunk)
 
 
 def population_fingerprint(population: QuerySet[CaseModel]) -> tuple[int, str]:
     """(size, SHA-256 of the source keys sorted bytewise, one per line: ``key + "\\n"`` each).
 
-    A stream in key order, updating the digest as the keys come; neither the database nor Python
-    ever holds the population. Bytewise is the "C" collation on PostgreSQL, SQLite's default
-    BINARY collation and Python's order of ``str`` (code points: the order of their UTF-8 bytes),
-    so the digest is the same on both databases and the same as the ``sha256(string_agg(...))``
-    PostgreSQL computed before (one text of the whole population: 396 MiB at 1M cases, failing
-    near 16.5M), which recorded the hashes of existing campaigns.
-
-    PostgreSQL sorts the keys (within ``work_mem`` per process, spilling to disk beyond, in
-    parallel workers merged in order) by their first ``HASH_GROUP_PREFIX`` characters, then by
-    the whole key: the same order as by the key alone, since a prefix of a smaller key is never
-    larger. It sends one text per prefix (the group's keys in that order, each followed by a
-    newline), so thousands of rows cross the network rather than millions, and Python hashes
-    them in order. Keys are HMACs in hex, so a group holds about 1/4096 of the population."""
-    keys = population.order_by().values_list("source_key")
+    A stream in key order (``population_blocks``), updating the digest as the keys come; neither
+    the database nor Python ever holds the population. Bytewise is the "C" collation on
+    PostgreSQL, SQLite's default BINARY collation and Python's order of ``str`` (code points:
+    the order of their UTF-8 bytes), so the digest is the same on both databases and the same as
+    the ``sha256(string_agg(...))`` PostgreSQL computed before (one text of the whole population:
+    396 MiB at 1M cases, failing near 16.5M), which recorded the hashes of existing campaigns."""
     digest = hashlib.sha256()
     size = 0
-    if connection.vendor == "postgresql":
-        sql, params = keys.query.sql_with_params()
-        # Streamed with libpq's single-row mode rather than a server-side cursor, which would
-        # forbid the parallel sort; each row is one group.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL work_mem = '64MB'")  # per sorting process, this transaction only
-            for text, count in cursor.cursor.stream(
-                    "SELECT string_agg(s.k || chr(10), ''), COUNT(*) FROM ("
-                    f'SELECT p.source_key COLLATE "C" AS k, substr(p.source_key COLLATE "C", 1, {HASH_GROUP_PREFIX}) '
-                    f"AS g FROM ({sql}) p ORDER BY 2, 1) s GROUP BY s.g ORDER BY s.g", params):
-                digest.update(text.encode())
-                size += count
-        return size, digest.hexdigest()
-    rows = keys.order_by("source_key").iterator(chunk_size=HASH_CHUNK)
-    while chunk := list(islice(rows, HASH_CHUNK)):
-        digest.update(("\n".join(map(_first, chunk)) + "\n").encode())
-        size += len(chunk)
+    for block, count in population_blocks(population):
+        digest.update(block)
+        size += count
     return size, digest.hexdigest()
+
+
+# --- Simple random draw within the hash's stream -------------------------------------------------
+# A simple random sample is the first n keys of the whole population by (rank, key): every key
+# already passes through Python for the hash, so the ranks are computed there, a block at a time
+# (numpy, the same integer arithmetic as ``reference_rank``), keeping the n best so far. This
+# saves a second full read of the population (the candidates' scan). A block whose keys are not
+# all 64 characters with 8 hex digits first (never the case of HMAC keys) ends it: the draw then
+# asks the database, as for stratified designs.
+
+KEY_WIDTH = 64
+ID_LOOKUP = 900  # keys per query when the sample's ids are read: under SQLite's bound-parameter limit
+
+
+def _block_ranks(block: bytes, count: int, a: int, b: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(ranks, lines as a ``count`` x 65 byte array) of a block of ``count`` lines, or None when its
+    keys are not all ``KEY_WIDTH`` characters starting with 8 hex digits."""
+    width = KEY_WIDTH + 1
+    if len(block) != count * width or block.count(b"\n") != count:
+        return None
+    lines = np.frombuffer(block, dtype=np.uint8).reshape(count, width)
+    if not (lines[:, KEY_WIDTH] == 10).all():  # one newline per line, at its end: every key is 64 bytes
+        return None
+    try:  # 8 hex digits are 4 bytes; whitespace, which fromhex skips, would shorten them
+        prefixes = bytes.fromhex(lines[:, :8].tobytes().decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if len(prefixes) != 4 * count:
+        return None
+    k = np.frombuffer(prefixes, dtype=">u4").astype(np.uint64)  # int(key[:8], 16), below 2**32
+    ranks = (k * np.uint64(a) + np.uint64(b)) % np.uint64(PRIME)  # a < 2**30: below 2**63
+    return ranks, lines
+
+
+def stream_simple_random(population: QuerySet[CaseModel], seed: int,
+                         sample_size: int) -> tuple[int, str, list[str] | None]:
+    """(size, population hash, the first ``sample_size`` keys by ``(rank, key)``) in one read of
+    the population; the keys are None when a block could not be ranked here."""
+    a, b = seed_coefficients(seed)
+    digest = hashlib.sha256()
+    size = 0
+    best_ranks = np.empty(0, dtype=np.uint64)
+    best_keys = np.empty(0, dtype=f"S{KEY_WIDTH}")
+    rankable = sample_size > 0
+    for block, count in population_blocks(population):
+        digest.update(block)
+        size += count
+        if not rankable:
+            continue
+        ranked = _block_ranks(block, count, a, b)
+        if ranked is None:
+            rankable = False
+            continue
+        ranks, lines = ranked
+        if len(best_ranks) >= sample_size:  # ties with the n-th kept: (rank, key) decides below
+            keep = np.flatnonzero(ranks <= best_ranks[-1])
+            ranks, lines = ranks[keep], lines[keep]
+        if len(ranks):
+            keys = np.ascontiguousarray(lines[:, :KEY_WIDTH]).view(f"S{KEY_WIDTH}").ravel()
+            best_ranks = np.concatenate([best_ranks, ranks])
+            best_keys = np.concatenate([best_keys, keys])
+            order = np.lexsort((best_keys, best_ranks))[:sample_size]
+            best_ranks, best_keys = best_ranks[order], best_keys[order]
+    if not rankable:
+        return size, digest.hexdigest(), None
+    return size, digest.hexdigest(), [k.decode() for k in best_keys]
 
 
 _first = itemgetter(0)
@@ -397,9 +502,14 @@ def _first_by_rank(population: QuerySet[CaseModel], design: Design, seed: int, q
 def draw_sample(population: QuerySet[CaseModel], *, seed: int, sample_size: int, design: Design) -> Sample:
     """Draw ``sample_size`` cases of ``population`` under ``design`` with ``seed``; each unit
     carries its stratum and inclusion probability n_h / N_h. Pure function of (population, seed,
-    design, size): no write. Queries: the population hash, the stratum counts (stratified
-    designs), one candidates query (rarely more, see ``_first_by_rank``)."""
-    size, digest = population_fingerprint(population)
+    design, size): no write. Queries, simple random: the population hash, which also ranks the
+    keys (``stream_simple_random``), and the ids of the sample's keys. Stratified: the population
+    hash, the stratum counts, one candidates query (rarely more, see ``_first_by_rank``)."""
+    keys = None
+    if design.type == "simple_random":
+        size, digest, keys = stream_simple_random(population, seed, sample_size)
+    else:
+        size, digest = population_fingerprint(population)
     if not size:
         counts: dict[str, int] = {}
     elif design.type == "simple_random":
@@ -407,7 +517,14 @@ def draw_sample(population: QuerySet[CaseModel], *, seed: int, sample_size: int,
     else:
         counts = stratum_counts(population, design)
     quotas = allocation_for(design, sample_size, counts) if size else {}
-    rows = _first_by_rank(population, design, seed, quotas, counts)
+    if keys is not None:
+        ids: dict[str, int] = {}
+        for i in range(0, len(keys), ID_LOOKUP):  # one query for a sample of up to ID_LOOKUP cases
+            ids.update(population.order_by().filter(source_key__in=keys[i:i + ID_LOOKUP])
+                       .values_list("source_key", "id"))
+        rows = [(ids[k], "", k) for k in keys]
+    else:
+        rows = _first_by_rank(population, design, seed, quotas, counts)
     # Units in source-key order: the rows' ids (and so the assignment order) say nothing of the rank.
     units = [SampledUnit(cid, s, quotas[s] / counts[s]) for cid, s, _ in sorted(rows, key=lambda r: r[2])]
     return Sample(units=units, population_size=size, population_hash=digest,
