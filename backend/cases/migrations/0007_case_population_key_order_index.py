@@ -35,7 +35,7 @@ def drop_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("cases", "0005_import_progress_in_row"),
+        ("cases", "0006_ai_system_public_profile"),
     ]
 
     operations = [
