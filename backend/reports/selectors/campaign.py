@@ -24,8 +24,8 @@ from concordance import (
     case_reference,
     design_weighted_proportion,
     diagnostic_summary,
-    equity_by_group,
     gwet_ac1_two_raters,
+    metric_indicators,
     patient_representative_findings,
     three_way_category,
     three_way_concordance,
@@ -36,6 +36,8 @@ from reviews.models import Campaign, CampaignCase, Classification, Verdict
 from sittings.agenda import ACTIVE_SESSION_STATES
 from sittings.enums import AgendaItemState
 from sittings.models import AgendaItem
+
+from .oversight import equity_rows, oversight_figures
 
 PUBLIC_MIN_CELL = 10
 """Public summaries suppress every count (and the rate drawn from it) under this many cases."""
@@ -135,12 +137,7 @@ def campaign_frame(campaign_ids: Iterable[int], min_readers: dict[int, int], *,
 
 
 def _equity_rows(df: pd.DataFrame, metric: str, positive, groups: Iterable[str]) -> list[dict]:
-    rows = []
-    for group in groups:
-        table = equity_by_group(df, group, metric, positive, min_n=SMALL_SAMPLE)
-        for record in table.to_dict("records"):
-            rows.append(clean({"dimension": group, **record}))
-    return rows
+    return clean(equity_rows(df, metric, positive, groups))
 
 
 def campaign_dashboard_frame(campaign: Campaign, *, with_case_flags: bool = False) -> pd.DataFrame:
@@ -194,6 +191,7 @@ def campaign_dashboard(campaign: Campaign, *, with_ai_version: bool, frame: pd.D
         "small_sample_threshold": SMALL_SAMPLE,
         "patient_findings": patient,
         "design_weighted": weighted,
+        **oversight_figures(campaign, df, summary["labels"], positive, groups),
     })
 
 
@@ -256,8 +254,11 @@ def patient_findings(campaign: Campaign) -> dict:
 def design_weighted(df: pd.DataFrame, positive) -> dict:
     """Population estimates weighted by the inverse inclusion probabilities (Hajek, stratified
     variance, Korn-Graubard interval): AI / reference agreement and, with a positive label,
-    sensitivity and specificity. Only cases with a reference count as successes or failures;
-    the others stay in the sample (their stratum's size)."""
+    sensitivity and specificity; the override rate (final decision differs from the AI, on the
+    cases with both) and the reliance on a wrong AI (final decision follows an AI output that
+    differs from the reference), as :data:`concordance.METRICS` defines them. Only cases in a
+    figure's domain count as successes or failures; the others stay in the sample (their
+    stratum's size)."""
     if not len(df):
         return {}
     reference = df["reference_label"]
@@ -274,6 +275,9 @@ def design_weighted(df: pd.DataFrame, positive) -> dict:
         ref_neg = (reference != positive).to_numpy(dtype=bool) & has_ref
         out["sensitivity"] = design_weighted_proportion(ai_pos, probs, in_domain=ref_pos, strata=strata).to_dict()
         out["specificity"] = design_weighted_proportion(~ai_pos, probs, in_domain=ref_neg, strata=strata).to_dict()
+    for metric in ("override_rate", "reliance_on_wrong_ai"):
+        success, domain = metric_indicators(df, metric)
+        out[metric] = design_weighted_proportion(success, probs, in_domain=domain, strata=strata).to_dict()
     return out
 
 
