@@ -33,7 +33,7 @@ from .agreement import (
 )
 from .design import WeightedProportion, design_weighted_proportion
 from .drift import metric_series, p_chart, threshold_alerts
-from .equity import equity_by_group, two_proportion_z_test
+from .equity import equity_by_group, equity_table, two_proportion_z_test
 from .indicators import METRICS, metric_indicators
 from .oversight import (
     DISCREPANCY_GRADES,
@@ -67,6 +67,7 @@ __all__ = [
     "design_weighted_proportion",
     "diagnostic_summary",
     "equity_by_group",
+    "equity_table",
     "gwet_ac1",
     "gwet_ac1_two_raters",
     "krippendorff_alpha",

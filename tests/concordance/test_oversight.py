@@ -55,8 +55,9 @@ def test_reader_reliability_by_hand():
     """Cases read three times: [a a a], [a a b], [b b b], and one case read once [a].
     Fleiss (m = 3, N = 3): P_i = 1, 1/3, 1; mean 7/9; p_a = 5/9, p_b = 4/9, P_e = 41/81;
     kappa = (63/81 - 41/81) / (40/81) = 0.55. With the case read once, not every case read at all
-    was read 3 times: no Fleiss (an unread case does not count). Krippendorff (nominal): o_aa = 3 + 1, o_ab = o_ba = 1, o_bb = 3; n_a = 5, n_b = 4,
-    n = 9; D_o = 2/9, D_e = 2 * 5 * 4 / (9 * 8) = 5/9; alpha = 1 - 2/5 = 0.6 (the case read once
+    was read 3 times: no Fleiss (an unread case does not count). Krippendorff (nominal):
+    o_aa = 3 + 1, o_ab = o_ba = 1, o_bb = 3; n_a = 5, n_b = 4, n = 9; D_o = 2/9,
+    D_e = 2 * 5 * 4 / (9 * 8) = 5/9; alpha = 1 - 2/5 = 0.6 (the case read once
     is not pairable: same alpha)."""
     three = [["a", "a", "a"], ["a", "a", "b"], ["b", "b", "b"]]
     full = reader_reliability(three, labels=["a", "b"])

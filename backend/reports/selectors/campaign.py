@@ -37,7 +37,7 @@ from sittings.agenda import ACTIVE_SESSION_STATES
 from sittings.enums import AgendaItemState
 from sittings.models import AgendaItem
 
-from .oversight import equity_rows, oversight_figures
+from .oversight import oversight_figures
 
 PUBLIC_MIN_CELL = 10
 """Public summaries suppress every count (and the rate drawn from it) under this many cases."""
@@ -136,10 +136,6 @@ def campaign_frame(campaign_ids: Iterable[int], min_readers: dict[int, int], *,
     return cases
 
 
-def _equity_rows(df: pd.DataFrame, metric: str, positive, groups: Iterable[str]) -> list[dict]:
-    return clean(equity_rows(df, metric, positive, groups))
-
-
 def campaign_dashboard_frame(campaign: Campaign, *, with_case_flags: bool = False) -> pd.DataFrame:
     """The campaign's case frame as its dashboard reads it (two queries, see :func:`campaign_frame`)."""
     return campaign_frame([campaign.pk], {campaign.pk: campaign.clinicians_per_case},
@@ -177,6 +173,9 @@ def campaign_dashboard(campaign: Campaign, *, with_ai_version: bool, frame: pd.D
     groups = [g for g in GROUPS if with_ai_version or g != "ai_version"]
     patient = patient_findings(campaign)
     weighted = design_weighted(df, positive)
+    oversight = oversight_figures(campaign, df, summary["labels"], positive, groups)
+    # The equity table of the forest plot is that of the dashboard's first figure.
+    equity = next(b["rows"] for b in oversight["equity_by_metric"] if b["metric"] == metric)
     return clean({
         "campaign": {"id": campaign.pk, "name": campaign.name, "ai_system": ai.name,
                      "period_start": campaign.period_start.isoformat(), "period_end": campaign.period_end.isoformat()},
@@ -186,12 +185,12 @@ def campaign_dashboard(campaign: Campaign, *, with_ai_version: bool, frame: pd.D
                         "ci_high": getattr(ac1, "ci_high", None), "n": len(two_read)},
         "accuracy": accuracy,
         "three_way": three,
-        "equity": {"metric": metric, "min_n": SMALL_SAMPLE, "rows": _equity_rows(df, metric, positive, groups)},
+        "equity": {"metric": metric, "min_n": SMALL_SAMPLE, "rows": equity},
         "small_sample": too_small(summary["n_with_reference"]),
         "small_sample_threshold": SMALL_SAMPLE,
         "patient_findings": patient,
         "design_weighted": weighted,
-        **oversight_figures(campaign, df, summary["labels"], positive, groups),
+        **oversight,
     })
 
 

@@ -18,7 +18,7 @@ from concordance import (
     automation_bias,
     cohen_kappa,
     discrepancy_distribution,
-    equity_by_group,
+    equity_table,
     reader_reliability,
     reader_table,
 )
@@ -31,15 +31,6 @@ WEIGHTS = "linear"
 EQUITY_METRICS = ("agreement", "sensitivity", "specificity", "ppv", "npv", "clinician_agreement", "override_rate",
                   "reliance_on_wrong_ai")
 """Every headline proportion, in the order of the dashboard; the accuracy ones need a positive label."""
-
-
-def equity_rows(df: pd.DataFrame, metric: str, positive, groups: Iterable[str]) -> list[dict]:
-    """``equity_by_group`` of ``metric`` for each grouping column, as dashboard rows."""
-    rows = []
-    for group in groups:
-        table = equity_by_group(df, group, metric, positive, min_n=SMALL_SAMPLE)
-        rows += [{"dimension": group, **record} for record in table.to_dict("records")]
-    return rows
 
 
 def _classifications(campaign: Campaign) -> pd.DataFrame:
@@ -74,7 +65,8 @@ def oversight_figures(campaign: Campaign, df: pd.DataFrame, labels: list, positi
         "reliability": reader_reliability(df["reader_labels"].tolist(), labels=labels or None, ordinal=ordinal),
         "discrepancies": discrepancy_distribution(answers["discrepancy"].tolist()),
         "automation_bias": bias,
-        "equity_by_metric": [{"metric": m, "rows": equity_rows(df, m, positive, groups)} for m in metrics],
+        "equity_by_metric": [{"metric": m, "rows": rows} for m, rows in equity_table(
+            df, groups, metrics, positive, min_n=SMALL_SAMPLE).items()],
     }
 
 
