@@ -22,10 +22,11 @@ probabilities all 1)::
 import json
 
 import pytest
+from django.utils import translation
 
 from cases.enums import OutputType
 from cases.models import AISystem, Case
-from reports import selectors, services
+from reports import pages, selectors, services
 from reports.enums import Audience
 from reports.models import Report
 from reviews import services as review_services
@@ -272,3 +273,20 @@ def test_evidence_pack_automation_bias_uses_the_library_definition(setup):
     text = login(world.quality).get(f"/reports/ai-systems/{world.ai_system.pk}/evidence.csv").content.decode()
     line = next(row for row in text.splitlines() if "automatisation" in row)
     assert "1 / 2 (50,0 %)" in line
+
+
+# --- Plain readings -----------------------------------------------------------------------------
+
+def test_control_chart_reading_by_hand():
+    """Two campaigns, 18/20 then 20/25: the reading names the last one (80,0 % on 25 cases), the
+    centre line (38/45 = 84,4 %) and the points outside the limits; 25 < 30 cases: too small."""
+    chart = {"centre": 38 / 45, "n_out": 0, "points": [
+        {"period": "T1", "x": 18, "n": 20, "estimate": 0.9}, {"period": "T2", "x": 20, "n": 25, "estimate": 0.8}]}
+    with translation.override("fr"):
+        text = pages.control_reading(chart)
+    assert text.startswith("Dernière campagne (T2) : 80,0 % sur 25 dossiers ; moyenne de la série 84,4 % ; "
+                           "0 campagne(s) hors des limites de contrôle")
+    assert text.endswith("Trop peu de dossiers pour conclure (25, moins de 30) : lisez l'intervalle, pas la valeur.")
+    chart["points"][-1] |= {"x": 28, "n": 35, "estimate": 0.8}
+    with translation.override("fr"):
+        assert "Trop peu" not in pages.control_reading(chart)
