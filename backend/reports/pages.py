@@ -190,7 +190,9 @@ def population_context(rows: list[dict]) -> dict:
         figs["override"] = charts.to_dict(
             charts.monthly_lines(frame, "override_rate", _("Clinician override rate by month and site")))
     return {"rows": [r | {"ai_positive_pct": pct(r["ai_positive_rate"]), "override_pct": pct(r["override_rate"])}
-                     for r in rows], "charts": figs}
+                     for r in rows], "charts": figs,
+            "readings": {"ai_positive": population_reading(rows, "ai_positive_rate"),
+                         "override": population_reading(rows, "override_rate")}}
 
 
 def public_context(public: dict) -> dict:
@@ -286,6 +288,20 @@ def too_small_note(n) -> str:
 def _reading(text: str, n) -> str:
     note = too_small_note(n)
     return f"{text} {note}" if note else text
+
+
+def population_reading(rows: list[dict], column: str) -> str:
+    """A plain reading of a population chart: the range of the rate over the cells shown."""
+    values = [r[column] for r in rows if r.get(column) is not None]
+    hidden = sum(1 for r in rows if r.get(column) is None)
+    if not values:
+        return _("No month-and-site cell can be shown yet.")
+    text = _("Over the %(n)s month-and-site cells shown, the rate ranged from %(low)s to %(high)s.") % {
+        "n": len(values), "low": pct(min(values)), "high": pct(max(values))}
+    if hidden:
+        text += " " + _("%(n)s cell(s) are not shown (fewer than 10 cases, or cases you still read blind).") % {
+            "n": hidden}
+    return text
 
 
 def control_reading(chart: dict) -> str:

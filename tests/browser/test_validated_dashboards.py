@@ -21,6 +21,7 @@ def test_dashboards_show_the_validated_comparison_accessibly(open_page, live_ser
     world, campaign, ccs = discordant_world()
     campaign = _adjudicate_and_analyse(world, campaign, ccs)
     report_services.report_publish(actor=world.quality, campaign=campaign, audience=Audience.PUBLIC)
+    internal = report_services.report_publish(actor=world.quality, campaign=campaign, audience=Audience.INTERNAL)
     base = live_server.url
     found: dict[str, list] = {}
 
@@ -39,6 +40,18 @@ def test_dashboards_show_the_validated_comparison_accessibly(open_page, live_ser
     page.goto(f"{base}/reports/ai-systems/{world.ai_system.pk}/")
     page.locator("p.reading").first.wait_for()
     found["AI-system dashboard"] = violations(page)
+    page.goto(f"{base}/reports/ai-systems/{world.ai_system.pk}/population/")
+    found["population"] = violations(page)
+    page.goto(f"{base}/reports/ai-systems/{world.ai_system.pk}/evidence/")
+    assert "Biais d'automatisation" in page.content()
+    found["evidence pack"] = violations(page)
+    # the frozen report carries the same sections, its charts drawn from the frozen JSON
+    page.goto(f"{base}/reports/published/{internal.pk}/")
+    for selector in SECTIONS:
+        assert page.locator(selector).is_visible(), selector
+    assert page.locator("#reader-table").count() == 0
+    page.locator('[data-plotly-figure="figure-discrepancies"] svg.main-svg').first.wait_for()
+    found["frozen report"] = violations(page)
     watch.assert_clean()
 
     watch = open_page()

@@ -290,3 +290,15 @@ def test_control_chart_reading_by_hand():
     chart["points"][-1] |= {"x": 28, "n": 35, "estimate": 0.8}
     with translation.override("fr"):
         assert "Trop peu" not in pages.control_reading(chart)
+
+
+def test_population_reading_by_hand():
+    """Three cells: 20 % and 50 % shown, one suppressed: the range 20,0 % to 50,0 % over 2 cells,
+    and 1 cell not shown."""
+    rows = [{"ai_positive_rate": 0.2}, {"ai_positive_rate": 0.5}, {"ai_positive_rate": None}]
+    with translation.override("fr"):
+        text = pages.population_reading(rows, "ai_positive_rate")
+        assert text == ("Sur les 2 cellules mois × site affichées, le taux est allé de 20,0 % à 50,0 %. 1 cellule(s) "
+                        "ne sont pas affichées (moins de 10 cas, ou des cas que vous relisez encore en aveugle).")
+        empty = pages.population_reading([], "override_rate")
+        assert empty == "Aucune cellule mois × site ne peut encore être affichée."
