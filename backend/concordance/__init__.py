@@ -33,8 +33,16 @@ from .agreement import (
 )
 from .design import WeightedProportion, design_weighted_proportion
 from .drift import metric_series, p_chart, threshold_alerts
-from .equity import equity_by_group, two_proportion_z_test
+from .equity import equity_by_group, equity_table, two_proportion_z_test
 from .indicators import METRICS, metric_indicators
+from .oversight import (
+    DISCREPANCY_GRADES,
+    SIGNIFICANT_GRADES,
+    ai_vs_clinician,
+    discrepancy_distribution,
+    reader_reliability,
+    reader_table,
+)
 from .patient import patient_representative_findings
 from .proportions import Proportion, clopper_pearson_interval, proportion, wilson_interval
 from .reliability import AC1Result, AlphaResult, gwet_ac1, gwet_ac1_two_raters, krippendorff_alpha
@@ -44,6 +52,12 @@ from .threeway import THREE_WAY_CATEGORIES, automation_bias, three_way_category,
 
 __all__ = [
     "AC1Result",
+    "DISCREPANCY_GRADES",
+    "SIGNIFICANT_GRADES",
+    "ai_vs_clinician",
+    "discrepancy_distribution",
+    "reader_reliability",
+    "reader_table",
     "AlphaResult",
     "METRICS",
     "SMALL_SAMPLE",
@@ -53,6 +67,7 @@ __all__ = [
     "design_weighted_proportion",
     "diagnostic_summary",
     "equity_by_group",
+    "equity_table",
     "gwet_ac1",
     "gwet_ac1_two_raters",
     "krippendorff_alpha",

@@ -98,11 +98,14 @@ def design_weighted_proportion(
     being first multiplied by ``(t_{n-1} / t_{df})^2`` with ``df = n_sample - number of strata``
     (Korn EL, Graubard BI, Survey Methodology 1998;24:193-201; R ``survey::svyciprop(method =
     "beta")``). It stays inside [0, 1] and exists at ``p`` = 0 or 1, where ``var = 0`` and
-    ``n_eff`` falls back to the domain sample size ``n``. ``n_eff`` is not capped at ``n``: a good
-    stratification may legitimately give a design effect below 1. Chosen over a Wilson interval
-    with effective ``n`` because, in the seeded simulation of the tests (stratified systematic
-    PPS, heavy weights), Wilson covered a 55-case domain only about 91-92 % of the time against
-    about 94 % here. ``design_effect`` is ``n / n_eff`` before the degrees-of-freedom factor.
+    ``n_eff`` falls back to the domain sample size ``n``. ``n_eff`` is capped at ``n`` (Korn and
+    Graubard's truncation): when a heavily weighted stratum shows no failure in the sample, its
+    estimated variance is 0 and the uncapped ``n_eff`` runs far above ``n``, which shrank the
+    interval until it covered a true proportion of 0.955 only 78 % of the time in the seeded
+    simulation of the tests (94 % with the cap). Chosen over a Wilson interval with effective
+    ``n`` because, in that simulation (stratified systematic PPS, heavy weights), Wilson covered
+    a 55-case domain only about 91-92 % of the time against about 94 % here. ``design_effect``
+    is ``n / n_eff`` (so never below 1) before the degrees-of-freedom factor.
     """
     alpha = _check_alpha(alpha)
     values = _natives(success)
@@ -162,7 +165,7 @@ def design_weighted_proportion(
 
     se = math.sqrt(variance)
     if variance > 0 and 0.0 < p < 1.0:
-        n_eff = p * (1.0 - p) / variance
+        n_eff = min(p * (1.0 - p) / variance, float(n))
     else:
         n_eff = float(n)
     degrees_of_freedom = n_sample - len(groups)

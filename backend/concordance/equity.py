@@ -1,7 +1,7 @@
 """Equity: a proportion metric by subgroup (sex, age band, site, AI version), each group against the rest."""
 
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import Literal
 
 import numpy as np
@@ -12,7 +12,7 @@ from .indicators import metric_indicators
 from .proportions import _check_alpha, proportion
 from .sample import SMALL_SAMPLE, too_small
 
-__all__ = ["CORRECTIONS", "adjust_p_values", "equity_by_group", "two_proportion_z_test"]
+__all__ = ["CORRECTIONS", "adjust_p_values", "equity_by_group", "equity_table", "two_proportion_z_test"]
 
 Correction = Literal["holm", "bonferroni", "none"]
 CORRECTIONS: tuple[str, ...] = ("holm", "bonferroni", "none")
@@ -94,17 +94,72 @@ def equity_by_group(
     if group not in df.columns:
         raise ValueError(f"equity_by_group: no column {group!r}")
     success, domain = metric_indicators(df, metric, positive)
+    labels, code, has_group = _group_codes(df, group)
+    rows = _equity_rows(success, domain, labels, code, has_group, min_n, alpha, correction)
+    columns = [
+        "group", "x", "n", "estimate", "ci_low", "ci_high", "rest_x", "rest_n", "rest_estimate",
+        "difference", "z", "p_value", "p_adjusted", "differs", "too_small", "warning",
+    ]  # fmt: skip
+    result = pd.DataFrame(rows, columns=columns)
+    result.attrs.update(
+        metric=metric,
+        group_column=group,
+        test="pooled two-proportion z test, group vs rest",
+        correction=correction,
+        interval="wilson",
+        n_missing_group=int((~has_group).sum()),
+    )
+    return result
+
+
+def equity_table(
+    df: pd.DataFrame,
+    groups: Iterable[str],
+    metrics: Iterable[str],
+    positive: Hashable | None = None,
+    min_n: int = SMALL_SAMPLE,
+    alpha: float = 0.05,
+    correction: Correction = "holm",
+) -> dict[str, list[dict]]:
+    """:func:`equity_by_group` of every ``metric`` by every grouping column, as plain rows:
+    ``{metric: [{"dimension": group, **row}, ...]}``, rows in ``groups`` order then by group
+    label, each row as a record of :func:`equity_by_group` (same values: the Holm family is
+    still one metric by one grouping column). Each metric's indicators and each column's group
+    codes are computed once, for a dashboard that shows every figure by every subgroup."""
+    alpha = _check_alpha(alpha)
+    groups = list(groups)
+    missing = [g for g in groups if g not in df.columns]
+    if missing:
+        raise ValueError(f"equity_table: no column(s) {missing}")
+    codes = {g: _group_codes(df, g) for g in groups}
+    out = {}
+    for metric in metrics:
+        success, domain = metric_indicators(df, metric, positive)
+        out[metric] = [{"dimension": g, **row} for g in groups
+                       for row in _equity_rows(success, domain, *codes[g], min_n, alpha, correction)]
+    return out
+
+
+def _group_codes(df: pd.DataFrame, group: str) -> tuple[list, np.ndarray, np.ndarray]:
+    """The sorted group labels, each case's group as a position in them (``len(labels)`` when
+    missing), and the mask of cases with a group."""
     groups = _natives(df[group])
     has_group = ~_missing_mask(groups)
     present = _object_array(groups)[has_group].tolist()
     labels = _ordered_labels(present)
-    keep = domain & has_group
-    total_x, total_n = int((success & keep).sum()), int(keep.sum())
     # Each case's group as a position in ``labels`` (every present value equals one label), so
     # that the counts of all groups come from one pass instead of one comparison per group.
     position = {label: i for i, label in enumerate(labels)}
     code = np.full(len(groups), len(labels), dtype=np.intp)
     code[has_group] = np.fromiter(map(position.__getitem__, present), dtype=np.intp, count=len(present))
+    return labels, code, has_group
+
+
+def _equity_rows(success: np.ndarray, domain: np.ndarray, labels: list, code: np.ndarray, has_group: np.ndarray,
+                 min_n: int, alpha: float, correction: Correction) -> list[dict]:
+    """The rows of :func:`equity_by_group` from the metric's indicators and the group codes."""
+    keep = domain & has_group
+    total_x, total_n = int((success & keep).sum()), int(keep.sum())
     n_by_group = np.bincount(code[keep], minlength=len(labels) + 1)
     x_by_group = np.bincount(code[success & keep], minlength=len(labels) + 1)
 
@@ -144,17 +199,4 @@ def equity_by_group(
     for row, p_adj in zip(rows, adjusted, strict=True):
         row["p_adjusted"] = p_adj
         row["differs"] = bool(not math.isnan(p_adj) and p_adj < alpha)
-    columns = [
-        "group", "x", "n", "estimate", "ci_low", "ci_high", "rest_x", "rest_n", "rest_estimate",
-        "difference", "z", "p_value", "p_adjusted", "differs", "too_small", "warning",
-    ]  # fmt: skip
-    result = pd.DataFrame(rows, columns=columns)
-    result.attrs.update(
-        metric=metric,
-        group_column=group,
-        test="pooled two-proportion z test, group vs rest",
-        correction=correction,
-        interval="wilson",
-        n_missing_group=int((~has_group).sum()),
-    )
-    return result
+    return rows

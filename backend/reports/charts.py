@@ -109,3 +109,15 @@ def monthly_lines(rows: pd.DataFrame, value: str, title: str) -> go.Figure:
 def to_dict(fig: go.Figure) -> dict:
     """The figure as plain JSON data (for ``json_script`` and for frozen reports)."""
     return json.loads(fig.to_json())
+
+
+def grade_bar(counts: pd.DataFrame, title: str) -> go.Figure:
+    """``counts``: ``label, count, significant`` (one bar per grade, mildest first); the clinically
+    significant grades in red, with a hatched pattern so that they read in greyscale too."""
+    colours = [RED if s else BLUE for s in counts["significant"]]
+    patterns = ["/" if s else "" for s in counts["significant"]]
+    fig = go.Figure(go.Bar(x=counts["count"], y=counts["label"], orientation="h",
+                           marker={"color": colours, "pattern": {"shape": patterns}},
+                           text=counts["count"], textposition="auto"))
+    return _layout(fig, title, yaxis={"autorange": "reversed"}, height=320,
+                   margin={"l": 320, "r": 20, "t": 50, "b": 40})

@@ -13,6 +13,7 @@ by a test), plus the audit-chain verification, which walks the chain in batches.
 from collections import Counter
 from dataclasses import dataclass, field
 
+import pandas as pd
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -24,6 +25,7 @@ from audit.services import audit_verify
 from cases.models import AISystem, Case
 from committees.enums import MemberRole
 from committees.models import Committee, Member
+from concordance import automation_bias
 from reviews.enums import BLIND_STATES, LOCKED_STATES, AssignmentKind
 from reviews.models import Assignment, Campaign, Classification
 from sittings.enums import ActionState, AttendanceStatus, SessionState
@@ -169,9 +171,18 @@ def evidence_pack(ai_system: AISystem, *, user) -> dict:
         Assignment.objects.filter(campaign_case__campaign__ai_system=ai_system, kind=AssignmentKind.CLINICIAN,
                                   state__in=LOCKED_STATES)
         .order_by().values_list("reviewer_id", "reviewer__specialty").distinct()))
-    bias = Classification.objects.filter(assignment__campaign_case__campaign__ai_system=ai_system).aggregate(
-        n=Count("id"), changed=Count("id", filter=Q(would_have_changed=True)),
-        adverse=Count("id", filter=Q(possible_adverse_event=True)))
+    # Automation bias as the concordance package defines it (``concordance.automation_bias``):
+    # among the clinician readings whose blind label differed from the AI output, the share whose
+    # reader would have changed it after seeing the AI. Every classified reading is read (one
+    # query) for the possible adverse events too.
+    answers = pd.DataFrame.from_records(list(
+        Classification.objects.filter(assignment__campaign_case__campaign__ai_system=ai_system,
+                                      assignment__kind=AssignmentKind.CLINICIAN)
+        .values_list("assignment__verdict__label", "assignment__campaign_case__case__ai_label",
+                     "would_have_changed", "possible_adverse_event")),
+        columns=["verdict", "ai_label", "would_change", "adverse"]).replace({"": None})
+    bias = automation_bias(answers, verdict="verdict", ai_label="ai_label", would_change="would_change")
+    n_adverse = int(answers["adverse"].fillna(False).astype(bool).sum())
     sessions = list(Session.objects.filter(committee_id__in=committee_ids).order_by("scheduled_at", "id").annotate(
         n_present=Count("attendances", filter=Q(attendances__status=AttendanceStatus.PRESENT), distinct=True),
         n_decided=Count("items__decision", distinct=True),
@@ -211,9 +222,11 @@ def evidence_pack(ai_system: AISystem, *, user) -> dict:
     o = duties["art14"].records
     o.append(Record(str(_("Clinician override rate (final decision differs from the AI)")), _cell_value(
         cell, f"{cases['overridden']} / {cases['decided']} ({_pct(cases['overridden'], cases['decided'])})")))
-    o.append(Record(str(_("Automation bias: answers that would have changed after seeing the AI")),
-                    f"{bias['changed']} / {bias['n']} ({_pct(bias['changed'], bias['n'])})"))
-    o.append(Record(str(_("Possible adverse events flagged by reviewers")), bias["adverse"]))
+    changed, differed = bias["automation_bias"]["x"], bias["automation_bias"]["n"]
+    o.append(Record(str(_("Automation bias: readers whose blind answer differed from the AI and who would have "
+                          "changed it after seeing the AI")),
+                    _cell_value(cell, f"{changed} / {differed} ({_pct(changed, differed)})")))
+    o.append(Record(str(_("Possible adverse events flagged by reviewers")), n_adverse))
     for specialty, n in sorted(reviewer_specialties.items(), key=lambda kv: (kv[0] or "")):
         o.append(Record(str(_("Clinician reviewers, specialty")) + f" : {specialty or '—'}", n))
     for role, n in sorted(Counter(role for _committee, role in members).items()):

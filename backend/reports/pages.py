@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy
 
 from cases.enums import Sex
 from cases.labels import label_display
+from concordance import DISCREPANCY_GRADES, SIGNIFICANT_GRADES, SMALL_SAMPLE, too_small
+from reviews.enums import Discrepancy
 from sittings.enums import ActionKind, ActionState
 from vigilance.enums import Seriousness, VigilanceState
 
@@ -30,6 +32,9 @@ METRIC_NAMES = {
     "specificity": gettext_lazy("Specificity"),
     "ppv": gettext_lazy("Positive predictive value"),
     "npv": gettext_lazy("Negative predictive value"),
+    "clinician_agreement": gettext_lazy("Agreement clinician's final decision / reference"),
+    "override_rate": gettext_lazy("Override rate"),
+    "reliance_on_wrong_ai": gettext_lazy("AI errors let through"),
 }
 CONTROL_STATUS_NAMES = {
     "in": gettext_lazy("Within the control limits"),
@@ -143,7 +148,7 @@ def campaign_context(figures: dict) -> dict:
         "reliance_row": _proportion_row(_("AI errors let through"), three["reliance_on_wrong_ai"]),
         "equity_metric": metric_label, "equity_rows": equity_rows, "equity_min_n": equity["min_n"],
         "charts": figs,
-    } | patient_and_weighted_context(figures) | scores.scores_context(figures, figs)
+    } | patient_and_weighted_context(figures) | validation_context(figures, figs) | scores.scores_context(figures, figs)
 
 
 AGENDA_NAMES = {
@@ -180,7 +185,8 @@ def series_context(series: dict) -> dict:
             "points": [{"period": p["period"], "x": p["x"], "n": p["n"], "estimate": pct(p["estimate"]),
                         "limits": interval(p["lower"], p["upper"]), "status": p["status"],
                         "status_label": str(CONTROL_STATUS_NAMES.get(p["status"], p["status"])),
-                        "small": p["n"] < 30} for p in chart["points"]],
+                        "small": too_small(p["n"])} for p in chart["points"]],
+            "reading": control_reading(chart),
             "alerts": [{"period": a["period"], "estimate": pct(a["estimate"]),
                         "interval": interval(a["ci_low"], a["ci_high"]), "conclusive": a["level"] == "conclusive"}
                        for a in block["alerts"]],
@@ -199,7 +205,9 @@ def population_context(rows: list[dict]) -> dict:
             charts.monthly_lines(frame, "override_rate", _("Clinician override rate by month and site")))
     return {"rows": [r | {"ai_positive_pct": pct(r["ai_positive_rate"]), "override_pct": pct(r["override_rate"]),
                           "month_label": charts.month_label(r["month"]) if r["month"] else ""}
-                     for r in rows], "charts": figs}
+                     for r in rows], "charts": figs,
+            "readings": {"ai_positive": population_reading(rows, "ai_positive_rate"),
+                         "override": population_reading(rows, "override_rate")}}
 
 
 PUBLIC_METRIC_NAMES = {
@@ -295,3 +303,181 @@ def evidence_context(pack: dict) -> dict:
     } for d in pack["duties"]]
     return {"ai_system": pack["ai_system"], "generated_at": pack["generated_at"], "duties": duties,
             "audit_ok": pack["audit_ok"]}
+
+
+# --- Oversight figures and plain readings --------------------------------------------------------
+
+SCALE_NAMES = {"nominal": gettext_lazy("nominal"), "ordinal": gettext_lazy("ordinal")}
+TEST_NAMES = {
+    "exact binomial": gettext_lazy("exact binomial test"),
+    "chi-square without continuity correction": gettext_lazy("chi-square test without continuity correction"),
+    "chi-square with continuity correction": gettext_lazy("chi-square test with continuity correction"),
+}
+
+
+def too_small_note(n) -> str:
+    """The one "too small to conclude" sentence (:func:`concordance.too_small`), or ``""``."""
+    if n is None or not too_small(n):
+        return ""
+    return _("Too few cases to conclude (%(n)s, fewer than %(min)s): read the interval, not the value.") % {
+        "n": n, "min": SMALL_SAMPLE}
+
+
+def _reading(text: str, n) -> str:
+    note = too_small_note(n)
+    return f"{text} {note}" if note else text
+
+
+def population_reading(rows: list[dict], column: str) -> str:
+    """A plain reading of a population chart: the range of the rate over the cells shown."""
+    values = [r[column] for r in rows if r.get(column) is not None]
+    hidden = sum(1 for r in rows if r.get(column) is None)
+    if not values:
+        return _("No month-and-site cell can be shown yet.")
+    text = _("Over the %(n)s month-and-site cells shown, the rate ranged from %(low)s to %(high)s.") % {
+        "n": len(values), "low": pct(min(values)), "high": pct(max(values))}
+    if hidden:
+        text += " " + _("%(n)s cell(s) are not shown (fewer than 10 cases, or cases you still read blind).") % {
+            "n": hidden}
+    return text
+
+
+def control_reading(chart: dict) -> str:
+    """A plain reading of a control chart for a hospital director."""
+    points = chart.get("points") or []
+    if not points:
+        return _("No finished campaign yet: nothing to read.")
+    last = points[-1]
+    text = _("Last campaign (%(period)s): %(value)s on %(n)s cases; average of the series %(centre)s; "
+             "%(out)s campaign(s) outside the control limits, i.e. beyond the usual variation.") % {
+        "period": last["period"], "value": pct(last["estimate"]), "n": last["n"], "centre": pct(chart.get("centre")),
+        "out": chart.get("n_out", 0)}
+    return _reading(text, last["n"])
+
+
+def _grade_label(grade: str) -> str:
+    return _choice_label(Discrepancy, grade)
+
+
+def _equity_matrix(blocks: list[dict]) -> tuple[list[str], list[dict]]:
+    """Every headline figure by subgroup: one row per (dimension, group), one cell per figure."""
+    metrics = [str(METRIC_NAMES.get(b["metric"], b["metric"])) for b in blocks]
+    rows: dict[tuple, dict] = {}
+    for i, block in enumerate(blocks):
+        for r in block["rows"]:
+            key = (r["dimension"], str(r["group"]))
+            row = rows.setdefault(key, {"dimension": str(DIMENSIONS.get(r["dimension"], r["dimension"])),
+                                        "group": _group_label(r["dimension"], r["group"]),
+                                        "cells": [None] * len(blocks)})
+            row["cells"][i] = {"value": pct(r["estimate"]), "x": r["x"], "n": r["n"],
+                               "interval": interval(r["ci_low"], r["ci_high"]), "differs": r["differs"],
+                               "too_small": r["too_small"]}
+    return metrics, list(rows.values())
+
+
+def _headline_readings(figures: dict) -> dict:
+    summary = figures["summary"]
+    ref = summary["ai_vs_reference"]
+    readings = {}
+    text = _("Of %(n)s cases with a reference, the AI output matched the college's blind reading in %(pct)s "
+             "of them.") % {"n": ref["n"], "pct": pct(ref["percent_agreement"])}
+    accuracy = figures.get("accuracy")
+    if accuracy and accuracy.get("sensitivity", {}).get("n"):
+        text += " " + _("It flagged %(sens)s of the positive cases (%(x)s of %(n)s).") % {
+            "sens": pct(accuracy["sensitivity"]["estimate"]), "x": accuracy["sensitivity"]["x"],
+            "n": accuracy["sensitivity"]["n"]}
+    readings["confusion"] = _reading(text, ref["n"])
+    three = figures["three_way"]
+    counts = three["counts"]
+    readings["three_way"] = _reading(_(
+        "Of %(n)s cases with the AI output, the clinician's decision and the reference, %(followed)s AI error(s) "
+        "went through because the clinician followed the AI, and %(caught)s were caught by the clinician. "
+        "The clinician overrode the AI in %(override)s of the cases.") % {
+        "n": three["n_complete"], "followed": counts.get("ai_wrong_followed", 0),
+        "caught": counts.get("ai_wrong_overridden", 0), "override": pct(three["override_rate"]["estimate"])},
+        three["n_complete"])
+    rows = figures["equity"]["rows"]
+    differing = [f"{DIMENSIONS.get(r['dimension'], r['dimension'])} : {_group_label(r['dimension'], r['group'])}"
+                 for r in rows if r["differs"]]
+    small = sum(1 for r in rows if r["too_small"])
+    if differing:
+        text = _("Groups that differ from the others beyond chance: %(groups)s.") % {"groups": ", ".join(differing)}
+    else:
+        text = _("No group differs from the others beyond chance.")
+    if small:
+        text += " " + _("%(n)s group(s) are too small to conclude either way.") % {"n": small}
+    readings["forest"] = text
+    return readings
+
+
+def validation_context(figures: dict, charts_out: dict) -> dict:
+    """The oversight figures (AI vs clinician, weighted kappa, reliability across all readers,
+    discrepancy grades, automation bias, equity of every figure) and a plain reading under each
+    chart. Reports frozen before these figures existed lack them: their sections stay hidden.
+    Adds the discrepancy chart to ``charts_out``."""
+    ctx: dict = {"readings": _headline_readings(figures)}
+    paired = figures.get("ai_vs_clinician")
+    if paired is not None:
+        significant = paired["p_value"] is not None and paired["p_value"] < 0.05
+        verdict = _("a difference beyond chance") if significant else _("no difference beyond chance")
+        ctx["ai_vs_clinician"] = paired | {
+            "ai": pct(paired["ai_accuracy"]["estimate"]), "clinician": pct(paired["clinician_accuracy"]["estimate"]),
+            "ai_interval": interval(paired["ai_accuracy"]["ci_low"], paired["ai_accuracy"]["ci_high"]),
+            "clinician_interval": interval(paired["clinician_accuracy"]["ci_low"],
+                                           paired["clinician_accuracy"]["ci_high"]),
+            "p": num(paired["p_value"], 3), "method_label": str(TEST_NAMES.get(paired["method"], paired["method"])),
+            "reading": _reading(_(
+                "On %(n)s cases, the clinician's final decision matched the reference in %(c)s of them and the AI "
+                "output in %(a)s: %(verdict)s (McNemar test, p = %(p)s).") % {
+                "n": paired["n"], "c": pct(paired["clinician_accuracy"]["estimate"]),
+                "a": pct(paired["ai_accuracy"]["estimate"]), "verdict": verdict, "p": num(paired["p_value"], 3)},
+                paired["n"]),
+        }
+    weighted = figures.get("weighted_kappa")
+    if weighted is not None:
+        ctx["weighted_kappa"] = {"value": num(weighted["kappa"]), "n": weighted["n"],
+                                 "interval": interval(weighted["ci_low"], weighted["ci_high"], percent=False),
+                                 "weights": weighted["weights"], "too_small": too_small(weighted["n"])}
+    reliability = figures.get("reliability")
+    if reliability is not None:
+        ctx["reliability"] = reliability | {"alpha_display": num(reliability["alpha"]),
+                                            "level_label": str(SCALE_NAMES.get(reliability["level"],
+                                                                               reliability["level"])),
+                                            "fleiss_display": num(reliability["fleiss_kappa"])}
+    discrepancies = figures.get("discrepancies")
+    if discrepancies is not None:
+        rows = [{"label": _grade_label(g), "count": discrepancies["counts"][g],
+                 "estimate": pct(discrepancies["rates"][g]["estimate"]),
+                 "interval": interval(discrepancies["rates"][g]["ci_low"], discrepancies["rates"][g]["ci_high"]),
+                 "significant": g in SIGNIFICANT_GRADES} for g in DISCREPANCY_GRADES]
+        significant = discrepancies["significant"]
+        ctx["discrepancies"] = {
+            "rows": rows, "n": discrepancies["n"], "significant": _proportion_row(
+                _("Clinically significant discrepancy rate"), significant),
+            "too_small": discrepancies["too_small"],
+            "reading": _reading(_(
+                "After seeing the AI output, the readers judged %(x)s of their %(n)s readings (%(pct)s) to differ "
+                "from it in a likely clinically significant way.") % {
+                "x": significant["x"], "n": discrepancies["n"], "pct": pct(significant["estimate"])},
+                discrepancies["n"]),
+        }
+        if discrepancies["n"]:
+            charts_out["discrepancies"] = charts.to_dict(charts.grade_bar(
+                pd.DataFrame(rows, columns=["label", "count", "significant"]),
+                _("Discrepancies graded after unblinding")))
+    bias = figures.get("automation_bias")
+    if bias is not None:
+        ctx["automation_bias"] = _proportion_row(_("Automation bias"), bias["automation_bias"]) | {
+            "n_differed": bias["n_differed"], "n_unanswered": bias["n_unanswered"],
+            "too_small": too_small(bias["n_answered"])}
+    if figures.get("equity_by_metric"):
+        ctx["equity_metrics"], ctx["equity_matrix"] = _equity_matrix(figures["equity_by_metric"])
+    return ctx
+
+
+def reader_table_context(rows: list[dict]) -> list[dict]:
+    """Display rows of the per-reader table (quality team only, live dashboard only)."""
+    return [{"reader": r["reader"], "n_readings": r["n_readings"],
+             "agreement": _proportion_row("", r["agreement"]), "n_graded": r["n_graded"],
+             "discrepancy": _proportion_row("", r["discrepancy"]),
+             "significant": _proportion_row("", r["significant"]), "too_small": r["too_small"]} for r in rows]

@@ -20,6 +20,13 @@ def has_case_level_access(user, campaign) -> bool:
     return review_selectors.can_list_campaign_cases(user, campaign)
 
 
+def can_view_reader_table(user, campaign) -> bool:
+    """The per-reader table (agreement and discrepancy rates of each named reader) is the quality
+    team's tool, not a ranking for management or the committee: the quality role only, and only
+    where it may read the campaign's figures (never while it still reads a case of it blind)."""
+    return _active(user) and user.role == Role.QUALITY and review_perms.can_view_campaign_results(user, campaign)
+
+
 def can_view_ai_system_dashboard(user) -> bool:
     return _active(user) and user.role in AI_SYSTEM_READERS
 

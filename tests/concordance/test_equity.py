@@ -8,7 +8,7 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
-from concordance import equity_by_group, two_proportion_z_test, wilson_interval
+from concordance import equity_by_group, equity_table, two_proportion_z_test, wilson_interval
 from concordance.equity import adjust_p_values
 
 pytestmark = pytest.mark.unit
@@ -113,3 +113,29 @@ def test_equity_by_group_missing_groups_empty_and_errors():
         equity_by_group(df, "age_band", "sensitivity")
     with pytest.raises(ValueError, match="metric must be one of"):
         equity_by_group(df, "age_band", "accuracy_of_vibes")
+
+
+def test_equity_table_gives_the_rows_of_equity_by_group_for_every_metric_and_group():
+    """The dashboard's one-pass table equals ``equity_by_group`` called figure by figure."""
+    rng = np.random.default_rng(3)
+    n = 400
+    labels = np.array(["pos", "neg", None], dtype=object)
+    df = pd.DataFrame({
+        "ai_label": labels[rng.integers(0, 3, n)], "final_label": labels[rng.integers(0, 3, n)],
+        "reference_label": labels[rng.integers(0, 3, n)],
+        "sex": np.array(["F", "M", None], dtype=object)[rng.integers(0, 3, n)],
+        "site": rng.choice(["A", "B", "C", "D"], n),
+    })
+    metrics = ["agreement", "sensitivity", "npv", "override_rate", "reliance_on_wrong_ai"]
+    table = equity_table(df, ["sex", "site"], metrics, "pos", min_n=20)
+    for metric in metrics:
+        expected = [{"dimension": g, **r} for g in ("sex", "site")
+                    for r in equity_by_group(df, g, metric, "pos", min_n=20).to_dict("records")]
+        assert len(table[metric]) == len(expected)
+        for got, want in zip(table[metric], expected, strict=True):
+            assert got.keys() == want.keys()
+            for key, value in want.items():
+                if isinstance(value, float) and np.isnan(value):
+                    assert np.isnan(got[key]), (metric, key)
+                else:
+                    assert got[key] == pytest.approx(value) if isinstance(value, float) else got[key] == value

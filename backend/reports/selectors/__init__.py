@@ -29,10 +29,12 @@ from .campaign import (
     public_equity,
     public_summary,
 )
+from .oversight import EQUITY_METRICS, WEIGHTS, oversight_figures, reader_rows
 
 __all__ = [
     "FIGURE_STATES", "GROUPS", "PUBLIC_MIN_CELL", "ai_system_actions",
     "ai_system_series", "ai_system_vigilance", "campaign_dashboard", "campaign_dashboard_frame", "campaign_frame",
     "campaigns_in_series", "cell_disclosure", "clean", "design_weighted", "discordant_cases", "patient_findings",
-    "population_by_month_and_site", "population_table", "public_equity", "public_summary",
+    "population_by_month_and_site", "population_table", "public_equity", "public_summary", "EQUITY_METRICS",
+    "WEIGHTS", "oversight_figures", "reader_rows",
 ]

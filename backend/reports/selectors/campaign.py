@@ -24,8 +24,8 @@ from concordance import (
     case_reference,
     design_weighted_proportion,
     diagnostic_summary,
-    equity_by_group,
     gwet_ac1_two_raters,
+    metric_indicators,
     patient_representative_findings,
     three_way_category,
     three_way_concordance,
@@ -37,6 +37,7 @@ from sittings.agenda import ACTIVE_SESSION_STATES
 from sittings.enums import AgendaItemState
 from sittings.models import AgendaItem
 
+from .oversight import oversight_figures
 from .scores import score_figures
 
 PUBLIC_MIN_CELL = 10
@@ -137,15 +138,6 @@ def campaign_frame(campaign_ids: Iterable[int], min_readers: dict[int, int], *,
     return cases
 
 
-def _equity_rows(df: pd.DataFrame, metric: str, positive, groups: Iterable[str]) -> list[dict]:
-    rows = []
-    for group in groups:
-        table = equity_by_group(df, group, metric, positive, min_n=SMALL_SAMPLE)
-        for record in table.to_dict("records"):
-            rows.append(clean({"dimension": group, **record}))
-    return rows
-
-
 def campaign_dashboard_frame(campaign: Campaign, *, with_case_flags: bool = False) -> pd.DataFrame:
     """The campaign's case frame as its dashboard reads it (two queries, see :func:`campaign_frame`)."""
     return campaign_frame([campaign.pk], {campaign.pk: campaign.clinicians_per_case},
@@ -183,6 +175,9 @@ def campaign_dashboard(campaign: Campaign, *, with_ai_version: bool, frame: pd.D
     groups = [g for g in GROUPS if with_ai_version or g != "ai_version"]
     patient = patient_findings(campaign)
     weighted = design_weighted(df, positive)
+    oversight = oversight_figures(campaign, df, summary["labels"], positive, groups)
+    # The equity table of the forest plot is that of the dashboard's first figure.
+    equity = next(b["rows"] for b in oversight["equity_by_metric"] if b["metric"] == metric)
     return clean({
         "campaign": {"id": campaign.pk, "name": campaign.name, "ai_system": ai.name,
                      "period_start": campaign.period_start.isoformat(), "period_end": campaign.period_end.isoformat()},
@@ -192,12 +187,13 @@ def campaign_dashboard(campaign: Campaign, *, with_ai_version: bool, frame: pd.D
                         "ci_high": getattr(ac1, "ci_high", None), "n": len(two_read)},
         "accuracy": accuracy,
         "three_way": three,
-        "equity": {"metric": metric, "min_n": SMALL_SAMPLE, "rows": _equity_rows(df, metric, positive, groups)},
+        "equity": {"metric": metric, "min_n": SMALL_SAMPLE, "rows": equity},
         "small_sample": too_small(summary["n_with_reference"]),
         "small_sample_threshold": SMALL_SAMPLE,
         "patient_findings": patient,
         "design_weighted": weighted,
         "scores": score_figures(df, ai),
+        **oversight,
     })
 
 
@@ -260,8 +256,11 @@ def patient_findings(campaign: Campaign) -> dict:
 def design_weighted(df: pd.DataFrame, positive) -> dict:
     """Population estimates weighted by the inverse inclusion probabilities (Hajek, stratified
     variance, Korn-Graubard interval): AI / reference agreement and, with a positive label,
-    sensitivity and specificity. Only cases with a reference count as successes or failures;
-    the others stay in the sample (their stratum's size)."""
+    sensitivity and specificity; the override rate (final decision differs from the AI, on the
+    cases with both) and the reliance on a wrong AI (final decision follows an AI output that
+    differs from the reference), as :data:`concordance.METRICS` defines them. Only cases in a
+    figure's domain count as successes or failures; the others stay in the sample (their
+    stratum's size)."""
     if not len(df):
         return {}
     reference = df["reference_label"]
@@ -278,6 +277,9 @@ def design_weighted(df: pd.DataFrame, positive) -> dict:
         ref_neg = (reference != positive).to_numpy(dtype=bool) & has_ref
         out["sensitivity"] = design_weighted_proportion(ai_pos, probs, in_domain=ref_pos, strata=strata).to_dict()
         out["specificity"] = design_weighted_proportion(~ai_pos, probs, in_domain=ref_neg, strata=strata).to_dict()
+    for metric in ("override_rate", "reliance_on_wrong_ai"):
+        success, domain = metric_indicators(df, metric)
+        out[metric] = design_weighted_proportion(success, probs, in_domain=domain, strata=strata).to_dict()
     return out
 
 

@@ -94,6 +94,7 @@ def _agreement(block: dict, *, one_label_reason: str) -> dict:
     return {
         "n": block.get("n") or 0, "percent": _percent(block.get("percent_agreement")), "kappa": kappa,
         "ci_low": block.get("kappa_ci_low"), "ci_high": block.get("kappa_ci_high"), "kappa_reason": reason,
+        "too_small": too_small(block.get("n") or 0),  # the dashboard's rule, figure by figure
     }
 
 

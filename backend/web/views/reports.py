@@ -78,10 +78,15 @@ def campaign_dashboard(request, pk: int):
         lambda: pages.campaign_context(selectors.campaign_dashboard(campaign, with_ai_version=case_level, frame=frame)),
         revision=review_selectors.campaign_revision(campaign))
     discordant = pages.discordant_context(selectors.discordant_cases(frame)) if case_level else None
+    # The per-reader table names readers: the quality team only, read afresh, never cached with
+    # the figures and never frozen into a report.
+    reader_rows = None
+    if frame is not None and perms.can_view_reader_table(request.user, campaign):
+        reader_rows = pages.reader_table_context(selectors.reader_rows(campaign, frame))
     reports = [_report_row(r) for r in report_list_for_campaign(campaign)]
     return render(request, "reports/campaign_dashboard.html", figures_context | {
         "campaign": {"id": campaign.pk, "name": campaign.name, "ai_system_id": campaign.ai_system_id},
-        "discordant_cases": discordant,
+        "discordant_cases": discordant, "reader_rows": reader_rows,
         "reports": reports, "can_publish": perms.can_publish_report(request.user, campaign)
         and campaign.state in selectors.FIGURE_STATES,
         "audiences": Audience.choices,
