@@ -38,6 +38,8 @@ from .committees import (
     item_for,
     reid_for,
     session_for,
+    sitting_committee_for,
+    sitting_committees_for,
     vigilance_clock,
     vigilance_for,
     vigilance_list_for,
@@ -48,6 +50,7 @@ __all__ = [
     "assignment_staff_page", "blind_case", "blind_case_ids", "board_view", "campaign_for", "campaign_page",
     "campaign_rows", "can_see_board", "can_see_progress", "case_context_for", "committee_for", "committees_for",
     "deviations_view", "item_for", "progress_view", "protocol_view", "reid_for", "results_view",
-    "reviewer_queue", "sees_campaign_details", "session_for", "vigilance_clock", "vigilance_for",
+    "reviewer_queue", "sees_campaign_details", "session_for", "sitting_committee_for", "sitting_committees_for",
+    "vigilance_clock", "vigilance_for",
     "vigilance_list_for",
 ]

@@ -26,7 +26,12 @@ from reports.finders import plotly_js_source
 from reports.models import Report
 from reports.selectors.published import public_report_list, report_get_for_user, report_list_for_campaign
 from reviews import selectors as review_selectors
-from reviews.permissions import blind_campaign_ids_of, can_view_campaign_results, reads_campaign_figures
+from reviews.permissions import (
+    blind_campaign_ids_of,
+    can_view_campaign_results,
+    reads_campaign_figures,
+    reads_member_figures,
+)
 
 from .. import reads
 from ..errors import web_errors
@@ -39,7 +44,7 @@ def index(request):
     they still review blind), AI systems, and the public page. Three queries."""
     user = request.user
     campaigns, ai_systems = [], []
-    if reads_campaign_figures(user):
+    if reads_campaign_figures(user) or reads_member_figures(user):
         blind = blind_campaign_ids_of(user)
         campaigns = [{"id": c.pk, "name": c.name, "ai_system": c.ai_system.name}
                      for c in review_selectors.campaign_list_for_user(user)
