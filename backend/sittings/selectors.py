@@ -12,7 +12,7 @@ from django.db.models import BooleanField, Prefetch, Q, QuerySet, Value
 
 from committees.models import Member
 from committees.selectors import sitting_committee_ids, visible_committee_ids
-from reviews.enums import BLIND_STATES, AssignmentKind, CampaignCaseState
+from reviews.enums import BLIND_STATES, CampaignCaseState
 from reviews.models import Assignment, CampaignCase
 from reviews.permissions import has_blind_review_of, reads_blind
 
@@ -223,11 +223,12 @@ def committee_case_get_for_user(user, campaign_pk: int, pk: int) -> CampaignCase
     return cc
 
 
-def clinician_reading_list(campaign_case: CampaignCase) -> QuerySet[Assignment]:
-    """The clinicians' readings of a case the caller discusses (``committee_case_get_for_user``),
-    with their verdicts."""
-    return (Assignment.objects.filter(campaign_case=campaign_case, kind=AssignmentKind.CLINICIAN)
-            .select_related("verdict").order_by("pk"))
+def case_reading_list(campaign_case: CampaignCase) -> QuerySet[Assignment]:
+    """Every reading of a case the caller discusses (``committee_case_get_for_user``): clinicians'
+    and patient representatives', with their verdicts and their classification after unblinding
+    (one query, whatever the number of readers)."""
+    return (Assignment.objects.filter(campaign_case=campaign_case)
+            .select_related("verdict", "classification").order_by("kind", "pk"))
 
 
 def adjudication_case_list(campaign) -> list[CampaignCase]:
