@@ -63,6 +63,8 @@ def committee_list(request):
     committees = list(reads.sitting_committees_for(request.user))
     if not committees:
         raise Http404
+    for committee in committees:
+        committee.can_plan = sperms.can_plan_sessions(request.user, committee.pk)
     sessions = list(selectors.session_summary_list_for_user(request.user))
     return render(request, "committees/committee_list.html", {"committees": committees, "sessions": sessions})
 
