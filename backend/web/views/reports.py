@@ -47,7 +47,7 @@ def index(request):
     if reads_campaign_figures(user) or reads_member_figures(user):
         blind = blind_campaign_ids_of(user)
         campaigns = [{"id": c.pk, "name": c.name, "ai_system": c.ai_system.name}
-                     for c in review_selectors.campaign_list_for_user(user)
+                     for c in review_selectors.figures_campaign_list_for_user(user)
                      if can_view_campaign_results(user, c, blind_campaign_ids=blind)]
     if perms.can_view_ai_system_dashboard(user):
         ai_systems = [{"id": s.pk, "name": s.name} for s in ai_system_list_for_user(user)]
@@ -67,7 +67,7 @@ def _ai_system(user, pk: int) -> AISystem:
 @require_safe
 @web_errors("campaign")
 def campaign_dashboard(request, pk: int):
-    campaign = reads.campaign_for(request.user, pk)
+    campaign = reads.figures_campaign_for(request.user, pk)
     if not can_view_campaign_results(request.user, campaign):
         raise Forbidden("You cannot read this campaign's figures.")
     # Case-level access (quality team, the committee's officers) adds the AI-version subgroup and
