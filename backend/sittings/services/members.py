@@ -139,18 +139,6 @@ def _convene_after_commit(session_pk: int, method: str) -> None:
     transaction.on_commit(lambda: send_convocation(session_pk, method=method))
 
 
-def session_convene(*, actor, session: Session) -> Session:
-    """Send (again) the convocation of a planned session, e.g. once the invitations are final."""
-    with transaction.atomic():
-        session = _locked_session(session.pk)
-        ensure(perms.can_run_session(actor, session))
-        ensure_session_in(session, "convene", SessionState.PLANNED)
-        audit_record(actor=actor, action="session.convene", target=session,
-                     data={"sequence": session.convocation_sequence})
-        _convene_after_commit(session.pk, METHOD_REQUEST)
-    return session
-
-
 def session_reschedule(*, actor, session: Session, scheduled_at: datetime, place: str = "",
                        video_link: str = "") -> Session:
     """Move a planned session (date, place or video link): the members get the updated
