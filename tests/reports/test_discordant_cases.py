@@ -239,7 +239,7 @@ def test_discordant_cases_query_count_is_constant(django_assert_num_queries, n_d
     # session, user, campaign, blind check (once: publishing reuses it), case rows (with flags and
     # agenda), verdicts, the campaign's revision (2) and the cached figures (the warm-up computed
     # them), reports: the list costs no query of its own
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         response = client.get(f"/reports/campaigns/{campaign.pk}/")
     assert response.status_code == 200
     assert html(response).count(f"/campaigns/{campaign.pk}/cases/") == n_discordant
