@@ -308,13 +308,13 @@ def test_security_api_403_is_logged(api, world, caplog):
 
 
 def test_security_web_404_for_a_hidden_object_is_logged(world, caplog):
-    client = verified_client(world.clinicians[0])
+    client = verified_client(world.management)  # holds no seat: the committee is hidden from them
     with caplog.at_level(logging.INFO, logger="security"):
         response = client.get(f"/committees/{world.committee.pk}/")
     assert response.status_code == 404
     [record] = _security_records(caplog)
     assert (record["status"], record["user_id"], record["path"]) == (
-        404, world.clinicians[0].pk, f"/committees/{world.committee.pk}/")
+        404, world.management.pk, f"/committees/{world.committee.pk}/")
 
 
 def test_security_denials_stay_out_of_the_audit_chain(api, world):

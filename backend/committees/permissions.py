@@ -31,6 +31,20 @@ def sits_on(user, committee_id: int) -> bool:
     return committee_id in committee_ids_of(user)
 
 
+def is_member_of(user, committee_id: int) -> bool:
+    """A member in office on this committee, whatever the seat (patient representative, clinician
+    expert, quality, chair, secretary): the one rule for reading the committee's work (its
+    sessions, agenda, decisions, signed minutes, campaign dashboards and internal reports), which
+    ``sittings.permissions`` and ``reviews.permissions`` ask. Items on a case the member still
+    reads blind stay withheld: that is the blinding rule, applied on top."""
+    return _active(user) and sits_on(user, committee_id)
+
+
+def can_view_member_work(user) -> bool:
+    """The caller holds a seat in office on some committee (the "Séances" entry for members)."""
+    return _active(user) and bool(committee_ids_of(user))
+
+
 def is_officer_of(user, committee_id: int) -> bool:
     """A committee officer (chair or secretary) who sits on this committee."""
     return _active(user) and user.role in COMMITTEE_OFFICER_ROLES and sits_on(user, committee_id)

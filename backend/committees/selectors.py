@@ -31,6 +31,17 @@ def visible_committee_ids(user) -> frozenset[int] | None:
     return frozenset()
 
 
+def sitting_committee_ids(user) -> frozenset[int] | None:
+    """The committees whose sittings (sessions, agenda, decisions, minutes) the caller reads:
+    ``None`` means every one (quality team, administrators); otherwise those the caller sits on,
+    whatever the seat (``permissions.is_member_of``)."""
+    if not _active(user):
+        return frozenset()
+    if user.role in CAMPAIGN_MANAGER_ROLES:
+        return None
+    return committee_ids_of(user)
+
+
 def committee_list_for_user(user) -> QuerySet[Committee]:
     """Committees whose composition (members, terms, declared conflicts) the caller may read:
     every one for the quality team, administrators and management; for a chair or secretary,
@@ -63,6 +74,21 @@ def committee_business_get_for_user(user, pk: int) -> Committee | None:
         return None
     ids = visible_committee_ids(user)
     return committee if ids is None or committee.pk in ids else None
+
+
+def committee_sittings_list_for_user(user) -> QuerySet[Committee]:
+    """Committees whose sittings the caller reads (``sitting_committee_ids``), by name."""
+    ids = sitting_committee_ids(user)
+    qs = Committee.objects.all() if ids is None else Committee.objects.filter(pk__in=ids)
+    return qs.order_by("name")
+
+
+def committee_sittings_get_for_user(user, pk: int) -> Committee | None:
+    """A committee whose sittings the caller reads, or ``None``."""
+    ids = sitting_committee_ids(user)
+    if ids is not None and pk not in ids:
+        return None
+    return Committee.objects.filter(pk=pk).first()
 
 
 def committee_choice_list_for_user(user) -> QuerySet[Committee]:

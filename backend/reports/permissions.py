@@ -33,8 +33,10 @@ def can_view_ai_system_dashboard(user) -> bool:
 
 def can_view_dashboards(user) -> bool:
     """The list of dashboards has something for the caller: campaign figures
-    (``reads_campaign_figures``) or the AI-system dashboards."""
-    return review_perms.reads_campaign_figures(user) or can_view_ai_system_dashboard(user)
+    (``reads_campaign_figures``, or a seat in office on a committee: ``reads_member_figures``)
+    or the AI-system dashboards."""
+    return (review_perms.reads_campaign_figures(user) or review_perms.reads_member_figures(user)
+            or can_view_ai_system_dashboard(user))
 
 
 def can_publish_report(user, campaign) -> bool:

@@ -9,7 +9,7 @@ on a committee and who chairs it is decided in ``committees.permissions``.
 from django.db.models import Exists, OuterRef
 
 from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES, RESULTS_READER_ROLES, REVIEWER_ROLES
-from committees.permissions import is_chair_of, sits_on
+from committees.permissions import committee_ids_of, is_chair_of, is_member_of, sits_on
 
 from .enums import BLIND_STATES
 from .models import Assignment, Campaign, CampaignCase
@@ -96,16 +96,24 @@ def reads_campaign_figures(user) -> bool:
     return _active(user) and user.role in RESULTS_READER_ROLES
 
 
+def reads_member_figures(user) -> bool:
+    """The caller holds a seat in office on some committee (any seat), so reads the figures of
+    that committee's campaigns (:func:`can_view_campaign_results`)."""
+    return _active(user) and bool(committee_ids_of(user))
+
+
 def can_view_campaign_results(user, campaign: Campaign, *,
                               blind_campaign_ids: frozenset[int] | None = None) -> bool:
     """The one rule for a campaign's figures (API results, campaign page, dashboard, reports,
     the list of dashboards): a role that reads campaign figures (:func:`reads_campaign_figures`),
-    a committee officer only for a committee they sit on, and never anyone with a blind review
-    still pending in the campaign, whatever their role: the figures mix every verdict of it.
+    a committee officer only for a committee they sit on; any member in office of the campaign's
+    committee, whatever the seat (``committees.permissions.is_member_of``: patient
+    representatives and clinician experts); and never anyone with a blind review still pending
+    in the campaign, whatever their role: the figures mix every verdict of it.
     ``blind_campaign_ids`` as in :func:`reads_campaign_blind`."""
-    if not reads_campaign_figures(user):
-        return False
-    if user.role in COMMITTEE_OFFICER_ROLES and not sits_on(user, campaign.committee_id):
+    by_role = reads_campaign_figures(user) and not (user.role in COMMITTEE_OFFICER_ROLES
+                                                    and not sits_on(user, campaign.committee_id))
+    if not (by_role or is_member_of(user, campaign.committee_id)):
         return False
     return not reads_campaign_blind(user, campaign, blind_campaign_ids=blind_campaign_ids)
 

@@ -36,6 +36,18 @@ def campaign_list_for_user(user) -> QuerySet[Campaign]:
     return qs.filter(campaign_cases__assignments__reviewer=user).distinct()
 
 
+def figures_campaign_list_for_user(user) -> QuerySet[Campaign]:
+    """The campaigns whose dashboard the caller may look for: those of ``campaign_list_for_user``
+    and, for a member in office of a committee (any seat), that committee's campaigns. Whether
+    the figures show is ``perms.can_view_campaign_results`` (never while reading blind)."""
+    seats = committee_ids_of(user) if perms.reads_member_figures(user) else frozenset()
+    if not seats or perms.is_campaign_manager(user) or user.role == Role.MANAGEMENT:
+        return campaign_list_for_user(user)
+    qs = Campaign.objects.select_related("ai_system", "committee").annotate(
+        n_cases=Count("campaign_cases", distinct=True))
+    return qs.filter(Q(committee_id__in=seats) | Q(campaign_cases__assignments__reviewer=user)).distinct()
+
+
 def campaign_get_for_user(user, pk: int) -> Campaign:
     return campaign_list_for_user(user).get(pk=pk)
 

@@ -41,6 +41,19 @@ class AgendaItemState(models.TextChoices):
     DEFERRED = "deferred", _("Deferred to a later session")
 
 
+class VoteChoice(models.TextChoices):
+    FOR = "for", _("For")
+    AGAINST = "against", _("Against")
+    ABSTAIN = "abstain", _("Abstain")
+
+
+class CommentSubject(models.TextChoices):
+    """What a member's comment is about: one agenda item, or the draft minutes as a whole."""
+
+    ITEM = "item", _("Agenda item")
+    MINUTES = "minutes", _("Draft minutes")
+
+
 class ActionKind(models.TextChoices):
     TRAIN_USERS = "train_users", _("Train the users")
     CHANGE_THRESHOLD = "change_threshold", _("Change a threshold")

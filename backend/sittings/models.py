@@ -22,7 +22,9 @@ from .enums import (
     AgendaItemKind,
     AgendaItemState,
     AttendanceStatus,
+    CommentSubject,
     SessionState,
+    VoteChoice,
 )
 
 S = SessionState
@@ -48,6 +50,8 @@ class Session(ConcurrentTransitionMixin, TimeStampedModel):
     minutes_html = models.TextField(blank=True)
     minutes_sha256 = models.CharField(max_length=64, blank=True)
     cancel_reason = models.TextField(blank=True)
+    convocation_sequence = models.PositiveIntegerField(
+        default=0, help_text="iCalendar SEQUENCE of the last convocation sent (0: the first one).")
 
     class Meta:
         db_table = "committees_session"
@@ -198,6 +202,66 @@ class Decision(LockedRecord):
 
     def __str__(self) -> str:
         return f"Decision on agenda item {self.item_id}"
+
+    @property
+    def is_unanimous(self) -> bool:
+        return self.votes_against == 0 and self.votes_abstain == 0
+
+
+class Vote(TimeStampedModel):
+    """One present member's vote on an agenda item: for, against or abstain, with their own
+    dissenting opinion. Cast by the member, or by the chair on their behalf (``on_behalf``,
+    audited as such), while the item is being discussed; the decision then counts them and links
+    them (``decision``). Decisions recorded before votes were kept per member have no votes:
+    their aggregated counts (``Decision.votes_*``) remain their record."""
+
+    item = models.ForeignKey(AgendaItem, on_delete=models.PROTECT, related_name="votes")
+    member = models.ForeignKey("committees.Member", on_delete=models.PROTECT, related_name="votes")
+    choice = models.CharField(_("vote"), max_length=10, choices=VoteChoice.choices)
+    dissent = models.TextField(_("dissenting opinion"), blank=True)
+    decision = models.ForeignKey(Decision, null=True, blank=True, on_delete=models.PROTECT, related_name="votes")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    on_behalf = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["item", "member__role", "member__user__last_name", "id"]
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
+        constraints = [
+            models.UniqueConstraint(fields=["item", "member"], name="vote_one_per_member"),
+            models.CheckConstraint(condition=Q(choice__in=VoteChoice.values), name="vote_choice_valid"),
+            models.CheckConstraint(condition=~Q(choice=VoteChoice.AGAINST) | ~Q(dissent=""),
+                                   name="vote_against_has_dissent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} on item {self.item_id}: {self.choice}"
+
+
+class Comment(TimeStampedModel):
+    """A member's comment on an agenda item or on the draft minutes, until the minutes are
+    signed. Written once."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="comments")
+    subject = models.CharField(_("about"), max_length=10, choices=CommentSubject.choices)
+    item = models.ForeignKey(AgendaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("comment"))
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        constraints = [
+            models.CheckConstraint(condition=Q(subject__in=CommentSubject.values), name="comment_subject_valid"),
+            models.CheckConstraint(
+                condition=(Q(subject=CommentSubject.ITEM, item__isnull=False)
+                           | Q(subject=CommentSubject.MINUTES, item__isnull=True)),
+                name="comment_item_matches_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on session {self.session_id}"
 
 
 X = ActionState

@@ -1,11 +1,12 @@
 """Who may see and run sessions, record decisions, sign minutes and handle corrective actions.
 
 Sessions discuss cases with their AI output: case-level knowledge, so only the quality team and
-the officers sitting on the committee (``committees.permissions.is_officer_of``) see them; an
-officer never sees a case item they still read blind (``can_view_item``)."""
+the members in office of the committee (any seat: ``committees.permissions.is_member_of``) read
+them; the officers sitting on it (``is_officer_of``) run them. Nobody ever sees a case item they
+still read blind (``can_view_item``)."""
 
 from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES
-from committees.permissions import is_chair_of, is_officer_of
+from committees.permissions import is_chair_of, is_member_of, is_officer_of
 from reviews.permissions import has_blind_review_of
 
 
@@ -22,12 +23,30 @@ def can_view_committee_pages(user) -> bool:
 
 
 def can_view_sessions(user, committee_id: int) -> bool:
+    """Read the committee's sessions, agenda, decisions and minutes: the quality team and every
+    member in office (patient representative and clinician seats included)."""
+    return _active(user) and (user.role in CAMPAIGN_MANAGER_ROLES or is_member_of(user, committee_id))
+
+
+def can_plan_sessions(user, committee_id: int) -> bool:
+    """Plan a session of the committee: the quality team and the officers sitting on it."""
     return _active(user) and (user.role in CAMPAIGN_MANAGER_ROLES or is_officer_of(user, committee_id))
 
 
 def can_run_session(user, session) -> bool:
     """Plan, invite, build the agenda, record attendance, close: the secretary's work, which the
     chair and the quality team may also do."""
+    return can_plan_sessions(user, session.committee_id)
+
+
+def can_vote(user, session) -> bool:
+    """Cast one's own vote: a member in office of the session's committee (whether they are
+    recorded present is the service's check)."""
+    return is_member_of(user, session.committee_id)
+
+
+def can_comment(user, session) -> bool:
+    """Comment on the agenda or the draft minutes: the members in office and the quality team."""
     return can_view_sessions(user, session.committee_id)
 
 
@@ -45,7 +64,7 @@ def can_view_item(user, item) -> bool:
 
 
 def can_manage_actions(user, committee_id: int) -> bool:
-    return can_view_sessions(user, committee_id)
+    return can_plan_sessions(user, committee_id)
 
 
 def can_view_action(user, action) -> bool:

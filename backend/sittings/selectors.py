@@ -1,7 +1,7 @@
 """Reads for sessions, agenda items and corrective actions, already scoped to the caller.
 
 Sessions discuss cases with their AI output: only the quality team (and administrators) and the
-officers sitting on the session's committee see them (``visible_committee_ids`` of
+members in office of the session's committee (any seat) read them (``sitting_committee_ids`` of
 ``committees.selectors``). Each agenda item carries ``is_blind_for_caller``: a case item the
 caller still reads blind is withheld by the serializers (``permissions.can_view_item`` as one
 annotation, so that a list costs the same whatever its length). Everything a serializer reads is
@@ -10,13 +10,14 @@ joined or prefetched here.
 
 from django.db.models import BooleanField, Prefetch, Q, QuerySet, Value
 
-from committees.selectors import visible_committee_ids
-from reviews.enums import BLIND_STATES, AssignmentKind, CampaignCaseState
+from committees.models import Member
+from committees.selectors import sitting_committee_ids, visible_committee_ids
+from reviews.enums import BLIND_STATES, CampaignCaseState
 from reviews.models import Assignment, CampaignCase
 from reviews.permissions import has_blind_review_of, reads_blind
 
-from .enums import SessionState
-from .models import Action, AgendaItem, Attendance, Decision, Session
+from .enums import AttendanceStatus, SessionState
+from .models import Action, AgendaItem, Attendance, Comment, Decision, Session, Vote
 from .permissions import can_view_action, can_view_item, can_view_sessions
 
 
@@ -27,7 +28,9 @@ def _active(user) -> bool:
 def agenda_items_for_user(user) -> QuerySet[AgendaItem]:
     """Agenda items with their decision and subject, annotated with whether the caller still reads
     the item's case blind (then the item is withheld from them)."""
-    qs = AgendaItem.objects.select_related("decision__recorded_by", "session")
+    qs = AgendaItem.objects.select_related("decision__recorded_by", "session").prefetch_related(
+        Prefetch("votes", queryset=Vote.objects.select_related("member__user")
+                 .order_by("member__role", "member__user__last_name", "pk")))
     if _active(user):
         qs = qs.annotate(is_blind_for_caller=reads_blind(user, "campaign_case_id"))
     else:
@@ -36,9 +39,9 @@ def agenda_items_for_user(user) -> QuerySet[AgendaItem]:
 
 
 def session_list_for_user(user) -> QuerySet[Session]:
-    """Sessions of the committees the caller manages, newest first, with attendances (and the
-    members' users) and agenda items (and their decisions) prefetched."""
-    ids = visible_committee_ids(user)
+    """Sessions of the committees the caller sits on (or all, for the quality team), newest first,
+    with attendances (and the members' users) and agenda items (and their decisions) prefetched."""
+    ids = sitting_committee_ids(user)
     qs = Session.objects.select_related("committee", "created_by", "signed_by")
     if ids is not None:
         qs = qs.filter(committee_id__in=ids)
@@ -51,7 +54,7 @@ def session_list_for_user(user) -> QuerySet[Session]:
 
 def agenda_item_list_for_user(user) -> QuerySet[AgendaItem]:
     """Agenda items of the sessions the caller may see (an invisible item is a 404)."""
-    ids = visible_committee_ids(user)
+    ids = sitting_committee_ids(user)
     qs = agenda_items_for_user(user).select_related("session__committee")
     if ids is not None:
         qs = qs.filter(session__committee_id__in=ids)
@@ -95,7 +98,7 @@ def blind_case_ids_of(user) -> frozenset[int]:
 def session_summary_list_for_user(user) -> QuerySet[Session]:
     """Sessions of the committees whose business the caller handles, with their committee, newest
     first (the "Séances" list: no attendance, no agenda)."""
-    ids = visible_committee_ids(user)
+    ids = sitting_committee_ids(user)
     qs = Session.objects.select_related("committee")
     if ids is not None:
         qs = qs.filter(committee_id__in=ids)
@@ -143,6 +146,39 @@ def session_attendance_list(session: Session) -> list[Attendance]:
                 .order_by("member__role", "member__user__last_name", "member_id"))
 
 
+def session_votes_by_item(session: Session) -> dict[int, list[Vote]]:
+    """Every vote cast at ``session``, by agenda item, with the voters (one query). The page shows
+    only those of the items the caller may see."""
+    votes: dict[int, list[Vote]] = {}
+    for vote in (Vote.objects.filter(item__session=session).select_related("member__user")
+                 .order_by("member__role", "member__user__last_name", "pk")):
+        votes.setdefault(vote.item_id, []).append(vote)
+    return votes
+
+
+def session_comments(session: Session) -> tuple[dict[int, list[Comment]], list[Comment]]:
+    """The comments of ``session``: by agenda item, and those on the draft minutes (one query)."""
+    by_item: dict[int, list[Comment]] = {}
+    on_minutes: list[Comment] = []
+    for comment in Comment.objects.filter(session=session).select_related("author").order_by("created_at", "pk"):
+        if comment.item_id is None:
+            on_minutes.append(comment)
+        else:
+            by_item.setdefault(comment.item_id, []).append(comment)
+    return by_item, on_minutes
+
+
+def session_comment_list(session: Session) -> list[Comment]:
+    """Every comment of ``session`` with its author, oldest first (one query)."""
+    return list(Comment.objects.filter(session=session).select_related("author").order_by("created_at", "pk"))
+
+
+def present_member_list(session: Session) -> QuerySet[Member]:
+    """The members recorded present at ``session``, for the chair's vote-on-behalf form."""
+    return Member.objects.filter(attendances__session=session,
+                                 attendances__status=AttendanceStatus.PRESENT).select_related("user").order_by("user__last_name")
+
+
 def agenda_item_get_for_user(user, session: Session, pk: int) -> AgendaItem | None:
     """An agenda item of ``session``, unless it is about a case the caller reads blind."""
     item = AgendaItem.objects.select_related("campaign_case__campaign__ai_system").filter(
@@ -187,11 +223,12 @@ def committee_case_get_for_user(user, campaign_pk: int, pk: int) -> CampaignCase
     return cc
 
 
-def clinician_reading_list(campaign_case: CampaignCase) -> QuerySet[Assignment]:
-    """The clinicians' readings of a case the caller discusses (``committee_case_get_for_user``),
-    with their verdicts."""
-    return (Assignment.objects.filter(campaign_case=campaign_case, kind=AssignmentKind.CLINICIAN)
-            .select_related("verdict").order_by("pk"))
+def case_reading_list(campaign_case: CampaignCase) -> QuerySet[Assignment]:
+    """Every reading of a case the caller discusses (``committee_case_get_for_user``): clinicians'
+    and patient representatives', with their verdicts and their classification after unblinding
+    (one query, whatever the number of readers)."""
+    return (Assignment.objects.filter(campaign_case=campaign_case)
+            .select_related("verdict", "classification").order_by("kind", "pk"))
 
 
 def adjudication_case_list(campaign) -> list[CampaignCase]:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.labels import label_display
 from committees.enums import ConflictKind, MemberRole
-from sittings.enums import ActionKind, AttendanceStatus
+from sittings.enums import ActionKind, AttendanceStatus, VoteChoice
 from vigilance.enums import Seriousness
 
 from .widgets import IsoDateInput, IsoDateTimeInput
@@ -82,13 +82,6 @@ class DecisionForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 3}))
     text = forms.CharField(label=_("Decision"), max_length=10000, widget=forms.Textarea(attrs={"rows": 3}))
     reference_label = forms.ChoiceField(label=_("Reference label decided by the committee"), required=False)
-    votes_for = forms.IntegerField(label=_("Votes for"), min_value=0, max_value=500)
-    votes_against = forms.IntegerField(label=_("Votes against"), min_value=0, max_value=500, initial=0)
-    votes_abstain = forms.IntegerField(label=_("Abstentions"), min_value=0, max_value=500, initial=0)
-    dissent = forms.CharField(label=_("Dissenting opinion"), required=False, max_length=10000,
-                              widget=forms.Textarea(attrs={"rows": 2}),
-                              help_text=_("Required when someone voted against."))
-
     def __init__(self, *args, labels: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if labels:
@@ -100,8 +93,28 @@ class DecisionForm(forms.Form):
 
     def service_kwargs(self) -> dict:
         d = self.cleaned_data
-        return {k: d.get(k) or (0 if k.startswith("votes") else "") for k in (
-            "summary", "text", "reference_label", "votes_for", "votes_against", "votes_abstain", "dissent")}
+        return {k: d.get(k) or "" for k in ("summary", "text", "reference_label")}
+
+
+class VoteForm(forms.Form):
+    """A present member's own vote on an item (or, with ``member``, the chair's record of another
+    present member's vote on their behalf)."""
+
+    choice = forms.ChoiceField(label=_("Vote"), choices=VoteChoice.choices, widget=forms.RadioSelect)
+    dissent = forms.CharField(label=_("Dissenting opinion"), required=False, max_length=10000,
+                              widget=forms.Textarea(attrs={"rows": 2}),
+                              help_text=_("Required when voting against; it goes into the minutes."))
+
+    def __init__(self, *args, members=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if members is not None:
+            self.fields["member"] = forms.ModelChoiceField(label=_("Member"), queryset=members)
+            self.fields["member"].label_from_instance = lambda m: m.user.display_name
+            self.order_fields(["member", "choice", "dissent"])
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(label=_("Comment"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ActionForm(forms.Form):

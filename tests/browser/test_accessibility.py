@@ -180,7 +180,12 @@ def test_committee_pages_have_no_serious_or_critical_violation(open_page, live_s
     page.get_by_role("button", name="Planifier la séance").click()
     page.locator(".errors").first.wait_for()
     found["session new errors"] = violations(page)
-    page.goto(f"{base}/committees/{world.committee.pk}/")
+    for tab in ("members", "history", "manage"):
+        page.goto(f"{base}/committees/{world.committee.pk}/?tab={tab}")
+        found[f"committee {tab}"] = violations(page)
+    page.goto(f"{base}/sessions/{session.pk}/?tab=attendance")
+    found["session attendance"] = violations(page)
+    page.goto(f"{base}/committees/{world.committee.pk}/?tab=manage")
     page.get_by_role("button", name="Attribuer le siège").click()
     page.locator(".errors").first.wait_for()
     found["committee composition errors"] = violations(page)
@@ -195,12 +200,26 @@ def test_committee_pages_have_no_serious_or_critical_violation(open_page, live_s
                       ("reid", f"/reidentification/{request.pk}/")):
         page.goto(base + url)
         found[name] = violations(page)
+    page.goto(f"{base}/sessions/{session.pk}/?tab=minutes")
+    found["session minutes draft"] = violations(page)
+    page.get_by_role("button", name="Clore la séance").click()
+    page.get_by_role("button", name="Oui, clore la séance").wait_for()
+    found["close confirmation"] = violations(page)
     sittings_services.session_close(actor=world.secretary, session=session)
     page.goto(f"{base}/sessions/{session.pk}/sign/")
     found["sign"] = violations(page)
     sittings_services.session_sign(actor=world.chair, session=session)
     page.goto(f"{base}/sessions/{session.pk}/")
     found["session signed"] = violations(page)
+    page.goto(f"{base}/sessions/{session.pk}/?tab=minutes")
+    found["session signed minutes"] = violations(page)
+
+    page = open_page().page
+    log_in(page, base, world.patient_reps[0].username)
+    for name, url in (("member committees", "/committees/"), ("member session", f"/sessions/{session.pk}/"),
+                      ("member dashboards", "/reports/")):
+        page.goto(base + url)
+        found[name] = violations(page)
 
     page = open_page().page
     log_in(page, base, world.dpo.username)

@@ -157,6 +157,14 @@ CASES = [
         w.chair, f"/api/agenda-items/{session_in(w, 'open').items.order_by('position').first().pk}/decide/",
         {"summary": "Discussion.", "text": "Fracture retenue.", "votes_for": 3, "votes_against": 1,
          "dissent": f"Avis contraire, {v}", "reference_label": "fracture"})),
+    ("vote_cast", "dissent", lambda w, v: (
+        w.clinicians[0], f"/api/agenda-items/{session_in(w, 'open').items.order_by('position').first().pk}/vote/",
+        {"choice": "against", "dissent": f"Avis contraire, {v}"})),
+    ("comment_add", "text", lambda w, v: (
+        w.patient_reps[0], f"/api/sessions/{session_in(w, 'open').pk}/comments/", {"text": f"Rappeler {v}"})),
+    ("session_reschedule", "place", lambda w, v: (
+        w.secretary, f"/api/sessions/{session_in(w, 'planned', with_cases=False).pk}/reschedule/",
+        {"scheduled_at": (timezone.now() + dt.timedelta(days=3)).isoformat(), "place": f"Salle 2, {v}"})),
     ("vigilance_create", "description", lambda w, v: (
         w.quality, "/api/vigilance-reports/",
         {"committee": w.committee.pk, "ai_system": w.ai_system.pk, "event_date": "2026-03-02",

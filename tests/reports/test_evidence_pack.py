@@ -170,5 +170,5 @@ def test_evidence_pack_query_count_is_constant(db, django_assert_num_queries, n_
     # session, user, AI system, committees, campaigns, locked reads, case aggregates, members,
     # reviewers' specialties, classifications, sessions, reports, series (campaigns, case rows,
     # verdicts), actions, vigilance, audit chain (rows, head), audit counts
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(21):
         assert client.get(url).status_code == 200

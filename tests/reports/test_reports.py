@@ -9,6 +9,7 @@ import re
 import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from cases.models import Case
@@ -60,8 +61,14 @@ def test_campaign_dashboard_by_role(setup, who, status):
         assert "reports/vendor/plotly.min.js" in text
 
 
+def _end_term(world, user):
+    """``user`` no longer sits on the committee (a member in office reads its dashboards)."""
+    world.committee.members.filter(user=user).update(term_end=timezone.localdate())
+
+
 def test_campaign_dashboard_clinician_is_refused(setup):
     world, campaign = setup
+    _end_term(world, world.clinicians[0])
     assert login(world.clinicians[0]).get(f"/reports/campaigns/{campaign.pk}/").status_code == 403
 
 
@@ -148,7 +155,7 @@ def test_ai_system_dashboard_query_count_is_constant(db, django_assert_num_queri
     client = login(world.management)
     client.get(f"/reports/ai-systems/{world.ai_system.pk}/")
     # session, user, AI system, campaigns, case rows, verdicts, corrective actions, vigilance reports
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = client.get(f"/reports/ai-systems/{world.ai_system.pk}/")
     assert response.status_code == 200
     series = selectors.ai_system_series(world.ai_system, selectors.campaigns_in_series(world.management,
@@ -243,6 +250,7 @@ def test_internal_report_hidden_from_anonymous_and_clinicians(setup):
     world, campaign = setup
     report = services.report_publish(actor=world.quality, campaign=campaign, audience=Audience.INTERNAL)
     assert Client().get(f"/reports/published/{report.pk}/").status_code == 404
+    _end_term(world, world.clinicians[0])
     assert login(world.clinicians[0]).get(f"/reports/published/{report.pk}/").status_code == 404
     assert Client().get(f"/reports/published/{report.pk}/export.csv").status_code == 404
 

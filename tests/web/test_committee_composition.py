@@ -35,9 +35,10 @@ def state() -> dict:
 
 
 def test_forms_are_shown_to_managers_in_french(world):
-    body = html(login(world.secretary).get(page(world)))
-    for text in ("Attribuer un siège", "Déclarer un conflit d'intérêts", "Règle de quorum", "Mettre fin au mandat"):
+    body = html(login(world.secretary).get(page(world) + "?tab=manage"))
+    for text in ("Attribuer un siège", "Déclarer un conflit d'intérêts", "Règle de quorum"):
         assert text in body
+    assert "Mettre fin au mandat" in html(login(world.secretary).get(page(world) + "?tab=members"))
 
 
 def test_add_member_happy_path_and_errors(world):
@@ -79,8 +80,8 @@ def test_end_term_moves_the_member_to_history_then_409(world):
     yesterday = timezone.localdate() - dt.timedelta(days=1)
     r = client.post(url, {prefix + "term_end": yesterday.isoformat()})
     assert r.status_code == 302
-    body = html(client.get(page(world)))
-    assert world.clinicians[0].display_name in body.split("Historique")[1]
+    body = html(client.get(page(world) + "?tab=history"))
+    assert world.clinicians[0].display_name in body.split("Historique")[-1]
     before = state()
     r = client.post(url, {prefix + "term_end": timezone.localdate().isoformat()})
     assert r.status_code == 409 and "déjà terminé" in html(r)
@@ -107,11 +108,11 @@ def test_declare_and_withdraw_a_conflict(world):
     assert (conflict.member_id, conflict.kind, conflict.ai_system_id, conflict.value) == (
         member.pk, "ai_system", world.ai_system.pk, "")
     withdraw = f"/committees/{world.committee.pk}/conflicts/{conflict.pk}/withdraw/"
-    assert withdraw in client.get(page(world)).content.decode()
+    assert withdraw in client.get(page(world) + "?tab=members").content.decode()
     assert client.post(withdraw).status_code == 302
     conflict.refresh_from_db()
     assert conflict.withdrawn_at is not None
-    body = html(client.get(page(world)))
+    body = html(client.get(page(world) + "?tab=members"))
     assert "retiré le" in body and withdraw not in body
     before = state()
     r = client.post(withdraw)

@@ -51,16 +51,29 @@ def test_committee_pages_render_for_the_officers_and_the_quality_team(world, sit
         client = login(user)
         for url in _pages(world, sitting):
             assert client.get(url).status_code == 200, (user.username, url)
-    body = html(login(world.secretary).get(f"/sessions/{sitting.pk}/"))
-    assert "Ordre du jour" in body and "Quorum" in body
+    assert "Ordre du jour" in html(login(world.secretary).get(f"/sessions/{sitting.pk}/"))
+    assert "Quorum" in html(login(world.secretary).get(f"/sessions/{sitting.pk}/?tab=attendance"))
+
+
+MEMBER_READS = ("/committees/", "/committees/{c}/", "/sessions/{s}/", "/sessions/{s}/?tab=attendance",
+                "/sessions/{s}/?tab=minutes", "/sessions/{s}/minutes.html")
 
 
 def test_committee_pages_are_404_for_everyone_else(world, sitting):
-    outsiders = [world.management, world.dpo, world.clinicians[0], world.patient_reps[0]]
+    outsiders = [world.management, world.dpo]
     for user in outsiders:
         client = login(user)
         for url in _pages(world, sitting):
             assert client.get(url).status_code == 404, (user.username, url)
+    # The members in office (clinician and patient-representative seats) read the committee's
+    # sessions, and only them: the officers' pages stay 404.
+    reads = {u.format(c=world.committee.pk, s=sitting.pk) for u in MEMBER_READS}
+    for member in (world.clinicians[0], world.patient_reps[0]):
+        client = login(member)
+        for url in reads:
+            assert client.get(url).status_code == 200, (member.username, url)
+        for url in set(_pages(world, sitting)) - reads:
+            assert client.get(url).status_code == 404, (member.username, url)
     for url in _pages(world, sitting):
         r = Client().get(url)
         assert r.status_code == 302 and r["Location"] == f"/login/?next={url}"
@@ -72,10 +85,10 @@ def test_composition_shows_seats_terms_conflicts_and_history(world):
                                         description="Conseil")
     committee_services.member_end_term(actor=world.quality, member=member,
                                        term_end=timezone.localdate() - dt.timedelta(days=1))
-    body = html(login(world.quality).get(f"/committees/{world.committee.pk}/"))
-    history = body.split("Historique")[1]
-    assert world.clinicians[0].display_name in history
-    assert "AcmeVendor" in body and "Président" in body
+    history = html(login(world.quality).get(f"/committees/{world.committee.pk}/?tab=history"))
+    assert world.clinicians[0].display_name in history.split("Historique")[-1]
+    assert "AcmeVendor" in history
+    assert "Président" in html(login(world.quality).get(f"/committees/{world.committee.pk}/?tab=members"))
 
 
 def test_plan_session_form_names_the_missing_fields(world):
@@ -91,27 +104,35 @@ def test_plan_session_form_names_the_missing_fields(world):
     assert Session.objects.get().video_link == "https://visio.example.org/x"
 
 
-def test_decision_refused_without_quorum_then_recorded(world, sitting):
+def test_decision_refused_without_quorum_then_recorded_from_the_members_votes(world, sitting):
     item = sitting.items.order_by("position").first()
     chair = login(world.chair)
     url = f"/sessions/{sitting.pk}/items/{item.pk}/decide/"
     data = {f"item{item.pk}-{k}": v for k, v in {
-        "summary": "Discussion.", "text": "Fracture retenue.", "reference_label": "fracture", "votes_for": "4",
-        "votes_against": "1", "votes_abstain": "0", "dissent": ""}.items()}
+        "summary": "Discussion.", "text": "Fracture retenue.", "reference_label": "fracture"}.items()}
     r = chair.post(url, data)
     assert r.status_code == 409
     assert "Pas de quorum" in html(r) or "No quorum" in html(r)
     assert AgendaItem.objects.get(pk=item.pk).state == AgendaItemState.PENDING
     present_quorum(sitting, world.secretary)
-    r = chair.post(url, data)  # one vote against, no dissent recorded
+    page = html(chair.get(f"/sessions/{sitting.pk}/"))
+    assert f'action="{url}"' not in page  # no vote yet: the decision button is not offered
+    r = chair.post(url, data)
+    assert r.status_code == 400 and AgendaItem.objects.get(pk=item.pk).state == AgendaItemState.PENDING
+    vote = f"/sessions/{sitting.pk}/items/{item.pk}/vote/"
+    r = login(world.clinicians[2]).post(vote, {f"vote{item.pk}-choice": "against"})  # no dissent given
     assert r.status_code == 400
-    body = html(r)
-    before_dissent = body.split(f'for="id_item{item.pk}-dissent"')[0].rsplit('<div class="field', 1)[1]
+    before_dissent = html(r).split(f'for="id_vote{item.pk}-dissent"')[0].rsplit('<div class="field', 1)[1]
     assert "has-errors" in before_dissent
-    assert "Consignez l'opinion divergente" in body
-    data[f"item{item.pk}-dissent"] = "Trait douteux."
+    for voter in (world.chair, world.clinicians[0], world.clinicians[1]):
+        assert login(voter).post(vote, {f"vote{item.pk}-choice": "for"}).status_code == 302
+    assert login(world.clinicians[2]).post(vote, {f"vote{item.pk}-choice": "against",
+                                                  f"vote{item.pk}-dissent": "Trait douteux."}).status_code == 302
+    assert f'action="{url}"' in html(chair.get(f"/sessions/{sitting.pk}/"))
     assert chair.post(url, data).status_code == 302
-    assert AgendaItem.objects.get(pk=item.pk).state == AgendaItemState.DECIDED
+    decision = AgendaItem.objects.get(pk=item.pk).decision
+    assert (decision.votes_for, decision.votes_against, decision.votes_abstain) == (3, 1, 0)
+    assert decision.votes.count() == 4
     # The secretary runs the session but does not decide.
     other = sitting.items.order_by("position")[1]
     r = login(world.secretary).post(f"/sessions/{sitting.pk}/items/{other.pk}/decide/", data)
@@ -138,9 +159,10 @@ def test_signed_minutes_are_frozen_and_nothing_changes(world, sitting):
     signed = _sign(world, sitting)
     assert signed.state == SessionState.SIGNED
     client = login(world.chair)
-    body = html(client.get(f"/sessions/{signed.pk}/"))
+    body = html(client.get(f"/sessions/{signed.pk}/?tab=minutes"))
     assert signed.minutes_sha256 in body
-    assert "Enregistrer la décision" not in body and 'name="status"' not in body
+    assert "Enregistrer la décision" not in body
+    assert 'name="status-' not in html(login(world.secretary).get(f"/sessions/{signed.pk}/?tab=attendance"))
     item = signed.items.order_by("position").first()
     member = world.committee.members.first()
     assert client.post(f"/sessions/{signed.pk}/items/{item.pk}/decide/", {}).status_code == 409

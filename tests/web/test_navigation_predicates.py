@@ -18,8 +18,10 @@ HREF = re.compile(r'href="([^"]+)"')
 
 COMMITTEE_WORK = {"/committees/", "/actions/", "/vigilance/"}
 EXPECTED_NAV = {
-    "clinician": {"/reviews/", "/campaigns/", "/actions/mine/"},
-    "patient_rep": {"/reviews/", "/campaigns/", "/actions/mine/", "/transparency/"},
+    # the world's clinicians and patient representatives sit on its committee: they read its
+    # sessions and its dashboards (not its actions or vigilance, which officers handle)
+    "clinician": {"/reviews/", "/campaigns/", "/reports/", "/committees/", "/actions/mine/"},
+    "patient_rep": {"/reviews/", "/campaigns/", "/reports/", "/committees/", "/actions/mine/", "/transparency/"},
     "chair": {"/reviews/", "/campaigns/", "/reports/", *COMMITTEE_WORK, "/reidentification/"},
     "secretary": {"/campaigns/", "/reports/", *COMMITTEE_WORK},
     "management": {"/campaigns/", "/reports/", "/actions/mine/"},

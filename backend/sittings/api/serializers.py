@@ -12,8 +12,8 @@ from common.fields import IdField
 from common.fsm import available_transitions
 
 from .. import permissions as perms
-from ..enums import AgendaItemState, SessionState
-from ..models import Action, AgendaItem, Attendance, Decision, Session
+from ..enums import AgendaItemState, SessionState, VoteChoice
+from ..models import Action, AgendaItem, Attendance, Comment, Decision, Session, Vote
 from ..quorum import prefetched_quorum
 
 
@@ -38,13 +38,25 @@ class _CallerTransitions(serializers.Serializer):
         return available_transitions(obj, self.context["request"].user, self.transition_permissions)
 
 
+class VoteSerializer(serializers.ModelSerializer):
+    member = IdField(source="member_id")
+    display_name = serializers.CharField(source="member.user.display_name", read_only=True)
+    seat = serializers.CharField(source="member.role", read_only=True)
+
+    class Meta:
+        model = Vote
+        fields = ["member", "display_name", "seat", "choice", "dissent", "on_behalf"]
+        read_only_fields = fields
+
+
 class DecisionSerializer(serializers.ModelSerializer):
     recorded_by = serializers.CharField(source="recorded_by.username", read_only=True)
+    is_unanimous = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Decision
         fields = ["id", "summary", "text", "reference_label", "votes_for", "votes_against", "votes_abstain",
-                  "dissent", "recorded_by", "recorded_at"]
+                  "is_unanimous", "dissent", "recorded_by", "recorded_at"]
         read_only_fields = fields
 
 
@@ -57,11 +69,12 @@ class AgendaItemSerializer(_CallerTransitions, serializers.ModelSerializer):
     kind = serializers.CharField(read_only=True)
     is_withheld = serializers.SerializerMethodField()
     decision = serializers.SerializerMethodField()
+    votes = VoteSerializer(many=True, read_only=True)
 
     class Meta:
         model = AgendaItem
         fields = ["id", "session", "position", "kind", "is_withheld", "title", "reasons", "state",
-                  "campaign_case", "action", "vigilance_report", "decision", "available_transitions"]
+                  "campaign_case", "action", "vigilance_report", "decision", "votes", "available_transitions"]
         read_only_fields = fields
 
     def get_is_withheld(self, obj) -> bool:
@@ -159,11 +172,45 @@ class AttendanceInputSerializer(serializers.Serializer):
 class DecisionInputSerializer(serializers.Serializer):
     summary = serializers.CharField(max_length=10000)
     text = serializers.CharField(max_length=10000)
-    votes_for = serializers.IntegerField(min_value=0, max_value=100)
+    votes_for = serializers.IntegerField(
+        min_value=0, max_value=100, required=False, allow_null=True, default=None,
+        help_text="Leave out: the decision counts the present members' votes (``vote``). Given without any "
+                  "member's vote, a show of hands counted by the chair.")
     votes_against = serializers.IntegerField(min_value=0, max_value=100, default=0)
     votes_abstain = serializers.IntegerField(min_value=0, max_value=100, default=0)
     dissent = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
     reference_label = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+
+class VoteInputSerializer(serializers.Serializer):
+    choice = serializers.ChoiceField(choices=VoteChoice.choices)
+    dissent = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
+    member = IdField(required=False, allow_null=True, default=None,
+                     help_text="The chair recording a present member's vote on their behalf: that member's seat id.")
+
+
+class CommentInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=4000)
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.display_name", read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "session", "subject", "item", "author", "text", "created_at"]
+        read_only_fields = fields
+
+
+class RollCallInputSerializer(serializers.Serializer):
+    statuses = serializers.DictField(child=serializers.CharField(max_length=10),
+                                     help_text="{member id: present, excused or absent}, every row at once")
+
+
+class RescheduleInputSerializer(serializers.Serializer):
+    scheduled_at = serializers.DateTimeField()
+    place = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    video_link = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class MinutesSerializer(serializers.Serializer):
@@ -172,6 +219,9 @@ class MinutesSerializer(serializers.Serializer):
     minutes_html = serializers.CharField()
     minutes_sha256 = serializers.CharField(allow_null=True)
     signed_at = serializers.DateTimeField(allow_null=True)
+    withheld_passages = serializers.IntegerField(
+        help_text="Passages on a case the caller still reads blind, replaced by a neutral mention (the hash is "
+                  "that of the full minutes).")
 
 
 class ActionSerializer(_CallerTransitions, serializers.ModelSerializer):

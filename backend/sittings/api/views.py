@@ -19,7 +19,7 @@ from common.exceptions import Forbidden, ValidationFailed, ensure
 from .. import permissions as perms
 from .. import selectors, services
 from ..enums import SessionState
-from ..minutes import render_minutes
+from ..minutes import minutes_for_reader, render_minutes
 from ..models import Action, AgendaItem, Session
 from .serializers import (
     ActionCreateSerializer,
@@ -27,13 +27,18 @@ from .serializers import (
     AddItemSerializer,
     AgendaItemSerializer,
     AttendanceInputSerializer,
+    CommentInputSerializer,
+    CommentSerializer,
     DecisionInputSerializer,
     MinutesSerializer,
     OutcomeSerializer,
     QuorumInputSerializer,
     RequiredReasonSerializer,
+    RescheduleInputSerializer,
+    RollCallInputSerializer,
     SessionCreateSerializer,
     SessionSerializer,
+    VoteInputSerializer,
 )
 
 
@@ -127,21 +132,65 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                                    status=data.validated_data["status"])
         return Response(self._fresh(session.pk))
 
+    @extend_schema(request=RollCallInputSerializer, responses=SessionSerializer)
+    @action(detail=True, methods=["post"], url_path="roll-call", url_name="roll-call")
+    def roll_call(self, request, pk=None):
+        """Record every member's attendance at once while the session sits (all or nothing)."""
+        session = self.get_object()
+        data = RollCallInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        statuses = {}
+        for key, value in data.validated_data["statuses"].items():
+            if not str(key).isdigit():
+                raise ValidationFailed(f"Unknown member “{key}”.", extra={"statuses": [f"{key}: not a member id"]})
+            statuses[int(key)] = value
+        services.attendance_record_all(actor=request.user, session=session, statuses=statuses)
+        return Response(self._fresh(session.pk))
+
+    @extend_schema(request=RescheduleInputSerializer, responses=SessionSerializer)
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request, pk=None):
+        """Move a planned session; the members get the updated calendar invitation."""
+        session = self.get_object()
+        data = RescheduleInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.session_reschedule(actor=request.user, session=session, **data.validated_data)
+        return Response(self._fresh(session.pk))
+
+    @extend_schema(request=CommentInputSerializer, responses={200: CommentSerializer(many=True),
+                                                              201: CommentSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def comments(self, request, pk=None):
+        """The members' comments on the session's draft minutes and visible items (GET), or a new
+        comment on the draft minutes (POST), until they are signed."""
+        session = self.get_object()
+        if request.method == "POST":
+            data = CommentInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            comment = services.comment_add(actor=request.user, session=session, text=data.validated_data["text"])
+            return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+        withheld = {i.pk for i in session.items.all() if i.is_blind_for_caller}
+        comments = [c for c in selectors.session_comment_list(session) if c.item_id not in withheld]
+        return Response(CommentSerializer(comments, many=True).data)
+
     @extend_schema(responses=MinutesSerializer)
     @action(detail=True, methods=["get"])
     def minutes(self, request, pk=None):
         """The signed minutes exactly as frozen (with their SHA-256), or, before signature, a
-        draft preview rendered now. Withheld (403) from a caller who still reads one of the
-        session's cases blind: the minutes discuss it."""
+        draft preview rendered now. For a caller who still reads one of the session's cases blind,
+        the passage on that case is replaced by a neutral mention (``withheld_passages``); minutes
+        signed before passages were marked are then withheld whole (403)."""
         session = self.get_object()
-        if any(item.is_blind_for_caller for item in session.items.all()):
+        items = list(session.items.all())
+        blind = {i.campaign_case_id for i in items if i.campaign_case_id and i.is_blind_for_caller}
+        signed = session.state == SessionState.SIGNED
+        html = session.minutes_html if signed else render_minutes(session)
+        shown = minutes_for_reader(html, blind, blind)
+        if shown is None:
             raise Forbidden("You still read a case of this session blind: its minutes are withheld from you.")
-        if session.state == SessionState.SIGNED:
-            body = {"session": session.pk, "is_draft": False, "minutes_html": session.minutes_html,
-                    "minutes_sha256": session.minutes_sha256, "signed_at": session.signed_at}
-        else:
-            body = {"session": session.pk, "is_draft": True, "minutes_html": render_minutes(session),
-                    "minutes_sha256": None, "signed_at": None}
+        body = {"session": session.pk, "is_draft": not signed, "minutes_html": shown,
+                "minutes_sha256": session.minutes_sha256 if signed else None,
+                "signed_at": session.signed_at if signed else None, "withheld_passages": len(blind)}
         return Response(MinutesSerializer(body).data)
 
 
@@ -161,6 +210,40 @@ class AgendaItemViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     decide = transition_action("decide", services.decision_record, input_serializer=DecisionInputSerializer,
                                responses=AgendaItemSerializer)
+
+    @extend_schema(request=VoteInputSerializer, responses=AgendaItemSerializer)
+    @action(detail=True, methods=["post"])
+    def vote(self, request, pk=None):
+        """A present member's own vote on the item; with ``member``, the chair's record of another
+        present member's vote on their behalf."""
+        item = self.get_object()
+        if item.is_blind_for_caller:
+            raise Forbidden("You still read this case blind.")
+        data = VoteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        member_id = values.pop("member")
+        member = None
+        if member_id is not None:
+            member = Member.objects.select_related("user").filter(pk=member_id,
+                                                                  committee_id=item.session.committee_id).first()
+            if member is None:
+                raise ValidationFailed("Unknown member.", extra={"member": ["not a member of this committee"]})
+        services.vote_cast(actor=request.user, item=item, member=member, **values)
+        return Response(self.represent(self.get_queryset().get(pk=item.pk)))
+
+    @extend_schema(request=CommentInputSerializer, responses={201: CommentSerializer})
+    @action(detail=True, methods=["post"])
+    def comments(self, request, pk=None):
+        """A member's comment on the item, until the minutes are signed."""
+        item = self.get_object()
+        if item.is_blind_for_caller:
+            raise Forbidden("You still read this case blind.")
+        data = CommentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        comment = services.comment_add(actor=request.user, session=item.session, item=item,
+                                       text=data.validated_data["text"])
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
     defer = transition_action("defer", services.item_defer, responses=AgendaItemSerializer)
 
 

@@ -25,9 +25,10 @@ from reviews.services import adjudication_record
 
 from .. import agenda
 from .. import permissions as perms
-from ..enums import AgendaItemKind, AgendaItemState, AttendanceStatus, SessionState
+from ..convocations import METHOD_CANCEL, METHOD_REQUEST, send_convocation
+from ..enums import AgendaItemKind, AgendaItemState, AttendanceStatus, SessionState, VoteChoice
 from ..minutes import render_minutes
-from ..models import AgendaItem, Attendance, Decision, Session
+from ..models import AgendaItem, Attendance, Decision, Session, Vote
 from ..quorum import session_quorum
 
 RECORDED_ATTENDANCE = (AttendanceStatus.PRESENT, AttendanceStatus.EXCUSED, AttendanceStatus.ABSENT)
@@ -108,7 +109,7 @@ def session_create(*, actor, committee: Committee, title: str, scheduled_at: dat
     """Plan a session: every member whose term covers its date is invited, and the agenda is built
     from what awaits the committee (discordant and flagged cases, open actions, vigilance)."""
     ensure_no_identifiers(fields={"title": title, "place": place, "video_link": video_link})
-    ensure(perms.can_view_sessions(actor, committee.pk), "Only the committee's officers or the quality team can "
+    ensure(perms.can_plan_sessions(actor, committee.pk), "Only the committee's officers or the quality team can "
                                                           "plan sessions.")
     title = title.strip()
     if not title:
@@ -125,6 +126,7 @@ def session_create(*, actor, committee: Committee, title: str, scheduled_at: dat
         added = _append_items(session)
         audit_record(actor=actor, action="session.create", target=session,
                      data={"committee": committee.pk, "scheduled_at": scheduled_at.isoformat(), "items": added})
+        transaction.on_commit(lambda: send_convocation(session.pk, method=METHOD_REQUEST))
     return session
 
 
@@ -175,16 +177,6 @@ def enqueue_case(campaign_case_id: int) -> None:
 
 # --- The sitting ---------------------------------------------------------------------------------
 
-def _transition_session(actor, session: Session, name: str, predicate, *args, fields=(), data=None, **kwargs):
-    with transaction.atomic():
-        session = _locked_session(session.pk)
-        ensure(predicate(actor, session))
-        apply_transition(session, name, *args, **kwargs)
-        save_transitioned(session, *fields, "updated_at")
-        audit_record(actor=actor, action=f"session.{name}", target=session, data=data or {})
-    return session
-
-
 def session_start(*, actor, session: Session) -> Session:
     """Open the sitting; the agenda first catches up with anything that came up since planning."""
     with transaction.atomic():
@@ -198,11 +190,20 @@ def session_start(*, actor, session: Session) -> Session:
 
 
 def session_cancel(*, actor, session: Session, reason: str) -> Session:
+    """Cancel a planned session; the invited members get the calendar cancellation
+    (``METHOD:CANCEL``, next ``SEQUENCE``)."""
     ensure_no_identifiers(fields={"reason": reason})
     if not reason.strip():
         raise ValidationFailed("Give a reason for cancelling.", extra={"reason": ["required"]})
-    return _transition_session(actor, session, "cancel", perms.can_run_session, reason.strip(),
-                               fields=("cancel_reason",), data={"reason": reason.strip()})
+    with transaction.atomic():
+        session = _locked_session(session.pk)
+        ensure(perms.can_run_session(actor, session))
+        apply_transition(session, "cancel", reason.strip())
+        session.convocation_sequence += 1
+        save_transitioned(session, "cancel_reason", "convocation_sequence", "updated_at")
+        audit_record(actor=actor, action="session.cancel", target=session, data={"reason": reason.strip()})
+        transaction.on_commit(lambda: send_convocation(session.pk, method=METHOD_CANCEL))
+    return session
 
 
 def attendance_record(*, actor, session: Session, member: Member, status: str) -> Attendance:
@@ -241,11 +242,24 @@ def _validate_votes(quorum_voters: int, votes_for: int, votes_against: int, vote
                                extra={"dissent": ["required when someone voted against"]})
 
 
-def decision_record(*, actor, item: AgendaItem, summary: str, text: str, votes_for: int, votes_against: int = 0,
-                    votes_abstain: int = 0, dissent: str = "", reference_label: str = "") -> Decision:
+def _counted_votes(session: Session, item: AgendaItem) -> list[Vote]:
+    """The votes cast on ``item`` by members still recorded present (locked)."""
+    present = session.attendances.filter(status=AttendanceStatus.PRESENT).values("member_id")
+    return list(Vote.objects.select_for_update(of=("self",)).filter(item=item, member_id__in=present)
+                .select_related("member__user").order_by("member__role", "member__user__last_name", "pk"))
+
+
+def decision_record(*, actor, item: AgendaItem, summary: str, text: str, votes_for: int | None = None,
+                    votes_against: int = 0, votes_abstain: int = 0, dissent: str = "",
+                    reference_label: str = "") -> Decision:
     """The chair records the committee's decision on an item, only while the session sits and has
     its quorum (409 otherwise). For a case whose readers disagree, the decision gives the reference
-    label by consensus, written as the case's adjudication in the same transaction."""
+    label decided by the committee, written as the case's adjudication in the same transaction.
+
+    The vote is the present members' own votes (``members.vote_cast``): the decision counts them,
+    takes their dissenting opinions and links them. Counts given as well must match them. Without
+    any member's vote, the chair may still record a show of hands as counts (``votes_for`` ...),
+    the only record older decisions have."""
     ensure_no_identifiers(fields={"summary": summary, "text": text, "dissent": dissent})
     if not summary.strip() or not text.strip():
         field = "summary" if not summary.strip() else "text"
@@ -263,6 +277,19 @@ def decision_record(*, actor, item: AgendaItem, summary: str, text: str, votes_f
         if not quorum.is_met:
             raise TransitionNotAllowed(f"No quorum: {quorum.describe()}. No decision can be recorded.",
                                        code="quorum_not_met", extra={"quorum": quorum.describe()})
+        votes = _counted_votes(session, item)
+        if votes:
+            tally = tuple(sum(1 for v in votes if v.choice == c)
+                          for c in (VoteChoice.FOR, VoteChoice.AGAINST, VoteChoice.ABSTAIN))
+            if votes_for is not None and (votes_for, votes_against, votes_abstain) != tally:
+                raise ValidationFailed(
+                    f"The counts given ({votes_for}, {votes_against}, {votes_abstain}) differ from the members' "
+                    f"votes ({tally[0]} for, {tally[1]} against, {tally[2]} abstaining).",
+                    extra={"votes_for": ["differs from the members' votes"]})
+            votes_for, votes_against, votes_abstain = tally
+            dissent = "\n\n".join(f"{v.member.user.display_name} : {v.dissent}" for v in votes if v.dissent)
+        elif votes_for is None:
+            raise ValidationFailed("No member has voted on this item yet.", extra={"votes": ["no vote recorded"]})
         _validate_votes(session_voters(session), votes_for, votes_against, votes_abstain, dissent)
         adjudication = None
         needs_label = item.campaign_case_id and cc.state == CampaignCaseState.NEEDS_ADJUDICATION
@@ -280,9 +307,11 @@ def decision_record(*, actor, item: AgendaItem, summary: str, text: str, votes_f
             item=item, summary=summary.strip(), text=text.strip(), reference_label=reference_label,
             adjudication=adjudication, votes_for=votes_for, votes_against=votes_against,
             votes_abstain=votes_abstain, dissent=dissent.strip(), recorded_by=actor)
+        if votes:
+            Vote.objects.filter(pk__in=[v.pk for v in votes]).update(decision=decision)
         save_transitioned(item, "updated_at")
         audit_record(actor=actor, action="session.decision", target=session, data={
-            "item": item.pk, "votes": [votes_for, votes_against, votes_abstain],
+            "item": item.pk, "votes": [votes_for, votes_against, votes_abstain], "per_member": bool(votes),
             "reference_label": reference_label, "quorum": quorum.describe()})
     return decision
 

@@ -45,6 +45,15 @@ def campaign_for(user, pk: int) -> Campaign:
         raise Http404 from None
 
 
+def figures_campaign_for(user, pk: int) -> Campaign:
+    """A campaign whose dashboard the caller may look for (a member in office: their committee's
+    campaigns too); 404 otherwise."""
+    campaign = selectors.figures_campaign_list_for_user(user).filter(pk=pk).first()
+    if campaign is None:
+        raise Http404
+    return campaign
+
+
 def campaign_rows(user) -> list[dict]:
     """One row per visible campaign; the period, committee and sizes only on the rows whose design
     the caller may see (one query for the campaigns the caller reads blind)."""

@@ -4,7 +4,12 @@ committee's view of a case."""
 
 from django.http import Http404
 
-from committees.selectors import committee_business_get_for_user, committee_business_list_for_user
+from committees.selectors import (
+    committee_business_get_for_user,
+    committee_business_list_for_user,
+    committee_sittings_get_for_user,
+    committee_sittings_list_for_user,
+)
 from reidentification.selectors import reidentification_get_for_user
 from reviews import permissions as perms
 from reviews.models import Campaign
@@ -39,6 +44,16 @@ def committees_for(user):
 
 def committee_for(user, pk: int):
     return _or_404(committee_business_get_for_user(user, pk))
+
+
+def sitting_committees_for(user):
+    """Committees whose sessions the caller reads (the quality team: every one; a member in office,
+    whatever the seat: theirs), by name."""
+    return committee_sittings_list_for_user(user)
+
+
+def sitting_committee_for(user, pk: int):
+    return _or_404(committee_sittings_get_for_user(user, pk))
 
 
 def session_for(user, pk: int):

@@ -14,7 +14,7 @@ from reidentification import permissions as rperms
 from reviews import permissions as perms
 from reviews import services
 from reviews.enums import AssignmentKind, CampaignCaseState
-from sittings.selectors import campaign_case_get_for_campaign, clinician_reading_list
+from sittings.selectors import campaign_case_get_for_campaign, case_reading_list
 
 from .. import reads
 from ..labels import state_display
@@ -25,13 +25,23 @@ from .committee_common import committee_errors
 @require_safe
 @committee_errors("case")
 def case_context(request, pk: int, campaign_case_pk: int):
+    """The evidence the committee weighs, for the chair, the quality team and every member of the
+    committee who does not read this case blind (404 otherwise): clinical context, report text,
+    image link, and every reader's label, confidence, rationale, discrepancy class and
+    adverse-event flag. Three queries whatever the number of readers."""
     cc = reads.case_context_for(request.user, pk, campaign_case_pk)
-    readers = [
-        {"kind_label": AssignmentKind(a.kind).label, "state_label": a.get_state_display(),
-         "label": label_display(getattr(getattr(a, "verdict", None), "label", "")),
-         "third": a.is_third_reading}
-        for a in clinician_reading_list(cc)
-    ]
+    readers = []
+    for a in case_reading_list(cc):
+        verdict = getattr(a, "verdict", None)
+        classification = getattr(a, "classification", None)
+        readers.append({
+            "kind_label": AssignmentKind(a.kind).label, "state_label": a.get_state_display(),
+            "label": label_display(verdict.label if verdict else ""),
+            "confidence": verdict.confidence if verdict else None,
+            "rationale": (verdict.rationale or verdict.comments) if verdict else "",
+            "discrepancy": classification.get_discrepancy_display() if classification else "",
+            "adverse_event": classification.possible_adverse_event if classification else None,
+            "third": a.is_third_reading})
     return render(request, "committees/case.html", {
         "cc": cc, "campaign": cc.campaign, "case": cc.case,
         "state_label": state_display(CampaignCaseState, cc.state),

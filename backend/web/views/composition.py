@@ -30,20 +30,28 @@ from .. import reads
 from ..forms_committees import ConflictForm, EndTermForm, MemberAddForm, QuorumForm, apply_service_errors
 from .committee_common import committee_errors, refusal_page
 
+COMMITTEE_TABS = ("sessions", "members", "history", "manage")
+
 
 def committee_page(request, committee, *, bound: dict | None = None, status: int = 200):
-    """The committee page: current members (term running or to come), the membership history
-    (terms ended), the sessions and, for the committee's managers, the composition forms. A fixed
-    number of queries whatever the number of members."""
+    """The committee page, one tab at a time (``?tab=``, no JavaScript needed): its sessions,
+    current members (term running or to come), the membership history (terms ended) and, for the
+    committee's managers, the composition forms (the tab a form error re-renders). A fixed number
+    of queries whatever the number of members."""
     members = list(cselectors.member_list_for_committee(committee))
     today = timezone.localdate()
     current = [m for m in members if not services.term_has_ended(m, today=today)]
     ended = [m for m in members if services.term_has_ended(m, today=today)]
     can_manage = cperms.can_manage_committee(request.user, committee.pk)
+    tabs = COMMITTEE_TABS if can_manage else COMMITTEE_TABS[:-1]
+    tab = request.GET.get("tab", "sessions")
+    if bound:
+        tab = "members" if any(isinstance(k, tuple) for k in bound) else "manage"
     context = {
+        "tabs": tabs, "tab": tab if tab in tabs else "sessions",
         "committee": committee, "members": current, "ended": ended,
         "sessions": list(session_list_for_committee(committee)),
-        "can_plan": sittings_perms.can_view_sessions(request.user, committee.pk),
+        "can_plan": sittings_perms.can_plan_sessions(request.user, committee.pk),
         "can_manage": can_manage,
     }
     if can_manage:

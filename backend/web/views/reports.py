@@ -26,7 +26,12 @@ from reports.finders import plotly_js_source
 from reports.models import Report
 from reports.selectors.published import public_report_list, report_get_for_user, report_list_for_campaign
 from reviews import selectors as review_selectors
-from reviews.permissions import blind_campaign_ids_of, can_view_campaign_results, reads_campaign_figures
+from reviews.permissions import (
+    blind_campaign_ids_of,
+    can_view_campaign_results,
+    reads_campaign_figures,
+    reads_member_figures,
+)
 
 from .. import reads
 from ..errors import web_errors
@@ -39,10 +44,10 @@ def index(request):
     they still review blind), AI systems, and the public page. Three queries."""
     user = request.user
     campaigns, ai_systems = [], []
-    if reads_campaign_figures(user):
+    if reads_campaign_figures(user) or reads_member_figures(user):
         blind = blind_campaign_ids_of(user)
         campaigns = [{"id": c.pk, "name": c.name, "ai_system": c.ai_system.name}
-                     for c in review_selectors.campaign_list_for_user(user)
+                     for c in review_selectors.figures_campaign_list_for_user(user)
                      if can_view_campaign_results(user, c, blind_campaign_ids=blind)]
     if perms.can_view_ai_system_dashboard(user):
         ai_systems = [{"id": s.pk, "name": s.name} for s in ai_system_list_for_user(user)]
@@ -62,7 +67,7 @@ def _ai_system(user, pk: int) -> AISystem:
 @require_safe
 @web_errors("campaign")
 def campaign_dashboard(request, pk: int):
-    campaign = reads.campaign_for(request.user, pk)
+    campaign = reads.figures_campaign_for(request.user, pk)
     if not can_view_campaign_results(request.user, campaign):
         raise Forbidden("You cannot read this campaign's figures.")
     # Case-level access (quality team, the committee's officers) adds the AI-version subgroup and

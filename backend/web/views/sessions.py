@@ -25,8 +25,8 @@ from common.pdf import pdf_response
 from reviews.enums import CampaignCaseState
 from sittings import permissions as sperms
 from sittings import selectors, services
-from sittings.enums import AgendaItemState, CaseReason, SessionState
-from sittings.minutes import render_minutes
+from sittings.enums import AgendaItemState, AttendanceStatus, CaseReason, SessionState, VoteChoice
+from sittings.minutes import minutes_for_reader, render_minutes
 from sittings.models import AgendaItem, Session
 from sittings.quorum import session_quorum
 from sittings.services import ensure_session_in
@@ -35,11 +35,13 @@ from .. import reads
 from ..forms_committees import (
     ActionForm,
     AttendanceForm,
+    CommentForm,
     DecisionForm,
     OtherBusinessForm,
     ReasonForm,
     SessionForm,
     SignForm,
+    VoteForm,
     apply_service_errors,
 )
 from .committee_common import ACTIONS, committee_errors, refusal_page
@@ -56,12 +58,13 @@ SESSION_SERVICES = {"start": services.session_start, "close": services.session_c
 @require_safe
 @committee_errors()
 def committee_list(request):
-    """The committees the caller works for, with their sessions: the "Séances" entry."""
-    if not sperms.can_view_committee_pages(request.user):
-        raise Http404
-    committees = list(reads.committees_for(request.user))
+    """The committees the caller sits on (any seat) or works for, with their sessions: the
+    "Séances" entry."""
+    committees = list(reads.sitting_committees_for(request.user))
     if not committees:
         raise Http404
+    for committee in committees:
+        committee.can_plan = sperms.can_plan_sessions(request.user, committee.pk)
     sessions = list(selectors.session_summary_list_for_user(request.user))
     return render(request, "committees/committee_list.html", {"committees": committees, "sessions": sessions})
 
@@ -73,7 +76,7 @@ def committee_detail(request, pk: int):
     """Composition (members with seat, specialty, site, service, term, declared conflicts), the
     membership history (ended terms stay visible), the committee's sessions and, for its managers,
     the composition forms (``web.views.composition``)."""
-    return committee_page(request, reads.committee_for(request.user, pk))
+    return committee_page(request, reads.sitting_committee_for(request.user, pk))
 
 
 @login_required
@@ -118,47 +121,89 @@ def _item_row(item: AgendaItem, *, visible: bool) -> dict:
     return row
 
 
-def _session_context(request, session: Session, *, forms_for: dict | None = None) -> dict:
+SESSION_TABS = ("agenda", "attendance", "minutes")
+CONFIRMED_TRANSITIONS = frozenset({"close", "cancel"})
+"""Irreversible sitting actions: asked to confirm on a page of their own before they run."""
+
+
+def _session_tab(request) -> str:
+    tab = request.GET.get("tab") or request.POST.get("tab") or "agenda"
+    return tab if tab in SESSION_TABS else "agenda"
+
+
+def _session_context(request, session: Session, *, forms_for: dict | None = None, tab: str | None = None) -> dict:
     """The session page: agenda (withheld case items for a blind reader), attendance, quorum,
-    the transitions the caller may fire, the forms, and the minutes (frozen once signed)."""
+    the members' votes and comments, the transitions the caller may fire, the forms, and the
+    minutes (frozen once signed; a passage on a case the caller reads blind is withheld). The
+    page is split into tabs (``?tab=``), each rendered on its own, without JavaScript."""
     user = request.user
     forms_for = forms_for or {}
+    tab = tab or _session_tab(request)
     blind = reads.blind_case_ids(user)
     items = selectors.session_agenda(session)
     rows = [_item_row(i, visible=i.campaign_case_id not in blind) for i in items]
     is_open = session.state == SessionState.OPEN
     active = session.state in (SessionState.PLANNED, SessionState.OPEN)
     can_run = sperms.can_run_session(user, session)
-    can_decide = sperms.can_record_decision(user, session) and is_open
+    attendances = selectors.session_attendance_list(session)
+    quorum = session_quorum(session)
+    present = [a for a in attendances if a.status == AttendanceStatus.PRESENT]
+    i_am_present = any(a.member.user_id == user.pk for a in present)
+    is_chair = sperms.can_record_decision(user, session)
+    can_decide = is_chair and is_open
     can_act = sperms.can_manage_actions(user, session.committee_id) and session.state != SessionState.SIGNED
-    owners = user_choice_list_for_user(user)
+    can_comment = sperms.can_comment(user, session) and session.state in (
+        SessionState.PLANNED, SessionState.OPEN, SessionState.CLOSED)
+    votes = selectors.session_votes_by_item(session)
+    comments, minutes_comments = selectors.session_comments(session)
+    owners = user_choice_list_for_user(user) if can_act else None
+    present_members = selectors.present_member_list(session) if can_decide else None
     for row in rows:
         if not row["visible"]:
             continue
         key = row["id"]
-        if can_decide and row["state"] == AgendaItemState.PENDING:
-            row["decision_form"] = forms_for.get(("decide", key)) or DecisionForm(
-                labels=row["labels"], prefix=f"item{key}")
+        pending = row["state"] == AgendaItemState.PENDING
+        row["votes"] = votes.get(key, [])
+        row["my_vote"] = next((v for v in row["votes"] if v.member.user_id == user.pk), None)
+        row["tally"] = {c: sum(1 for v in row["votes"] if v.choice == c) for c in VoteChoice.values}
+        row["comments"] = comments.get(key, [])
+        if can_comment:
+            row["comment_form"] = forms_for.get(("comment", key)) or CommentForm(prefix=f"comment{key}")
+        if is_open and pending and i_am_present and sperms.can_vote(user, session):
+            row["vote_form"] = forms_for.get(("vote", key)) or VoteForm(
+                prefix=f"vote{key}", initial={"choice": row["my_vote"].choice} if row["my_vote"] else None)
+        if can_decide and pending and present_members is not None:
+            row["proxy_vote_form"] = forms_for.get(("proxy", key)) or VoteForm(
+                prefix=f"proxy{key}", members=present_members)
+            if quorum.is_met and row["votes"]:
+                row["decision_form"] = forms_for.get(("decide", key)) or DecisionForm(
+                    labels=row["labels"], prefix=f"item{key}")
+            else:
+                row["decision_blocked"] = "quorum" if not quorum.is_met else "votes"
         if can_act and row.get("decision") is not None:
             row["action_form"] = forms_for.get(("action", key)) or ActionForm(owners=owners, prefix=f"action{key}")
-        row["can_defer"] = can_run and active and row["state"] == AgendaItemState.PENDING
-    attendances = selectors.session_attendance_list(session)
+        row["can_defer"] = can_run and active and pending
     all_visible = all(r["visible"] for r in rows)
     minutes = None
-    if all_visible:
-        minutes = session.minutes_html if session.state == SessionState.SIGNED else render_minutes(session)
+    if tab == "minutes":
+        html = session.minutes_html if session.state == SessionState.SIGNED else render_minutes(session)
+        minutes = minutes_for_reader(html, blind, {i.campaign_case_id for i in items if i.campaign_case_id})
     transitions = [{"name": n, "label": ACTIONS[n]}
                    for n in available_transitions(session, user, sperms.SESSION_TRANSITIONS) if n != "sign"]
     return {
         "session": session, "committee": session.committee, "items": rows, "attendances": attendances,
-        "quorum": session_quorum(session), "transitions": transitions,
+        "quorum": quorum, "transitions": transitions, "tab": tab, "tabs": SESSION_TABS,
         "can_run": can_run and active, "can_record_attendance": can_run and is_open,
-        "can_sign": session.state == SessionState.CLOSED and sperms.can_sign_minutes(user, session),
+        "can_sign": session.state == SessionState.CLOSED and sperms.can_sign_minutes(user, session)
+        and all_visible,
         "is_signed": session.state == SessionState.SIGNED, "minutes": minutes, "all_visible": all_visible,
         "attendance_choices": AttendanceForm.base_fields["status"].choices,
         "other_form": forms_for.get("other") or OtherBusinessForm(),
         "cancel_form": forms_for.get("cancel") or ReasonForm(),
-        "has_hidden": not all_visible,
+        "has_hidden": not all_visible, "i_am_present": i_am_present,
+        "minutes_comments": minutes_comments,
+        "minutes_comment_form": (forms_for.get("minutes_comment") or CommentForm(prefix="minutes"))
+        if can_comment else None,
     }
 
 
@@ -166,6 +211,8 @@ def _session_context(request, session: Session, *, forms_for: dict | None = None
 @require_safe
 @committee_errors("session")
 def session_detail(request, pk: int):
+    """The session page, one tab at a time: agenda (votes, comments, decisions), attendance and
+    quorum, minutes. Every member in office of the committee reads it."""
     session = reads.session_for(request.user, pk)
     return render(request, "committees/session_detail.html", _session_context(request, session))
 
@@ -197,6 +244,11 @@ def session_transition(request, pk: int, name: str):
             return render(request, "committees/session_detail.html",
                           _session_context(request, session, forms_for={"cancel": form}), status=400)
         kwargs["reason"] = form.cleaned_data["reason"]
+    if name in CONFIRMED_TRANSITIONS and request.POST.get("confirm") != "yes":
+        pending = sum(1 for i in selectors.session_agenda(session) if i.state == AgendaItemState.PENDING)
+        return render(request, "committees/session_confirm.html", {
+            "session": session, "committee": session.committee, "name": name, "label": ACTIONS[name],
+            "reason": kwargs.get("reason", ""), "pending": pending})
     service(actor=request.user, session=session, **kwargs)
     messages.success(request, _("Done: “%(action)s”.") % {"action": ACTIONS[name]})
     return redirect("web:session", pk=session.pk)
