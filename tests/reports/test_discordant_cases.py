@@ -236,7 +236,8 @@ def test_discordant_cases_query_count_is_constant(django_assert_num_queries, n_d
     world, campaign, ccs = discordant_world(plan)
     client = login(world.quality)
     client.get(f"/reports/campaigns/{campaign.pk}/")  # warm the session and the content types
-    # session, user, the user's committee seats (the menu), campaign, blind check (once: publishing reuses it), case rows (with flags and
+    # session, user, the user's committee seats (the menu),
+    # campaign, blind check (once: publishing reuses it), case rows (with flags and
     # agenda), verdicts, the campaign's revision (2) and the cached figures (the warm-up computed
     # them), reports, and the quality team's per-reader table (read afresh, one query): the list
     # costs no query of its own

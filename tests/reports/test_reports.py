@@ -120,7 +120,8 @@ def test_campaign_dashboard_query_count_is_constant(db, django_assert_num_querie
     campaign = analysed_campaign(world, sample_size=n_cases)
     client = login(world.quality)
     client.get(f"/reports/campaigns/{campaign.pk}/")  # warm the session and the content types
-    # session, user, the user's committee seats (the menu), campaign, blind check (once: publishing reuses it), case rows and verdicts
+    # session, user, the user's committee seats (the menu),
+    # campaign, blind check (once: publishing reuses it), case rows and verdicts
     # (the discordant-case list), the campaign's revision (2), the cached figures (the warm-up
     # computed them), reports, and the quality team's per-reader table (one query)
     with django_assert_num_queries(12):
