@@ -368,3 +368,23 @@ class AssignmentDraft(models.Model):
 
     def __str__(self) -> str:
         return f"Draft of assignment {self.assignment_id}"
+
+
+class EvidenceExposure(models.Model):
+    """Someone who may read cases blind saw a case's unblinded evidence (its AI output, its
+    readers' labels) without being one of its readers: on the committee's case page or in the
+    discordant-case list of a dashboard. They are never drawn to read that case blind afterwards,
+    as a third reader or a replacement (``services.common.one_more_reader``). Kept per case, not
+    per campaign: the AI output is the case's."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("evidence exposure")
+        verbose_name_plural = _("evidence exposures")
+        constraints = [models.UniqueConstraint(fields=["case", "user"], name="reviews_evidence_exposure_once")]
+
+    def __str__(self) -> str:
+        return f"User {self.user_id} saw case {self.case_id}"

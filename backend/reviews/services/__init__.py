@@ -35,9 +35,11 @@ from .campaigns import (
     campaign_start_review,
     protocol_deviation_record,
 )
+from .exposure import evidence_seen
 
 __all__ = [
     "DEVIATION_STATES", "DRAFT_FIELDS", "DRAFT_MAX_CHARS", "THIRD_READING_DAYS", "adjudication_record",
+    "evidence_seen",
     "assignment_classify", "assignment_decline", "assignment_draft_data", "assignment_expire", "assignment_open",
     "assignment_reassign", "assignment_save_draft", "assignment_submit", "assignment_unblind", "campaign_archive",
     "campaign_cancel", "campaign_close_review", "campaign_create", "campaign_draw_sample", "campaign_publish",

@@ -13,6 +13,7 @@ from ..enums import (
 from ..models import (
     Assignment,
     Campaign,
+    EvidenceExposure,
 )
 
 READER_NOUNS = {AssignmentKind.CLINICIAN: "clinician reviewers", AssignmentKind.PATIENT_REP: "patient representatives"}
@@ -36,8 +37,9 @@ def ensure_campaign_in(obj, name: str, campaign: Campaign, states=(CampaignState
 
 def one_more_reader(campaign_case, kind: str, rng, *, only: int | None = None) -> int | None:
     """One more eligible reader of ``kind`` for the case under the campaign's rules, never one who
-    already had it (in any state), the least loaded in the campaign first (``only``: that reader
-    or none). Used for reassignment and third readings."""
+    already had it (in any state) nor one who saw its unblinded evidence (``EvidenceExposure``),
+    the least loaded in the campaign first (``only``: that reader or none). Used for reassignment
+    and third readings."""
     campaign = campaign_case.campaign
     pool = reader_pools(campaign, rng=rng)[kind]
     loads = Counter(Assignment.objects.filter(campaign_case__campaign=campaign, state__in=ACTIVE_STATES)
@@ -46,6 +48,8 @@ def one_more_reader(campaign_case, kind: str, rng, *, only: int | None = None) -
         reader.load = loads.get(reader.user_id, 0)
     case = campaign_case.case
     chosen = pool.pick(case_id=case.pk, service=case.service, site=case.site, signer=case.clinician_pseudonym, k=1,
-                       exclude=set(campaign_case.assignments.values_list("reviewer_id", flat=True)), only=only,
+                       exclude=set(campaign_case.assignments.values_list("reviewer_id", flat=True))
+                       | set(EvidenceExposure.objects.filter(case=case).values_list("user_id", flat=True)),
+                       only=only,
                        signer_key_id=case.key_id)
     return chosen[0] if chosen else None

@@ -30,6 +30,8 @@ def case_context(request, pk: int, campaign_case_pk: int):
     image link, and every reader's label, confidence, rationale, discrepancy class and
     adverse-event flag. Three queries whatever the number of readers."""
     cc = reads.case_context_for(request.user, pk, campaign_case_pk)
+    # a member who sees the evidence is never drawn to read this case blind afterwards
+    services.evidence_seen(user=request.user, case_ids=[cc.case_id])
     readers = []
     for a in case_reading_list(cc):
         verdict = getattr(a, "verdict", None)

@@ -26,6 +26,7 @@ from reports.finders import plotly_js_source
 from reports.models import Report
 from reports.selectors.published import public_report_list, report_get_for_user, report_list_for_campaign
 from reviews import selectors as review_selectors
+from reviews import services as review_services
 from reviews.permissions import (
     blind_campaign_ids_of,
     can_view_campaign_results,
@@ -82,7 +83,12 @@ def campaign_dashboard(request, pk: int):
         ("campaign_dashboard", campaign.pk, case_level, get_language()),
         lambda: pages.campaign_context(selectors.campaign_dashboard(campaign, with_ai_version=case_level, frame=frame)),
         revision=review_selectors.campaign_revision(campaign))
-    discordant = pages.discordant_context(selectors.discordant_cases(frame)) if case_level else None
+    discordant = None
+    if case_level:
+        rows = selectors.discordant_cases(frame)
+        # a chair who also reads is never drawn blind afterwards on a case this list shows them
+        review_services.evidence_seen(user=request.user, case_ids=[r["case_id"] for r in rows])
+        discordant = pages.discordant_context(rows)
     # The per-reader table names readers: the quality team only, read afresh, never cached with
     # the figures and never frozen into a report.
     reader_rows = None
