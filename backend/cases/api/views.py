@@ -17,6 +17,7 @@ from ..importing.service import import_cases
 from ..models import AISystem, Case, ImportBatch, ImportProfile
 from ..services import (
     ai_system_create,
+    ai_system_set_patient_information,
     case_blinding_clear,
     case_blinding_redact,
     flagged_case_list,
@@ -26,6 +27,7 @@ from ..services import (
 )
 from .serializers import (
     AISystemCreateSerializer,
+    AISystemPatientInformationSerializer,
     AISystemSerializer,
     BlindingClearSerializer,
     BlindingRedactSerializer,
@@ -72,6 +74,16 @@ class AISystemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data.is_valid(raise_exception=True)
         ai = ai_system_create(actor=request.user, **data.validated_data)
         return Response(AISystemSerializer(ai).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AISystemPatientInformationSerializer, responses={200: AISystemSerializer})
+    @action(detail=True, methods=["put"], url_path="patient_information")
+    def patient_information(self, request, pk=None):
+        """Replace the patient information sheet (quality team, audited)."""
+        ai = self.get_object()
+        data = AISystemPatientInformationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ai = ai_system_set_patient_information(actor=request.user, ai_system=ai, **data.validated_data)
+        return Response(AISystemSerializer(ai).data)
 
 
 class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
