@@ -45,6 +45,12 @@ ERROR_TEXTS: dict[str, ErrorText] = {
     "quorum_not_met": ErrorText(_NOT_POSSIBLE, _(
         "No quorum: no decision can be recorded until enough members are present.")),
     "already_revealed": ErrorText(_NOT_POSSIBLE, _("The source reference has already been shown to you once.")),
+    "classification_clinicians_only": ErrorText(_NOT_POSSIBLE, _(
+        "A patient representative is never asked to classify a clinical discrepancy: your review "
+        "ends with your locked form.")),
+    "concur_contradicts_reading": ErrorText(_("Invalid data"), _(
+        "Your locked reading differs from the AI output: “Concur” is not possible. Choose the grade of "
+        "the discrepancy; nothing was recorded.")),
     # A refused transition, told apart by what the exception's ``extra`` carries or by the view.
     "quorum_counts": ErrorText(_NOT_POSSIBLE, _(
         "No quorum: %(c)d of %(cn)d clinicians and %(p)d of %(pn)d patient representatives present. "
