@@ -43,19 +43,21 @@
 
   function setUp(root) {
     root.querySelectorAll("[data-confirm-field]").forEach(function (field) {
+      // The dialog asks instead: the box is ticked by its accept button (the server still checks).
       field.hidden = true;
+      field.querySelectorAll("input[required]").forEach(function (box) { box.required = false; });
     });
     root.querySelectorAll("[data-shortcuts]").forEach(function (region) {
       groups(region).forEach(function (g) {
         g.querySelectorAll("input[type=radio]").forEach(function (radio, i) {
           if (i > 8) { return; }
           var label = g.querySelector("label[for='" + radio.id + "']");
-          if (label && !label.querySelector("kbd")) {
-            var kbd = document.createElement("kbd");
+          if (label && !(label.previousElementSibling && label.previousElementSibling.tagName === "KBD")) {
+            var kbd = document.createElement("kbd");  // beside the label, not in its name
             kbd.className = "shortcut-key";
             kbd.setAttribute("aria-hidden", "true");
             kbd.textContent = String(i + 1);
-            label.insertBefore(kbd, label.firstChild);
+            label.parentNode.insertBefore(kbd, label);
           }
         });
       });
@@ -95,7 +97,7 @@
     radio.dispatchEvent(new Event("change", { bubbles: true }));
     var status = region.querySelector("[data-shortcuts-status]");
     var label = group.querySelector("label[for='" + radio.id + "']");
-    if (status && label) { status.textContent = label.textContent.replace(/^\d/, "").trim(); }
+    if (status && label) { status.textContent = label.textContent.trim(); }
   });
 
   document.addEventListener("change", function (event) {
@@ -143,8 +145,18 @@
     }
     var box = form.querySelector("input[type=checkbox][name=confirm]");
     if (box) { box.checked = true; }
+    // The button the person chose (e.g. "and go to the next case") travels with the form.
+    form.querySelectorAll("input[data-submitter-copy]").forEach(function (copy) { copy.remove(); });
+    if (submitter && submitter.name) {
+      var copy = document.createElement("input");
+      copy.type = "hidden";
+      copy.name = submitter.name;
+      copy.value = submitter.value;
+      copy.setAttribute("data-submitter-copy", "");
+      form.appendChild(copy);
+    }
     form.dataset.confirmed = "yes";
-    if (submitter) { form.requestSubmit(submitter); } else { form.requestSubmit(); }
+    form.requestSubmit();
     form.dataset.confirmed = "";
   });
 
