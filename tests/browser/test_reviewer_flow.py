@@ -145,7 +145,8 @@ def test_patient_representative_completes_their_form(review, open_page, live_ser
     page.get_by_label("Commentaires").fill("Aucune trace de l'information du patient.")
     watch.screenshot("patient_rep_form")
     page.get_by_role("button", name="Verrouiller et passer au dossier suivant").click()
-    page.get_by_role("dialog", name="Verrouiller votre avis ?").get_by_role("button", name="Verrouiller mon avis").click()
+    dialog = page.get_by_role("dialog", name="Verrouiller votre avis ?")
+    dialog.get_by_role("button", name="Verrouiller mon avis").click()
 
     # Their only case is done: back to the queue.
     expect(page.get_by_text("Vous n'avez pas d'autre dossier à relire pour le moment.")).to_be_visible()
