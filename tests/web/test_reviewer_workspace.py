@@ -4,6 +4,7 @@ place, "lock and next", the refused "concur" and the refused patient-representat
 classification (web and API, changing nothing), the queue that empties when a campaign ends,
 constant query counts, the AI system's patient information sheet and the new import columns."""
 
+import datetime as dt
 from types import SimpleNamespace
 
 import pytest
@@ -22,7 +23,8 @@ from reviews.enums import AssignmentState, CampaignState
 from reviews.models import Assignment, CampaignCase, Classification, Verdict
 from tests.helpers import csv_bytes, html, snapshot
 from tests.login import login
-from tests.workflows import build_world, campaign_in
+from tests.workflows import build_world, campaign_in, submit_all
+from web import reads
 
 pytestmark = pytest.mark.django_db
 
@@ -309,3 +311,29 @@ def test_import_reads_the_trace_and_summary_columns_and_scans_them():
     assert clean.plain_summary == SUMMARY
     flagged = Case.objects.exclude(pk=clean.pk).get()
     assert [f["field"] for f in flagged.blinding_flags] == ["plain_summary"]  # names the AI output: held out
+
+
+def test_the_queue_puts_the_campaign_under_review_first():
+    """A campaign out of review (adjudication, earlier deadline) where the clinician still has
+    classifications to do comes after the campaign under review (later deadline)."""
+    world = build_world(n_cases=4, n_clinicians=1, n_patient_reps=1)
+    earlier = campaign_in(world, CampaignState.IN_REVIEW, sample_size=2)
+    submit_all(earlier)
+    services.campaign_close_review(actor=world.quality, campaign=earlier)
+    later = services.campaign_create(
+        actor=world.quality, ai_system=world.ai_system, committee=world.committee, name="Campagne T2",
+        period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 6, 30), sample_size=2,
+        review_deadline=dt.date(2027, 1, 31), seed=7)
+    for step in (services.campaign_schedule, services.campaign_draw_sample, services.campaign_start_review):
+        later = step(actor=world.quality, campaign=later)
+    clinician = world.clinicians[0]
+    assert earlier.review_deadline < later.review_deadline
+
+    groups = reads.reviewer_queue(clinician)
+    assert [g["name"] for g in groups] == ["Campagne T2", "Campagne T1"]
+    assert all(row["needs_action"] for row in groups[1]["rows"])  # classifications still to do
+    body = html(login(clinician).get("/reviews/"))
+    assert "Continuer avec Campagne T2" in body
+    assert body.index("Campagne T2") < body.index("Campagne T1")
+    # The patient representative has nothing left in the campaign out of review.
+    assert [g["name"] for g in reads.reviewer_queue(world.patient_reps[0])] == ["Campagne T2"]
