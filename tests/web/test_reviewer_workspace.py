@@ -211,6 +211,11 @@ def test_a_patient_representative_is_refused_a_classification_web_and_api():
                                {"discrepancy": "understandable", "would_have_changed": False}, format="json")
     assert (r.status_code, r.json()["code"]) == (409, "classification_clinicians_only")
     assert snapshot() == before
+    # Not offered either: the transition cannot succeed for them.
+    api = api_client(w.rep)
+    assert api.get(f"/api/assignments/{a.pk}/").json()["available_transitions"] == []
+    row = next(r for r in api.get("/api/assignments/").json()["results"] if r["id"] == a.pk)
+    assert row["available_transitions"] == []
 
 
 def test_the_queue_empties_when_the_campaign_is_cancelled_and_pending_reviews_are_withdrawn():
