@@ -4,7 +4,13 @@ Opening a case is a POST ("Start the review"), not a side effect of the first GE
 be safe (link prefetchers, a colleague's shared link, a browser's tab restore would otherwise
 start the clock and write ``assignment.open`` to the audit trail on the reviewer's behalf), and
 ``opened_at`` should record a decision of the reviewer. Until then the page shows nothing of the
-case, so the recorded opening is also the first time the case material was shown.
+case, so the recorded opening is also the first time the case material was shown. "Go to the next
+case" (a POST too, after a lock or a classification) is such a decision: it opens the next case.
+
+One page per case: the forms post with htmx and the workspace part of the page is swapped in place
+(the lock reveals the AI output without a page load); without JavaScript the same forms post and
+redirect. Irreversible actions are confirmed in a dialog (``web/static_src/web/workspace.js``), and
+the server still requires the form's confirmation box.
 """
 
 from django.contrib import messages
