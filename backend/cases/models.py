@@ -20,6 +20,11 @@ class AISystem(TimeStampedModel):
     score_threshold = models.FloatField(_("score threshold"), null=True, blank=True)
     # e.g. {"sensitivity": 0.90, "specificity": 0.80}: the committee watches these.
     acceptance_thresholds = models.JSONField(_("acceptance thresholds"), default=dict, blank=True)
+    # What patients are given to read about this AI system (the hospital's information sheet): the
+    # patient representatives judge each case's information against it. Written by the quality
+    # team through ``cases.services.ai_system_set_patient_information`` (audited).
+    patient_information = models.TextField(_("patient information sheet"), blank=True, default="",
+                                           db_default="")
     is_active = models.BooleanField(default=True)
     # The public register (``transparency``): what the public reads about the tool, written by the
     # quality team; ``vendor`` is the supplier and ``ce_class`` the CE marking class.
@@ -157,6 +162,12 @@ class Case(TimeStampedModel):
     final_label = models.CharField(_("clinician's final decision"), max_length=40, blank=True)
     clinician_pseudonym = models.CharField(max_length=64, blank=True)
     patient_informed = models.BooleanField(_("patient informed of AI use"), null=True, blank=True)
+    # For the patient representatives' reading (reviews.enums.PATIENT_REP_CASE_FIELDS): how and when
+    # the patient was informed of the AI's use and what they agreed to, as the record traces it, and
+    # a plain-language summary of the case. Optional import columns, scanned like the free text.
+    information_trace = models.TextField(_("information and consent trace"), blank=True, default="",
+                                         db_default="")
+    plain_summary = models.TextField(_("plain-language case summary"), blank=True, default="", db_default="")
     is_opted_out = models.BooleanField(default=False)
     # Fernet ciphertext of the accession number, for a recall only (see cases.source_reference).
     # Never in any serializer; the key is outside the database and apart from the pseudonym key.

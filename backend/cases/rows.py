@@ -30,19 +30,21 @@ from .source_reference import SourceKey, current_source_key, encrypt_source_refe
 REQUIRED = ("accession_number", "patient_id", "exam_date", "site")
 OPTIONAL = (
     "service", "sex", "age", "age_band", "clinical_context", "report_text", "image_url", "ai_label", "ai_score",
-    "ai_version", "final_label", "clinician_id", "patient_informed",
+    "ai_version", "final_label", "clinician_id", "patient_informed", "information_trace", "plain_summary",
 )
 # Canonical fields that only a profile mapping can bring in: read, turned into a band, dropped.
 PROFILE_ONLY = ("birth_date",)
-FREE_TEXT = ("clinical_context", "report_text")
+FREE_TEXT = ("clinical_context", "report_text", "information_trace", "plain_summary")
 # Order matters: the first differing field names a frozen case's rejection.
 STAGED = (
     "source_key", "patient_pseudonym", "key_id", "exam_date", "site", "service", "sex", "age_band",
     "clinical_context", "report_text", "image_url", "ai_label", "ai_score", "ai_version", "final_label",
     "clinician_pseudonym", "patient_informed", "source_reference", "source_reference_key_id", "blinding_flags",
+    "information_trace", "plain_summary",
 )
 UPDATABLE = ("exam_date", "site", "service", "sex", "age_band", "clinical_context", "report_text", "image_url",
-             "ai_label", "ai_score", "ai_version", "final_label", "clinician_pseudonym", "patient_informed")
+             "ai_label", "ai_score", "ai_version", "final_label", "clinician_pseudonym", "patient_informed",
+             "information_trace", "plain_summary")
 FIELDS = (*REQUIRED, *OPTIONAL, *PROFILE_ONLY)
 AGE_BANDS = frozenset(AgeBand.values)
 SEXES = frozenset(Sex.values)
@@ -51,12 +53,14 @@ KIND_LABELS = {"nir": "a NIR (social security number)", "phone": "a phone number
                "address": "a postal address", "name": "the patient's name", "birth_date": "a birth date",
                "patient_id": "the patient's identifier", "accession_number": "the accession number"}
 # Every stored text column is scanned for direct identifiers, not only the free text.
-SCANNED = ("site", "service", "clinical_context", "report_text", "image_url", "ai_version")
+SCANNED = ("site", "service", "clinical_context", "report_text", "image_url", "ai_version", "information_trace",
+           "plain_summary")
 # The longest value each field may carry: the stored column's max_length (cases.models.Case, checked
 # by a test), and a bound for what is hashed or held as free text. A longer value rejects the row
 # (PostgreSQL would refuse it and fail the whole batch; SQLite would store it).
 MAX_LENGTHS = {"site": 40, "service": 80, "image_url": 500, "ai_label": 40, "ai_version": 40, "final_label": 40,
-               "clinical_context": 100_000, "report_text": 100_000}
+               "clinical_context": 100_000, "report_text": 100_000, "information_trace": 20_000,
+               "plain_summary": 20_000}
 MAX_OTHER = 255
 
 
@@ -362,6 +366,8 @@ def _build(ctx: RowContext, line: int, fields: dict[str, str], names=()) -> tupl
         crypto.encrypt(accession) if source_key else "",
         source_key.key_id if source_key else "",
         json.dumps(flags, ensure_ascii=False) if flags else "[]",
+        texts["information_trace"],
+        texts["plain_summary"],
     ), redacted, [], warnings
 
 

@@ -108,6 +108,31 @@ def ai_system_update_public_profile(*, actor, ai_system: AISystem, **changes: st
     return locked
 
 
+PATIENT_INFORMATION_MAX_CHARS = 20_000
+
+
+def ai_system_set_patient_information(*, actor, ai_system: AISystem, text: str) -> AISystem:
+    """Replace the AI system's patient information sheet (what patients are given to read about
+    it; the patient representatives judge each case against it). 403 unless the actor manages AI
+    systems (the quality team); 400 when it is longer than 20,000 characters or carries a direct
+    identifier (scanned like any stored text). Locks the AI system row; audit event
+    ``ai_system.patient_information`` with the lengths before and after."""
+    ensure(can_manage_ai_systems(actor), "Only the quality team can edit an AI system's patient information.")
+    text = (text or "").strip()
+    if len(text) > PATIENT_INFORMATION_MAX_CHARS:
+        raise ValidationFailed("The patient information sheet is too long.", extra={
+            "patient_information": [f"At most {PATIENT_INFORMATION_MAX_CHARS} characters."]})
+    ensure_no_identifiers(fields={"patient_information": text})
+    with transaction.atomic():
+        ai = AISystem.objects.select_for_update().get(pk=ai_system.pk)
+        before = len(ai.patient_information)
+        ai.patient_information = text
+        ai.save(update_fields=["patient_information", "updated_at"])
+        audit_record(actor=actor, action="ai_system.patient_information", target=ai,
+                     data={"chars_before": before, "chars_after": len(text)})
+    return ai
+
+
 def import_profile_create(*, actor, ai_system: AISystem, name: str, columns: dict[str, str] | None = None,
                           identifier_columns: list[str] | None = None, source: str = "",
                           format: str = ImportFormat.CSV, identifier_policy: str = IdentifierPolicy.REJECT,
@@ -226,7 +251,7 @@ def optout_register(*, actor, patient_ids: Iterable[str]) -> OptOutResult:
 
 # --- Reviewer-visible text flagged as naming the AI (blinding hold-out) ---------------------------
 
-BLINDING_TEXT_FIELDS = ("clinical_context", "report_text")
+BLINDING_TEXT_FIELDS = ("clinical_context", "report_text", "information_trace", "plain_summary")
 # The refusals of a redaction, whole sentences marked for translation (the API answers them in
 # English, the web pages translate them with gettext): they name the field and the kind of
 # problem, never the text.

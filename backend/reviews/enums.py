@@ -87,3 +87,16 @@ BLIND_CASE_FIELDS = (
 """What a blind reviewer may read of a case (``cases.Case`` fields), and nothing else: no AI
 output or score, no AI version, no final decision, no clinician. The blind serializer and the
 blind case page both read this tuple."""
+
+PATIENT_REP_CASE_FIELDS = (
+    "exam_date", "site", "service", "sex", "age_band", "information_trace", "plain_summary",
+)
+"""What a patient representative reads of a case (``cases.Case`` fields) before their form is
+locked: what they are asked to judge (how the patient was informed and what they agreed to, a
+plain-language summary) and who the patient is for equity, never the AI output, the report or the
+clinical reading. Sealed fields stay out exactly as for ``BLIND_CASE_FIELDS``."""
+
+RUNNING_CAMPAIGN_STATES = frozenset({CampaignState.IN_REVIEW, CampaignState.ADJUDICATION})
+"""Campaign states in which a reviewer may still have work: the review round, and the
+adjudication that may ask for a third reading or wait for a classification. Once a campaign
+leaves them (analysis, publication, archive, cancellation) it has ended for its reviewers."""

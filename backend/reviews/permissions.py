@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef
 from accounts.enums import CAMPAIGN_MANAGER_ROLES, COMMITTEE_OFFICER_ROLES, RESULTS_READER_ROLES, REVIEWER_ROLES
 from committees.permissions import committee_ids_of, is_chair_of, is_member_of, sits_on
 
-from .enums import BLIND_STATES
+from .enums import BLIND_STATES, AssignmentKind
 from .models import Assignment, Campaign, CampaignCase
 
 
@@ -152,6 +152,13 @@ def is_assignee(user, assignment: Assignment) -> bool:
     return _active(user) and assignment.reviewer_id == user.pk
 
 
+def can_classify(user, assignment: Assignment) -> bool:
+    """The assigned clinician reviewer: a patient representative never classifies a clinical
+    discrepancy (the service refuses it with 409, ``classification_clinicians_only``), so the
+    transition is not offered to them."""
+    return is_assignee(user, assignment) and assignment.kind == AssignmentKind.CLINICIAN
+
+
 def can_expire_assignment(user, assignment: Assignment) -> bool:
     return is_campaign_manager(user)
 
@@ -184,7 +191,7 @@ ASSIGNMENT_TRANSITIONS = {
     "open": is_assignee,
     "submit": is_assignee,
     "unblind": is_assignee,
-    "classify": is_assignee,
+    "classify": can_classify,
     "decline": is_assignee,
     "expire": can_expire_assignment,
     "reassign": can_reassign_assignment,

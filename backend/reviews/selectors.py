@@ -6,7 +6,8 @@ caller still has a blind review pending.
 """
 
 import pandas as pd
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case as SqlCase
+from django.db.models import Count, Prefetch, Q, QuerySet, Value, When
 
 from accounts.enums import COMMITTEE_OFFICER_ROLES, Role
 from cases.models import AISystem
@@ -16,7 +17,16 @@ from concordance import campaign_summary
 
 from . import permissions as perms
 from . import planner
-from .enums import ACTIVE_STATES, BLIND_CASE_FIELDS, BLIND_STATES, LOCKED_STATES, AssignmentKind, AssignmentState
+from .enums import (
+    ACTIVE_STATES,
+    BLIND_CASE_FIELDS,
+    BLIND_STATES,
+    LOCKED_STATES,
+    RUNNING_CAMPAIGN_STATES,
+    AssignmentKind,
+    AssignmentState,
+    CampaignState,
+)
 from .models import Assignment, Campaign, CampaignCase, ProtocolDeviation, Verdict
 from .sampling import Design, allocation_for, campaign_population, population_for, stratum_counts
 
@@ -106,6 +116,44 @@ def assignment_list_for_user(user) -> QuerySet[Assignment]:
     if perms.is_campaign_manager(user):
         return qs.order_by("campaign_case__campaign_id", "campaign_case_id", "id")
     return qs.order_by("due_date", "display_order")
+
+
+def assignment_todo_q() -> Q:
+    """The assignments that still ask something of their reviewer: a blind reading in a campaign
+    under review (a third reading also during adjudication), or, for a clinician, the
+    classification after their lock while the campaign runs. A patient representative's work
+    ends with their locked form; nothing is asked in an ended campaign."""
+    campaign_state = "campaign_case__campaign__state"
+    return (
+        Q(state__in=BLIND_STATES, **{campaign_state: CampaignState.IN_REVIEW})
+        | Q(state__in=BLIND_STATES, is_third_reading=True, **{campaign_state: CampaignState.ADJUDICATION})
+        | Q(kind=AssignmentKind.CLINICIAN, state__in=[AssignmentState.SUBMITTED, AssignmentState.UNBLINDED],
+            **{f"{campaign_state}__in": RUNNING_CAMPAIGN_STATES})
+    )
+
+
+def assignment_is_todo(a: Assignment) -> bool:
+    """``assignment_todo_q`` for one assignment whose campaign is loaded."""
+    campaign_state = a.campaign_case.campaign.state
+    if a.state in BLIND_STATES:
+        return campaign_state == CampaignState.IN_REVIEW or (
+            a.is_third_reading and campaign_state == CampaignState.ADJUDICATION)
+    return (a.kind == AssignmentKind.CLINICIAN and campaign_state in RUNNING_CAMPAIGN_STATES
+            and a.state in (AssignmentState.SUBMITTED, AssignmentState.UNBLINDED))
+
+
+def next_assignment_for_user(user, *, after: Assignment | None = None) -> Assignment | None:
+    """The reviewer's next case to work on (one query): in the campaign of ``after`` first, then
+    the campaigns under review, each in the queue's order (due date, then the shuffled
+    ``display_order``); never ``after`` itself. None when nothing is left to do."""
+    qs = Assignment.objects.filter(assignment_todo_q(), reviewer=user)
+    first = Value(0)
+    if after is not None:
+        qs = qs.exclude(pk=after.pk)
+        first = SqlCase(When(campaign_case__campaign_id=after.campaign_case.campaign_id, then=Value(0)),
+                     default=Value(1))
+    running = SqlCase(When(campaign_case__campaign__state=CampaignState.IN_REVIEW, then=Value(0)), default=Value(1))
+    return qs.order_by(first, running, "due_date", "display_order", "id").first()
 
 
 QUEUE_VERDICT_FIELDS = ("locked_at", "label", "confidence", "rationale", "patient_informed",

@@ -50,6 +50,12 @@ ERROR_TEXTS: dict[str, ErrorText] = {
     "charts_unavailable": ErrorText(_("PDF not available"), _(
         "The charts of this PDF cannot be drawn: the server has no browser to draw them. Tell the administrator; "
         "the HTML download works meanwhile.")),
+    "classification_clinicians_only": ErrorText(_NOT_POSSIBLE, _(
+        "A patient representative is never asked to classify a clinical discrepancy: your review "
+        "ends with your locked form.")),
+    "concur_contradicts_reading": ErrorText(_("Invalid data"), _(
+        "Your locked reading differs from the AI output: “Concur” is not possible. Choose the grade of "
+        "the discrepancy; nothing was recorded.")),
     # A refused transition, told apart by what the exception's ``extra`` carries or by the view.
     "quorum_counts": ErrorText(_NOT_POSSIBLE, _(
         "No quorum: %(c)d of %(cn)d clinicians and %(p)d of %(pn)d patient representatives present. "

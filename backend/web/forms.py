@@ -12,7 +12,9 @@ from cases.labels import label_display
 from cases.selectors import ai_system_list_for_user
 from committees.selectors import committee_choice_list_for_user
 from reviews.enums import AssignmentKind, Discrepancy, YesNoUnknown
+from reviews.services import CONCUR_CONTRADICTS_CODE as CONCUR_CODE
 
+from .errors import ERROR_TEXTS
 from .labels import stratum_display
 from .widgets import IsoDateInput
 
@@ -106,9 +108,28 @@ class ClassificationForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
     )
+    confirm = forms.BooleanField(
+        label=_("I confirm: my classification will be recorded and can no longer be changed."),
+        error_messages={"required": _("Tick this box to record your classification.")},
+    )
+
+    def __init__(self, *args, concur_allowed: bool = True, **kwargs):
+        """``concur_allowed``: whether the reviewer's locked reading is the AI output's; when it
+        differs, "concur" is not offered (the service refuses it too)."""
+        super().__init__(*args, **kwargs)
+        self.concur_allowed = concur_allowed
+        if not concur_allowed:  # not offered; still refused by name when sent (a stale page)
+            self.fields["discrepancy"].widget.choices = [
+                c for c in Discrepancy.choices if c[0] != Discrepancy.CONCUR]
+
+    def clean_discrepancy(self) -> str:
+        value = self.cleaned_data["discrepancy"]
+        if value == Discrepancy.CONCUR and not self.concur_allowed:
+            raise forms.ValidationError(ERROR_TEXTS[CONCUR_CODE].message, code=CONCUR_CODE)
+        return value
 
     def service_kwargs(self) -> dict:
-        return dict(self.cleaned_data)
+        return {k: v for k, v in self.cleaned_data.items() if k != "confirm"}
 
 
 class DeclineForm(forms.Form):

@@ -40,6 +40,7 @@ urlpatterns = [
     path("reviews/<id:pk>/unblind/", reviews.assignment_unblind, name="assignment_unblind"),
     path("reviews/<id:pk>/classify/", reviews.assignment_classify, name="assignment_classify"),
     path("reviews/<id:pk>/decline/", reviews.assignment_decline, name="assignment_decline"),
+    path("reviews/<id:pk>/next/", reviews.assignment_next, name="assignment_next"),
     path("campaigns/", campaigns.campaign_list, name="campaign_list"),
     path("campaigns/new/", campaigns.campaign_wizard, name="campaign_wizard"),
     path("campaigns/<id:pk>/", campaigns.campaign_detail, name="campaign"),

@@ -181,7 +181,7 @@ def test_audit_chain_every_service_write_appends_its_events(world):
         services.assignment_classify,
         actor=a.reviewer,
         assignment=a,
-        discrepancy="concur",
+        discrepancy="understandable",
         would_have_changed=False,
     ) == [("assignment.classify", "reviews.assignment", a.reviewer.username)]
     for cc in CampaignCase.objects.filter(campaign=campaign, state="needs_adjudication"):

@@ -80,23 +80,21 @@ def test_clinician_reads_blind_locks_unblinds_and_classifies(review, open_page, 
     assert not Verdict.objects.filter(assignment__reviewer=clinician).exists()
     assert_no_sealed_data(page)
 
-    page.get_by_role("button", name="Verrouiller mon avis").click()
+    # The lock asks for a confirmation first (a dialog); accepted with the keyboard only.
+    page.get_by_role("button", name="Verrouiller ma lecture et voir la sortie de l'IA").click()
+    dialog = page.get_by_role("dialog", name="Verrouiller votre avis ?")
+    expect(dialog).to_be_visible()
     assert Assignment.objects.get(reviewer=clinician).state == AssignmentState.OPENED
-    # The confirmation and the lock with the keyboard only: focus, Space to tick, Tab, Enter.
-    page.get_by_label("Je confirme : mon avis sera verrouillé et ne pourra plus être modifié.").focus()
-    page.keyboard.press("Space")
-    page.keyboard.press("Tab")
+    assert_no_sealed_data(page)
+    watch.screenshot("lock_confirmation")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Verrouiller mon avis"
     page.keyboard.press("Enter")
 
+    # Locked, and the AI output revealed in place (no new page).
     expect(page.get_by_role("heading", name="Avis verrouillé", exact=True)).to_be_visible()
-    expect(page.get_by_text("Votre avis est verrouillé.")).to_be_visible()
-    assert_no_sealed_data(page)
+    expect(page.get_by_text("Votre avis est verrouillé.", exact=False)).to_be_visible()
     verdict = Verdict.objects.get(assignment__reviewer=clinician)
     assert (verdict.label, verdict.confidence, verdict.rationale) == ("no_fracture", 4, "Corticale continue.")
-    watch.screenshot("locked_case")
-
-    page.get_by_role("button", name="Voir la sortie de l'IA").click()
     expect(page.get_by_role("heading", name="Sortie de l'IA et décision finale")).to_be_visible()
     sealed = page.locator("section.sealed")
     expect(sealed).to_contain_text("Pas de fracture")  # the first case of build_world: AI said no_fracture
@@ -114,6 +112,8 @@ def test_clinician_reads_blind_locks_unblinds_and_classifies(review, open_page, 
     page.get_by_label(re.compile("^Événement indésirable possible")).check()
     page.get_by_label("Commentaire").fill("À discuter en séance.")
     page.get_by_role("button", name="Enregistrer mon classement").click()
+    page.get_by_role("dialog", name="Enregistrer votre classement ?").get_by_role(
+        "button", name="Enregistrer mon classement").click()
 
     expect(page.get_by_role("heading", name="Votre classement", exact=True)).to_be_visible()
     expect(page.get_by_text("Votre classement est enregistré.")).to_be_visible()
@@ -143,11 +143,13 @@ def test_patient_representative_completes_their_form(review, open_page, live_ser
     answer("Les droits du patient ont-ils été respectés", "Oui")
     answer("Voyez-vous un problème d'équité", "Oui")
     page.get_by_label("Commentaires").fill("Aucune trace de l'information du patient.")
-    page.get_by_label("Je confirme : mon avis sera verrouillé et ne pourra plus être modifié.").check()
     watch.screenshot("patient_rep_form")
-    page.get_by_role("button", name="Verrouiller mon avis").click()
+    page.get_by_role("button", name="Verrouiller et passer au dossier suivant").click()
+    dialog = page.get_by_role("dialog", name="Verrouiller votre avis ?")
+    dialog.get_by_role("button", name="Verrouiller mon avis").click()
 
-    expect(page.get_by_role("heading", name="Avis verrouillé", exact=True)).to_be_visible()
+    # Their only case is done: back to the queue.
+    expect(page.get_by_text("Vous n'avez pas d'autre dossier à relire pour le moment.")).to_be_visible()
     assert_no_sealed_data(page)
     v = Verdict.objects.get(assignment__reviewer=rep)
     assert (v.patient_informed, v.information_understandable, v.rights_respected, v.equity_concern) == (

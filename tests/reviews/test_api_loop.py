@@ -172,7 +172,12 @@ def test_whole_loop_through_the_api():
             assert ok(me.post(a_url + "submit/", verdict, format="json"))["state"] == "submitted"
             unblinded = ok(me.post(a_url + "unblind/"))
             assert unblinded["case"]["ai_label"] == plan[0]
-            discrepancy = "concur" if row["kind"] != "clinician" or label == plan[0] else "understandable"
+            if row["kind"] != "clinician":  # a patient representative never grades a clinical discrepancy
+                refused = me.post(a_url + "classify/", {"discrepancy": "concur", "would_have_changed": False},
+                                  format="json")
+                assert (refused.status_code, refused.json()["code"]) == (409, "classification_clinicians_only")
+                continue
+            discrepancy = "concur" if label == plan[0] else "understandable"
             ok(me.post(a_url + "classify/", {"discrepancy": discrepancy, "would_have_changed": False},
                        format="json"))
 

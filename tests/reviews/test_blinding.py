@@ -168,7 +168,8 @@ def enumerate_endpoints() -> list[Endpoint]:
 
 ENDPOINTS = enumerate_endpoints()
 
-READER_PERSONAS = [(kind, state) for kind in ("clinician", "patient_rep") for state in [*STATES, UNASSIGNED]]
+READER_PERSONAS = [(kind, state) for kind in ("clinician", "patient_rep") for state in [*STATES, UNASSIGNED]
+                   if not (kind == "patient_rep" and state == A.CLASSIFIED)]  # a patient rep never classifies
 # The chair reads as a clinician too; as an officer, only a pending blind review hides a case.
 CHAIR_PERSONAS = [("chair", A.ASSIGNED), ("chair", A.OPENED)]
 OTHER_PERSONAS = [
@@ -216,7 +217,8 @@ class SealedWorld:
 
 
 def _plan_states(by_reviewer: dict[int, list[Assignment]], rng: random.Random) -> dict[int, str]:
-    """A target state per original assignment such that every reviewer holds every state, with as
+    """A target state per original assignment such that every reviewer holds every state (but a
+    patient representative, who never classifies, holds no classified one), with as
     many cases as possible where every original reader ends up locked, declined or expired (so
     that, once the replacements submit, the case settles and can be adjudicated)."""
     best, best_score = None, (-1, -1)
@@ -224,6 +226,8 @@ def _plan_states(by_reviewer: dict[int, list[Assignment]], rng: random.Random) -
         plan: dict[int, str] = {}
         for assignments in by_reviewer.values():
             states = STATES + [A.SUBMITTED] * (len(assignments) - len(STATES))
+            if assignments[0].kind == AssignmentKind.PATIENT_REP:  # never classifies a clinical discrepancy
+                states = [A.UNBLINDED if x == A.CLASSIFIED else x for x in states]
             rng.shuffle(states)
             plan.update({a.pk: s for a, s in zip(assignments, states, strict=True)})
         per_case: dict[int, list[str]] = {}
@@ -761,6 +765,9 @@ def test_blinding_nothing_sealed_reaches_the_caller(sealed, db, endpoint, kind, 
 def test_blinding_world_covers_every_state_and_case_outcome(sealed, db):
     for kind in ("clinician", "patient_rep", "chair"):
         for state in STATES:
+            if (kind, state) == ("patient_rep", A.CLASSIFIED):  # never classifies: refused (409)
+                assert not sealed.persona_users.get((kind, state))
+                continue
             assert sealed.persona_users.get((kind, state)), (kind, state)
     outcomes = set(CampaignCase.objects.filter(campaign=sealed.campaign).values_list("state", flat=True))
     assert {"in_review", "concordant", "needs_adjudication", "adjudicated"} <= outcomes
@@ -840,8 +847,10 @@ def test_blinding_own_assignment_shows_what_its_state_allows(sealed, db, state):
             if any(e.name == "web:assignment" for e in ENDPOINTS):  # the reviewer's page says the same
                 page = _client(sealed, key).get(reverse("web:assignment", kwargs={"pk": a.pk}))
                 assert page.status_code == 200
+                # A patient representative's page never shows the AI output: their review ends with
+                # the lock, and they judge the patient's information, not the reading.
                 assert (f"AIVERSEAL{sealed.ids['case'].index(case.pk):03d}Z" in page.content.decode()) is (
-                    state in UNBLINDED
+                    state in UNBLINDED and a.kind == "clinician"
                 ), (key, a.pk, state)
             checked += 1
     assert checked

@@ -265,7 +265,7 @@ LOOP = {
     # + the clinicians' labels, the case settled and its audit event, the committee's next agenda
     "submit_last": (AssignmentState.OPENED, {"label": "fracture", "confidence": 3}, 17),
     "unblind": (AssignmentState.SUBMITTED, None, 8),  # + the update, the other readers' verdicts
-    "classify": (AssignmentState.UNBLINDED, {"discrepancy": "concur", "would_have_changed": False}, 9),
+    "classify": (AssignmentState.UNBLINDED, {"discrepancy": "understandable", "would_have_changed": False}, 9),
 }
 
 

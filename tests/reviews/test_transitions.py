@@ -105,8 +105,14 @@ def test_campaign_transition_allowed_path(world, api, name, source, target, role
     assert r.json()["state"] == target
     campaign.refresh_from_db()
     assert campaign.state == target
-    assert new_events(since) == [(f"campaign.{name}", "reviews.campaign", str(campaign.pk))]
-    assert AuditEvent.objects.get(pk__gt=since).actor_id == actor.pk
+    events = new_events(since)
+    assert events[0] == (f"campaign.{name}", "reviews.campaign", str(campaign.pk))
+    # Cancelling takes every pending review back (withdrawn, one audit event each); nothing else.
+    withdrawn = [str(pk) for pk in Assignment.objects.filter(
+        campaign_case__campaign=campaign, state="withdrawn").order_by("pk").values_list("pk", flat=True)]
+    assert events[1:] == [("assignment.withdraw", "reviews.assignment", pk) for pk in withdrawn]
+    assert bool(withdrawn) == (name == "cancel" and source in (S.IN_REVIEW,))
+    assert AuditEvent.objects.filter(pk__gt=since).values_list("actor_id", flat=True).distinct().get() == actor.pk
 
 
 def test_campaign_schedule_freezes_protocol_and_seed(world, api):
@@ -330,7 +336,7 @@ def assignment_at(world, state: str, kind: str = "clinician") -> Assignment:
                 actor=me, assignment=a, data=CLINICIAN_VERDICT if kind == "clinician" else REP_VERDICT)),
             (A.UNBLINDED, lambda: services.assignment_unblind(actor=me, assignment=a)),
             (A.CLASSIFIED, lambda: services.assignment_classify(
-                actor=me, assignment=a, discrepancy="concur", would_have_changed=False))]
+                actor=me, assignment=a, discrepancy="understandable", would_have_changed=False))]
     for target, step in path:
         if a.state == state:
             break
@@ -836,11 +842,13 @@ def test_no_review_work_in_a_cancelled_campaign(world, api, name, body, who):
 
     r = api(actor).post(f"/api/assignments/{a.pk}/{name}/", body, format="json")
 
+    # The cancellation withdrew the pending review: no review work is left to refuse but by state.
+    assert Assignment.objects.get(pk=a.pk).state == A.WITHDRAWN
     assert r.status_code == 409
     assert r.json() == {
         "code": "transition_not_allowed",
-        "detail": f"Cannot {name} this assignment: its campaign is cancelled.",
-        "extra": {"campaign_state": "cancelled", "transition": name},
+        "detail": f"Cannot {name} this assignment: it is withdrawn.",
+        "extra": {"state": "withdrawn", "transition": name},
     }
     assert snapshot() == before
 

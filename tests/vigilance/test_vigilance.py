@@ -77,7 +77,7 @@ def test_vigilance_no_report_without_the_flag(world):
     a = campaign.campaign_cases.first().assignments.filter(kind=AssignmentKind.CLINICIAN).first()
     review_services.assignment_submit(actor=a.reviewer, assignment=a, data={"label": "fracture"})
     review_services.assignment_unblind(actor=a.reviewer, assignment=a)
-    review_services.assignment_classify(actor=a.reviewer, assignment=a, discrepancy="concur",
+    review_services.assignment_classify(actor=a.reviewer, assignment=a, discrepancy="understandable",
                                         would_have_changed=False)
 
     assert not VigilanceReport.objects.exists()

@@ -281,7 +281,8 @@ def test_clinician_flow_from_blind_reading_to_classification(review):
     assert "Voir la sortie de l'IA aurait-il changé votre réponse ?" in body
 
     r = client.post(f"{url}classify/", {"discrepancy": "clear_significant", "would_have_changed": "no",
-                                        "possible_adverse_event": "on", "comment": "À revoir en séance."})
+                                        "possible_adverse_event": "on", "comment": "À revoir en séance.",
+                                        "confirm": "on"})
     assert r.status_code == 302
     assert state_of(review.a) == AssignmentState.CLASSIFIED
     c = Classification.objects.get(assignment=review.a)

@@ -10,9 +10,13 @@ class AISystemSerializer(serializers.ModelSerializer):
     class Meta:
         model = AISystem
         fields = ["id", "name", "vendor", "version", "intended_use", "ce_class", "output_type", "labels",
-                  "positive_label", "score_threshold", "acceptance_thresholds", "is_active", "created_at",
-                  "public_purpose", "ce_number", "human_oversight", "how_to_object", "public_contact"]
+                  "positive_label", "score_threshold", "acceptance_thresholds", "patient_information", "is_active",
+                  "created_at", "public_purpose", "ce_number", "human_oversight", "how_to_object", "public_contact"]
         read_only_fields = fields
+
+
+class AISystemPatientInformationSerializer(serializers.Serializer):
+    text = serializers.CharField(allow_blank=True, trim_whitespace=True)
 
 
 class AISystemPublicProfileSerializer(serializers.Serializer):

@@ -17,6 +17,7 @@ from ..importing.service import import_cases
 from ..models import AISystem, Case, ImportBatch, ImportProfile
 from ..services import (
     ai_system_create,
+    ai_system_set_patient_information,
     ai_system_update_public_profile,
     case_blinding_clear,
     case_blinding_redact,
@@ -27,6 +28,7 @@ from ..services import (
 )
 from .serializers import (
     AISystemCreateSerializer,
+    AISystemPatientInformationSerializer,
     AISystemPublicProfileSerializer,
     AISystemSerializer,
     BlindingClearSerializer,
@@ -86,6 +88,16 @@ class AISystemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data = AISystemPublicProfileSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         ai = ai_system_update_public_profile(actor=request.user, ai_system=ai, **data.validated_data)
+        return Response(AISystemSerializer(ai).data)
+
+    @extend_schema(request=AISystemPatientInformationSerializer, responses={200: AISystemSerializer})
+    @action(detail=True, methods=["put"], url_path="patient_information")
+    def patient_information(self, request, pk=None):
+        """Replace the patient information sheet (quality team, audited)."""
+        ai = self.get_object()
+        data = AISystemPatientInformationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ai = ai_system_set_patient_information(actor=request.user, ai_system=ai, **data.validated_data)
         return Response(AISystemSerializer(ai).data)
 
 

@@ -256,13 +256,13 @@ def queue_rows(rows, user) -> list[dict]:
     no sealed column."""
     date, when = serializers.DateField(), serializers.DateTimeField()
     verdict_fields = VerdictSerializer().fields
-    transitions: dict[str, list[str]] = {}
+    transitions: dict[tuple[str, str], list[str]] = {}
     out = []
     for r in rows:
         state = r["state"]
-        if state not in transitions:
-            transitions[state] = available_transitions(
-                Assignment(state=state, reviewer_id=user.pk), user, perms.ASSIGNMENT_TRANSITIONS,
+        if (state, r["kind"]) not in transitions:
+            transitions[state, r["kind"]] = available_transitions(
+                Assignment(state=state, kind=r["kind"], reviewer_id=user.pk), user, perms.ASSIGNMENT_TRANSITIONS,
                 perms.ASSIGNMENT_ACTION_FIRES)
         case = {"id": r["campaign_case__case_id"]}
         for name in BLIND_CASE_FIELDS:
@@ -288,7 +288,7 @@ def queue_rows(rows, user) -> list[dict]:
             "opened_at": when.to_representation(r["opened_at"]) if r["opened_at"] else None,
             "submitted_at": when.to_representation(r["submitted_at"]) if r["submitted_at"] else None,
             "unblinded_at": when.to_representation(r["unblinded_at"]) if r["unblinded_at"] else None,
-            "available_transitions": transitions[state],
+            "available_transitions": transitions[state, r["kind"]],
             "case": case, "verdict": verdict,
         })
     return out

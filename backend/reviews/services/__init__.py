@@ -10,6 +10,8 @@ What the apps above follow up (a vigilance report, the next agenda) goes through
 
 from .adjudication import THIRD_READING_DAYS, adjudication_record, third_reading_request
 from .assignments import (
+    CLINICIANS_ONLY_CODE,
+    CONCUR_CONTRADICTS_CODE,
     DRAFT_FIELDS,
     DRAFT_MAX_CHARS,
     assignment_classify,
@@ -38,6 +40,7 @@ from .campaigns import (
 from .exposure import evidence_seen
 
 __all__ = [
+    "CLINICIANS_ONLY_CODE", "CONCUR_CONTRADICTS_CODE",
     "DEVIATION_STATES", "DRAFT_FIELDS", "DRAFT_MAX_CHARS", "THIRD_READING_DAYS", "adjudication_record",
     "evidence_seen",
     "assignment_classify", "assignment_decline", "assignment_draft_data", "assignment_expire", "assignment_open",

@@ -29,6 +29,7 @@ from ..enums import (
     AssignmentState,
     CampaignCaseState,
     CampaignState,
+    Discrepancy,
 )
 from ..models import (
     Adjudication,
@@ -251,15 +252,43 @@ def assignment_unblind(*, actor, assignment: Assignment, scope: QuerySet[Assignm
     return assignment
 
 
+CLINICIANS_ONLY_CODE = "classification_clinicians_only"
+CONCUR_CONTRADICTS_CODE = "concur_contradicts_reading"
+
+
+def _ensure_classifiable(assignment: Assignment, discrepancy: str) -> None:
+    """The classification's own rules, checked under the assignment's row lock: a clinical
+    discrepancy is classified by a clinician reviewer only (a patient representative judges the
+    patient's information and rights, never the reading: 409, ``classification_clinicians_only``),
+    and "concur" says the reviewer's own locked reading is the AI output's: refused when they
+    differ (400, ``concur_contradicts_reading``)."""
+    if assignment.kind != AssignmentKind.CLINICIAN:
+        raise TransitionNotAllowed(
+            "Only a clinician reviewer classifies a clinical discrepancy; a patient representative's "
+            "review ends with their locked form.",
+            code=CLINICIANS_ONLY_CODE, extra={"kind": assignment.kind, "transition": "classify"})
+    if discrepancy not in Discrepancy.values:
+        raise ValidationFailed("Unknown discrepancy grade.", extra={"discrepancy": [
+            f"Choose one of: {', '.join(Discrepancy.values)}."]})
+    if discrepancy == Discrepancy.CONCUR and assignment.verdict.label != assignment.campaign_case.case.ai_label:
+        raise ValidationFailed(
+            "Your locked reading differs from the AI output: choose the grade of the discrepancy, not "
+            "\"concur\".", code=CONCUR_CONTRADICTS_CODE,
+            extra={"discrepancy": ["Your reading differs from the AI output: “concur” is not possible."]})
+
+
 def assignment_classify(*, actor, assignment: Assignment, discrepancy: str, would_have_changed: bool,
                         possible_adverse_event: bool = False, comment: str = "",
                         scope: QuerySet[Assignment] | None = None) -> Assignment:
-    """Record the post-unblinding classification. The locked verdict is not touched. A possible
-    adverse event locks the campaign case, opens its vigilance report in this transaction and puts
-    the case before the committee after commit (both through ``hooks``)."""
+    """Record the post-unblinding classification (the assigned clinician reviewer, 403; from
+    unblinded, 409; see ``_ensure_classifiable`` for the patient representative's 409 and the
+    contradicted "concur"'s 400). The locked verdict is not touched. A possible adverse event
+    locks the campaign case, opens its vigilance report in this transaction and puts the case
+    before the committee after commit (both through ``hooks``)."""
     ensure_no_identifiers(fields={"comment": comment})
     with transaction.atomic():
         assignment = _assignment_for_reviewer(actor, assignment, "classify", scope)
+        _ensure_classifiable(assignment, discrepancy)
         cc = locked_row(CampaignCase, assignment.campaign_case_id) if possible_adverse_event else None
         Classification.objects.create(
             assignment=assignment, discrepancy=discrepancy, would_have_changed=would_have_changed,

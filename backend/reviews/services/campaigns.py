@@ -17,6 +17,7 @@ from common.fsm import apply_transition, save_transitioned
 from .. import permissions as perms
 from ..eligibility import reader_pools
 from ..enums import (
+    BLIND_STATES,
     AssignmentKind,
     AssignmentState,
     CampaignCaseState,
@@ -24,6 +25,7 @@ from ..enums import (
 )
 from ..models import (
     Assignment,
+    AssignmentDraft,
     Campaign,
     CampaignCase,
     ProtocolDeviation,
@@ -264,11 +266,30 @@ def campaign_archive(*, actor, campaign: Campaign) -> Campaign:
 
 def campaign_cancel(*, actor, campaign: Campaign, reason: str = "") -> Campaign:
     """Cancel a campaign before publication (quality team, 403; 409 once published). The reason
-    is scanned for direct identifiers first. Locks the campaign row; audit event
-    ``campaign.cancel`` with the reason. Pending reviews stay as they are, but no review work is
-    accepted in a cancelled campaign (``ensure_campaign_in``)."""
+    is scanned for direct identifiers first. Locks the campaign row, then its pending (blind)
+    assignments, in id order; audit event ``campaign.cancel`` with the reason. Every pending
+    review is taken back with the assignments' ``withdraw`` transition (audit event
+    ``assignment.withdraw`` each, its draft deleted), so that no reviewer's queue keeps work that
+    nobody will use; no review work is accepted in a cancelled campaign (``ensure_campaign_in``)."""
     ensure_no_identifiers(fields={"reason": reason})
-    return _transition_campaign(actor, campaign, "cancel", perms.can_manage_campaign, data={"reason": reason})
+    with transaction.atomic():
+        campaign = locked_row(Campaign, campaign.pk)
+        ensure(perms.can_manage_campaign(actor, campaign))
+        apply_transition(campaign, "cancel")
+        # Every row lock before the first audit event: the audit chain head is the last lock.
+        pending = list(Assignment.objects.select_for_update(of=("self",)).filter(
+            campaign_case__campaign=campaign, state__in=BLIND_STATES).order_by("id"))
+        save_transitioned(campaign, "updated_at")
+        audit_record(actor=actor, action="campaign.cancel", target=campaign,
+                     data={"state": campaign.state, "reason": reason})
+        withdrawal = "Campaign cancelled" + (f": {reason.strip()}" if reason.strip() else ".")
+        AssignmentDraft.objects.filter(assignment__in=pending).delete()
+        for a in pending:
+            apply_transition(a, "withdraw", withdrawal)
+            save_transitioned(a, "decline_reason", "updated_at")
+            audit_record(actor=actor, action="assignment.withdraw", target=a,
+                         data={"reason": withdrawal, "campaign_cancelled": True})
+    return campaign
 
 
 DEVIATION_STATES = (CampaignState.SCHEDULED, CampaignState.SAMPLED, CampaignState.IN_REVIEW,

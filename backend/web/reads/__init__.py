@@ -13,6 +13,8 @@ from .assignments import (
     assignment_page,
     assignment_staff_page,
     blind_case,
+    next_assignment,
+    next_assignment_id,
     reviewer_queue,
 )
 from .campaigns import (
@@ -50,7 +52,7 @@ from .committees import (
 __all__ = [
     "action_for", "adjudication_rows", "assignment_for", "assignment_page",
     "assignment_staff_page", "blind_case", "blind_case_ids", "board_reviewer_choices", "board_view", "campaign_for",
-    "campaign_page",
+    "campaign_page", "next_assignment", "next_assignment_id",
     "campaign_rows", "can_see_board", "can_see_progress", "case_context_for", "committee_for", "committees_for",
     "deviations_view", "figures_campaign_for", "item_for", "progress_view", "protocol_view", "reid_for", "results_view",
     "reviewer_queue", "sees_campaign_details", "session_for", "sitting_committee_for", "sitting_committees_for",

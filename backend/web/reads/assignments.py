@@ -12,9 +12,11 @@ from reviews.enums import (
     BLIND_CASE_FIELDS,
     BLIND_STATES,
     LOCKED_STATES,
+    PATIENT_REP_CASE_FIELDS,
     UNBLINDED_STATES,
     AssignmentKind,
     AssignmentState,
+    CampaignState,
     Discrepancy,
     YesNoUnknown,
 )
@@ -34,29 +36,47 @@ def assignment_for(user, pk: int) -> Assignment:
 
 
 def reviewer_queue(user) -> list[dict]:
-    """The caller's own assignments grouped by campaign, in the selector's order (due date,
-    then the shuffled ``display_order``: nothing derived from the case orders the queue).
-    One query whatever the number of assignments; no sealed field is copied."""
+    """The caller's own assignments grouped by campaign: the campaigns under review first (then by
+    deadline), each in the selector's order (due date, then the shuffled ``display_order``:
+    nothing derived from the case orders the queue). A campaign under review lists all its rows
+    (its progress); once it has left the review round, only what still asks something of the
+    reviewer (a third reading, a clinician's classification), so that the queue empties when the
+    campaign ends. One query whatever the number of assignments; no sealed field is copied."""
     groups: dict[int, dict] = {}
     today = timezone.localdate()
     for a in selectors.assignment_list_for_user(user).filter(reviewer=user):
         campaign = a.campaign_case.campaign
+        todo = selectors.assignment_is_todo(a)
+        if campaign.state != CampaignState.IN_REVIEW and not todo:
+            continue
         group = groups.get(campaign.pk)
         if group is None:
             group = groups[campaign.pk] = {
                 "campaign_id": campaign.pk, "name": campaign.name, "ai_system": campaign.ai_system.name,
                 "deadline": campaign.review_deadline, "rows": [], "n_locked": 0, "n_total": 0,
+                "in_review": campaign.state == CampaignState.IN_REVIEW, "next_id": None,
             }
         if a.state in ACTIVE_STATES:
             group["n_total"] += 1
             group["n_locked"] += a.state in LOCKED_STATES
+        if todo and group["next_id"] is None:
+            group["next_id"] = a.pk
         group["rows"].append({
             "id": a.pk, "position": a.display_order, "kind": AssignmentKind(a.kind).label,
             "state": a.state, "state_label": state_display(AssignmentState, a.state), "due_date": a.due_date,
-            "needs_action": a.state in BLIND_STATES | {AssignmentState.SUBMITTED, AssignmentState.UNBLINDED},
-            "is_overdue": _is_overdue(a, today),
+            "needs_action": todo, "is_overdue": _is_overdue(a, today),
         })
-    return list(groups.values())
+    return sorted(groups.values(), key=lambda g: (not g["in_review"], g["deadline"]))
+
+
+def next_assignment(user, *, after: Assignment) -> Assignment | None:
+    """The caller's next case to work on after ``after`` (``selectors.next_assignment_for_user``)."""
+    return selectors.next_assignment_for_user(user, after=after)
+
+
+def next_assignment_id(user, *, after: Assignment) -> int | None:
+    nxt = next_assignment(user, after=after)
+    return nxt.pk if nxt else None
 
 
 def _is_overdue(a: Assignment, today) -> bool:
@@ -84,6 +104,21 @@ def blind_case(case) -> dict:
     values["sex"] = state_display(Sex, values["sex"]) if values["sex"] else ""
     values["image_url"] = _safe_url(values["image_url"] or "")
     return values
+
+
+def patient_rep_case(case) -> dict:
+    """What the patient representative reads of a case: ``PATIENT_REP_CASE_FIELDS``, no more."""
+    values = {f: getattr(case, f) for f in PATIENT_REP_CASE_FIELDS}
+    values["sex"] = state_display(Sex, values["sex"]) if values["sex"] else ""
+    return values
+
+
+def _case_for(a: Assignment) -> dict:
+    """The case as its reader reads it: blind clinical material for a clinician, the
+    patient-facing material for a patient representative."""
+    if a.kind == AssignmentKind.CLINICIAN:
+        return blind_case(a.campaign_case.case)
+    return patient_rep_case(a.campaign_case.case)
 
 
 def _sealed_case(case) -> dict:
@@ -128,23 +163,30 @@ def _classification(c) -> dict:
 
 def assignment_page(a: Assignment) -> dict:
     """The context of a reviewer's case page, by state. ``step`` tells the template which part
-    to show: ``start`` (nothing of the case yet), ``verdict`` (blind case and form), ``locked``
-    (blind case and own verdict), ``unblinded`` (everything, for this reviewer), ``closed_out``
-    (declined or expired)."""
+    to show: ``start`` (nothing of the case yet), ``verdict`` (the case as the reader reads it
+    and the form), ``locked`` (that case and the own verdict), ``unblinded`` (everything, for a
+    clinician reviewer), ``closed_out`` (declined, expired or withdrawn). A patient
+    representative reads the patient-facing side of the case beside the AI system's patient
+    information sheet, and their review ends with the lock: they are never shown the sealed
+    output here nor asked to classify it."""
     ctx: dict = {"assignment": _assignment_summary(a)}
     case = a.campaign_case.case
+    clinician = a.kind == AssignmentKind.CLINICIAN
+    if not clinician:
+        ctx["information_sheet"] = a.campaign_case.campaign.ai_system.patient_information
     if a.state == AssignmentState.ASSIGNED:
         ctx["step"] = "start"
     elif a.state == AssignmentState.OPENED:
-        ctx |= {"step": "verdict", "case": blind_case(case)}
-    elif a.state == AssignmentState.SUBMITTED:
-        ctx |= {"step": "locked", "case": blind_case(case), "verdict": _verdict(a.verdict, a.kind)}
+        ctx |= {"step": "verdict", "case": _case_for(a)}
+    elif a.state == AssignmentState.SUBMITTED or (a.state in UNBLINDED_STATES and not clinician):
+        ctx |= {"step": "locked", "case": _case_for(a), "verdict": _verdict(a.verdict, a.kind)}
     elif a.state in UNBLINDED_STATES:
         classification = getattr(a, "classification", None)
         ctx |= {
             "step": "unblinded", "case": blind_case(case), "verdict": _verdict(a.verdict, a.kind),
             "sealed": _sealed_case(case), "other_verdicts": _other_verdicts(a),
             "classification": _classification(classification) if classification else None,
+            "concur_allowed": a.verdict.label == case.ai_label,
         }
     else:
         ctx["step"] = "closed_out"
