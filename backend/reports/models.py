@@ -54,3 +54,22 @@ class Report(ConcurrentTransitionMixin, TimeStampedModel):
     @transition(field=state, source=S.PUBLISHED, target=S.SUPERSEDED)
     def supersede(self) -> None:
         pass
+
+
+class ReportComment(models.Model):
+    """A member's comment on a draft report, before it is published: the committee reads the
+    draft's figures and says what it makes of them. Written once; none after publication (the
+    published version is frozen)."""
+
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("comment"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("report comment")
+        verbose_name_plural = _("report comments")
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on report {self.report_id}"

@@ -1,7 +1,7 @@
 """Who may read which dashboard or report. Plain predicates, reused by views and services."""
 
 from accounts.enums import Role
-from committees.permissions import committee_ids_of
+from committees.permissions import committee_ids_of, is_member_of
 from reviews import permissions as review_perms
 from reviews import selectors as review_selectors
 
@@ -59,3 +59,12 @@ def can_view_evidence_pack(user, ai_system) -> bool:
     if user.role in (Role.CHAIR, Role.SECRETARY):
         return ai_system.committees.filter(pk__in=committee_ids_of(user)).exists()
     return False
+
+
+def can_comment_report(user, report) -> bool:
+    """A member in office of the campaign's committee (any seat), or whoever may publish its
+    reports, who reads the report (never while reading a case of the campaign blind). Whether
+    the report is still a draft is the state rule (409), checked by the service."""
+    if not _active(user) or not review_perms.can_view_campaign_results(user, report.campaign):
+        return False
+    return is_member_of(user, report.campaign.committee_id) or can_publish_report(user, report.campaign)

@@ -20,6 +20,12 @@ def report_get_for_user(user, pk: int) -> Report | None:
     return report
 
 
+def report_comment_list(report) -> QuerySet:
+    """The comments on a report the caller reads (``report_get_for_user``), oldest first, with
+    their authors (one query)."""
+    return report.comments.select_related("author").order_by("created_at", "id")
+
+
 def public_report_list() -> QuerySet[Report]:
     """Every published public summary, newest first: readable by anyone, without login."""
     return Report.objects.filter(audience=Audience.PUBLIC, state=ReportState.PUBLISHED).order_by("-published_at")

@@ -5,10 +5,12 @@ permission, call one selector or service of ``reports``, render."""
 import io
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
@@ -24,7 +26,12 @@ from reports import permissions as perms
 from reports.enums import Audience, ReportState
 from reports.finders import plotly_js_source
 from reports.models import Report
-from reports.selectors.published import public_report_list, report_get_for_user, report_list_for_campaign
+from reports.selectors.published import (
+    public_report_list,
+    report_comment_list,
+    report_get_for_user,
+    report_list_for_campaign,
+)
 from reviews import selectors as review_selectors
 from reviews import services as review_services
 from reviews.permissions import (
@@ -180,15 +187,18 @@ def evidence_pack_csv(request, pk: int):
 # --- Published reports ------------------------------------------------------------------------
 
 def _report_row(report: Report) -> dict:
-    return {"id": report.pk, "title": report.title, "version": report.version, "audience": report.audience,
+    return {"id": report.pk, "campaign_id": report.campaign_id, "title": report.title, "version": report.version,
+            "audience": report.audience,
             "audience_label": Audience(report.audience).label, "state": report.state,
             "state_label": ReportState(report.state).label, "published_at": report.published_at,
             "content_hash": report.content_hash, "reason": report.reason}
 
 
-def _report_for(user, pk: int) -> Report:
+def _report_for(user, pk: int, *, frozen: bool = False) -> Report:
+    """The report the caller reads (404 otherwise); ``frozen``: only a published or superseded
+    version (a draft is read on its page, never downloaded as if it were the report)."""
     report = report_get_for_user(user, pk)
-    if report is None:
+    if report is None or frozen and report.state == ReportState.DRAFT:
         raise Http404
     return report
 
@@ -208,10 +218,35 @@ def _report_context(report: Report) -> dict:
 @web_errors("report")
 def report_detail(request, pk: int):
     report = _report_for(request.user, pk)
+    is_draft = report.state == ReportState.DRAFT
+    may_publish = perms.can_publish_report(request.user, report.campaign)
     return render(request, "reports/report_detail.html", _report_context(report) | {
-        "can_correct": report.state == ReportState.PUBLISHED
-        and perms.can_publish_report(request.user, report.campaign),
+        "can_correct": report.state == ReportState.PUBLISHED and may_publish,
+        "is_draft": is_draft,
+        "can_publish_draft": is_draft and may_publish,
+        "can_comment": is_draft and perms.can_comment_report(request.user, report),
+        "comments": list(report_comment_list(report)),
     })
+
+
+@login_required
+@require_POST
+@web_errors("report", "draft")
+def report_draft(request, pk: int):
+    campaign = reads.campaign_for(request.user, pk)
+    report = services.report_draft_create(actor=request.user, campaign=campaign,
+                                          audience=request.POST.get("audience", Audience.INTERNAL))
+    return redirect("reports:report", pk=report.pk)
+
+
+@login_required
+@require_POST
+@web_errors("report", "comment")
+def report_comment(request, pk: int):
+    report = _report_for(request.user, pk)
+    services.report_comment_add(actor=request.user, report=report, text=request.POST.get("text", ""))
+    messages.success(request, _("Your comment is recorded."))
+    return redirect(reverse("reports:report", args=[report.pk]) + "#comments")
 
 
 @login_required
@@ -247,7 +282,7 @@ def report_edit(request, pk: int):
 def report_export_html(request, pk: int):
     """One file that opens offline: plotly.js and the figures inlined. A download, never
     rendered under the site's CSP (it holds inline scripts by design)."""
-    report = _report_for(request.user, pk)
+    report = _report_for(request.user, pk, frozen=True)
     plotly_js = plotly_js_source().replace("</script", "<\\/script")
     body = render_to_string("reports/export.html", _report_context(report) | {"plotly_js": plotly_js}, request=request)
     response = HttpResponse(body, content_type="text/html; charset=utf-8")
@@ -261,7 +296,7 @@ def report_export_pdf(request, pk: int):
     """The frozen report printed by WeasyPrint, with the page's tables and its frozen charts drawn
     as static SVG beforehand (:mod:`reports.static_charts`; 503 when the server has no browser to
     draw them). Nothing is fetched."""
-    report = _report_for(request.user, pk)
+    report = _report_for(request.user, pk, frozen=True)
     context = _report_context(report)
     if context.get("charts"):
         context["charts"] = static_charts.charts_for_print(context["charts"])
@@ -284,7 +319,7 @@ def _flatten(prefix: str, value, out: list) -> None:
 @web_errors("report")
 def report_export_csv(request, pk: int):
     """The frozen figures, one ``figure,value`` line each (charts left out: they are drawings)."""
-    report = _report_for(request.user, pk)
+    report = _report_for(request.user, pk, frozen=True)
     data = {k: v for k, v in report.figures.items() if k != "charts"}
     rows: list = []
     _flatten("", data, rows)
