@@ -73,6 +73,7 @@ class YesNoUnknown(models.TextChoices):
 class AdjudicationMethod(models.TextChoices):
     THIRD_READER = "third_reader", _("Third reader")
     CONSENSUS = "consensus", _("Session consensus")
+    MAJORITY_VOTE = "majority_vote", _("Session majority vote")
 
 
 class ReminderOutcome(models.TextChoices):

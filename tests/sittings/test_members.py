@@ -14,6 +14,8 @@ from icalendar import Calendar
 
 from audit.models import AuditEvent
 from common.exceptions import TransitionNotAllowed
+from reviews.enums import AdjudicationMethod
+from reviews.models import Adjudication
 from sittings import services
 from sittings.convocations import session_uid
 from sittings.enums import AttendanceStatus, SessionState
@@ -52,6 +54,7 @@ def test_minutes_after_a_3_to_1_vote_report_the_count_and_the_dissent_never_a_co
     assert (decision.votes_for, decision.votes_against, decision.votes_abstain) == (3, 1, 0)
     assert set(Vote.objects.filter(item=item).values_list("decision_id", flat=True)) == {decision.pk}
     assert [v["choice"] for v in r.json()["votes"]].count("for") == 3
+    assert Adjudication.objects.get(campaign_case_id=item.campaign_case_id).method == AdjudicationMethod.MAJORITY_VOTE
     services.session_close(actor=world.secretary, session=session)
     signed = services.session_sign(actor=world.chair, session=session)
     passage = unescape(signed.minutes_html.split(f'data-case="{item.campaign_case_id}"')[1].split("</section>")[0])
@@ -72,7 +75,8 @@ def test_a_unanimous_vote_is_reported_as_a_consensus(world, api):
     services.session_close(actor=world.secretary, session=session)
     signed = services.session_sign(actor=world.chair, session=session)
     passage = signed.minutes_html.split(f'data-case="{item.campaign_case_id}"')[1].split("</section>")[0]
-    assert "Label de référence retenu par consensus : fracture." in passage
+    assert "Label de référence retenu par consensus : Fracture." in passage
+    assert Adjudication.objects.get(campaign_case_id=item.campaign_case_id).method == AdjudicationMethod.CONSENSUS
     assert "Décision prise à l'unanimité." in passage
 
 

@@ -1,5 +1,5 @@
 """Sessions through the real services: agenda built from what awaits the committee, quorum,
-decisions (consensus adjudication), actions, minutes frozen at signature."""
+decisions (adjudication by the session), actions, minutes frozen at signature."""
 
 import datetime as dt
 
@@ -54,7 +54,7 @@ def test_decision_refused_without_quorum_and_recorded_with_it(world):
                                         reference_label="fracture")
     cc = CampaignCase.objects.get(pk=item.campaign_case_id)
     assert (cc.state, cc.reference_label) == (CampaignCaseState.ADJUDICATED, "fracture")
-    assert decision.adjudication.method == "consensus"
+    assert decision.adjudication.method == "majority_vote"  # 5 for, 1 against: not a consensus
 
 
 def test_decision_needs_majority_dissent_and_chair(world):

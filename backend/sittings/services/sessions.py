@@ -302,7 +302,9 @@ def decision_record(*, actor, item: AgendaItem, summary: str, text: str, votes_f
         if needs_label:
             adjudication = adjudication_record(actor=actor, campaign_case=cc, label=reference_label,
                                                reasoning=f"{summary.strip()}\n\n{text.strip()}",
-                                               method=AdjudicationMethod.CONSENSUS)
+                                               method=AdjudicationMethod.CONSENSUS
+                                               if votes_against == 0 and votes_abstain == 0
+                                               else AdjudicationMethod.MAJORITY_VOTE)
         decision = Decision.objects.create(
             item=item, summary=summary.strip(), text=text.strip(), reference_label=reference_label,
             adjudication=adjudication, votes_for=votes_for, votes_against=votes_against,
