@@ -29,8 +29,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def documented_clicks(journey: str) -> int:
     """The click count the README gives for a journey: its heading, then "(N clicks)"."""
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("### Journeys"):]
-    match = re.search(rf"^#### {re.escape(journey)} \((\d+) clicks\)$", section, flags=re.MULTILINE)
+    section = text[text.index("## Journeys"):]
+    match = re.search(rf"^### {re.escape(journey)} \((\d+) clicks\)$", section, flags=re.MULTILINE)
     assert match, f"no journey {journey!r} with its click count in the README"
     return int(match.group(1))
 

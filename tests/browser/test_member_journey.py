@@ -49,7 +49,8 @@ def test_member_journey_session_vote_comment_minutes_dashboard(open_page, live_s
 
     watch = open_page()
     page = log_in(watch.page, base, member.username, landing="/reviews/")
-    clicks.click(page.get_by_role("link", name="Séances", exact=True))
+    clicks.click(page.get_by_role("navigation", name="Navigation principale")
+                 .get_by_role("link", name="Séances", exact=True))
     clicks.click(page.get_by_role("link", name="Séance de mars"))
     expect(page.get_by_role("heading", name="Ordre du jour")).to_be_visible()
     item = session.items.order_by("position").first()
@@ -72,7 +73,8 @@ def test_member_journey_session_vote_comment_minutes_dashboard(open_page, live_s
     expect(page.locator(".messages")).to_contain_text("Votre commentaire est ajouté")
     assert Comment.objects.get(item=item).author_id == member.pk
 
-    clicks.click(page.get_by_role("link", name="Séances", exact=True))
+    clicks.click(page.get_by_role("navigation", name="Navigation principale")
+                 .get_by_role("link", name="Séances", exact=True))
     clicks.click(page.get_by_role("link", name="Séance de février"))
     clicks.click(page.get_by_role("link", name="Procès-verbal", exact=True))
     expect(page.locator(".minutes-frame")).to_contain_text("Fracture retenue en février.")

@@ -33,7 +33,8 @@ def test_chair_session_journey_from_planning_to_signed_minutes(open_page, live_s
 
     watch = open_page()
     chair = log_in(watch.page, base, world.chair.username)
-    clicks.click(chair.get_by_role("link", name="Séances", exact=True))
+    clicks.click(chair.get_by_role("navigation", name="Navigation principale")
+                 .get_by_role("link", name="Séances", exact=True))
     clicks.click(chair.get_by_role("link", name="Planifier une séance").first)
     chair.get_by_label("Intitulé").fill("Séance navigateur")
     when = timezone.localtime() + dt.timedelta(days=1)

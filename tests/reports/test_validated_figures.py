@@ -32,7 +32,7 @@ from reports.models import Report
 from reviews import services as review_services
 from reviews.enums import AssignmentKind, CampaignState
 from reviews.models import Assignment
-from tests.factories import CaseFactory
+from tests.factories import CaseFactory, UserFactory
 from tests.helpers import html
 from tests.login import login
 from tests.reports.test_discordant_cases import _adjudicate_and_analyse, discordant_world
@@ -154,10 +154,16 @@ def test_reader_table_for_the_quality_team(setup):
         assert f'<th scope="row">{reader}</th>' in table
 
 
-@pytest.mark.parametrize("who", ["management", "chair", "secretary", "admin"])
+def _user(world, who):
+    return {"clinician": world.clinicians[0], "patient_rep": world.patient_reps[0]}.get(who) or getattr(world, who)
+
+
+@pytest.mark.parametrize("who", ["management", "chair", "secretary", "admin", "clinician", "patient_rep"])
 def test_reader_table_never_for_other_roles(setup, who):
+    """Management, the officers and the committee's members (clinicians and patient
+    representatives in office read its dashboards) see the aggregates, never the reader table."""
     world, campaign, _ccs = setup
-    response = login(getattr(world, who)).get(f"/reports/campaigns/{campaign.pk}/")
+    response = login(_user(world, who)).get(f"/reports/campaigns/{campaign.pk}/")
     assert response.status_code == 200
     text = html(response)
     assert 'id="validated-figures"' in text  # the aggregates, yes
@@ -168,8 +174,10 @@ def test_reader_table_never_for_other_roles(setup, who):
 
 @pytest.mark.parametrize("who", ["dpo", "clinician", "patient_rep"])
 def test_other_roles_get_no_dashboard(setup, who):
+    """The DPO, and clinicians and patient representatives who sit on no committee of the
+    campaign, read no dashboard of it."""
     world, campaign, _ccs = setup
-    user = {"dpo": world.dpo, "clinician": world.clinicians[0], "patient_rep": world.patient_reps[0]}[who]
+    user = world.dpo if who == "dpo" else UserFactory(role=who, username=f"outside-{who}")
     response = login(user).get(f"/reports/campaigns/{campaign.pk}/")
     assert response.status_code in (403, 404)
     text = html(response)

@@ -191,13 +191,14 @@ def _sessions_world(n: int):
 
 
 @pytest.mark.parametrize(("n", "who", "queries"), [
-    (n, who, q) for n in (1, 3) for who, q in [("quality", 4), ("secretary", 5), ("chair", 5)]
+    (n, who, q) for n in (1, 3) for who, q in [("quality", 5), ("secretary", 6), ("chair", 6)]
 ])
 def test_session_list_query_count(db, django_assert_num_queries, n, who, queries):
     world = _sessions_world(n)
 
     # count, sessions with committee and users, attendances with members and users, agenda items
-    # with their decisions and the caller's blind flag (+ the caller's committees for an officer)
+    # with their decisions and the caller's blind flag, the members' votes (+ the caller's
+    # committees for an officer)
     rows = get_counted(django_assert_num_queries, getattr(world, who), "/api/sessions/", queries)
 
     assert len(rows) == n

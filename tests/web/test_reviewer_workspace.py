@@ -265,7 +265,7 @@ def _workspace_counts(n_cases: int) -> list[int]:
     return counts
 
 
-WORKSPACE_QUERIES = [3, 4, 27, 23, 4, 26]
+WORKSPACE_QUERIES = [4, 5, 23, 19, 5, 22]
 """Per request of ``_workspace_counts``: the queue, the blind case page, the lock with the reveal
 (htmx), the classification with "next" (htmx), the patient representative's form page and their
 lock with "next" (htmx). The same whatever the number of cases in the queue."""
