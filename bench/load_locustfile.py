@@ -76,10 +76,13 @@ class Reviewer(FastHttpUser):
                                                    "rationale": "Trait de fracture non retrouvé."}) is None:
             return
         self.wait()
-        if self._post(f"{url}/unblind/", "unblind") is None:
+        unblinded = self._post(f"{url}/unblind/", "unblind")
+        if unblinded is None:
             return
         self.wait()
-        self._post(f"{url}/classify/", "classify", {"discrepancy": "concur", "would_have_changed": False})
+        # "concur" only when the locked reading is the AI output's (the service refuses it otherwise)
+        discrepancy = "concur" if unblinded["case"]["ai_label"] == label else "understandable"
+        self._post(f"{url}/classify/", "classify", {"discrepancy": discrepancy, "would_have_changed": False})
 
 
 class _Reader(FastHttpUser):

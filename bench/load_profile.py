@@ -100,10 +100,12 @@ def main() -> None:
         timed("submit", measured, lambda c=client, u=url: c.post(
             f"{u}/submit/", {"label": label, "confidence": 3, "rationale": "Trait de fracture non retrouvé."},
             content_type="application/json"))
-        timed("unblind", measured, lambda c=client, u=url: c.post(f"{u}/unblind/", {},
-                                                                   content_type="application/json"))
-        timed("classify", measured, lambda c=client, u=url: c.post(
-            f"{u}/classify/", {"discrepancy": "concur", "would_have_changed": False},
+        unblinded = timed("unblind", measured, lambda c=client, u=url: c.post(f"{u}/unblind/", {},
+                                                                             content_type="application/json"))
+        # "concur" only when the locked reading is the AI output's (the service refuses it otherwise)
+        grade = "concur" if unblinded.json()["case"]["ai_label"] == label else "understandable"
+        timed("classify", measured, lambda c=client, u=url, g=grade: c.post(
+            f"{u}/classify/", {"discrepancy": g, "would_have_changed": False},
             content_type="application/json"))
 
     quality = Client(HTTP_COOKIE=f"sessionid={config['quality_sessions'][0]}")
