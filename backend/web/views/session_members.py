@@ -34,6 +34,21 @@ def _page_with(request, session, key, form, tab="agenda"):
                   _session_context(request, session, forms_for={key: form}, tab=tab), status=400)
 
 
+def _submit(request, session, form, write, done: str, back, key, tab="agenda"):
+    """One member's form through its service: ``write(cleaned_data)`` when the form is valid, then
+    the ``done`` message and the redirect to ``back``; otherwise (a form or service error) the
+    session page again, 400, with the error on its field under ``key``."""
+    if form.is_valid():
+        try:
+            write(form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, done)
+            return back
+    return _page_with(request, session, key, form, tab=tab)
+
+
 @login_required
 @require_POST
 @committee_errors("item", "vote")
@@ -45,15 +60,8 @@ def item_vote(request, pk: int, item_pk: int):
         raise Forbidden("Only the committee's members vote.")
     ensure_session_in(session, "vote", SessionState.OPEN)
     form = VoteForm(request.POST, prefix=f"vote{item.pk}")
-    if form.is_valid():
-        try:
-            services.vote_cast(actor=request.user, item=item, **form.cleaned_data)
-        except ValidationFailed as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("Your vote is recorded."))
-            return _back_to_item(session, item.pk)
-    return _page_with(request, session, ("vote", item.pk), form)
+    return _submit(request, session, form, lambda data: services.vote_cast(actor=request.user, item=item, **data),
+                   _("Your vote is recorded."), _back_to_item(session, item.pk), ("vote", item.pk))
 
 
 @login_required
@@ -67,16 +75,10 @@ def item_proxy_vote(request, pk: int, item_pk: int):
         raise Forbidden("Only the committee chair records a vote on another member's behalf.")
     ensure_session_in(session, "vote", SessionState.OPEN)
     form = VoteForm(request.POST, prefix=f"proxy{item.pk}", members=selectors.present_member_list(session))
-    if form.is_valid():
-        try:
-            services.vote_cast(actor=request.user, item=item, **form.cleaned_data)
-        except ValidationFailed as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("The vote of %(name)s is recorded.")
-                             % {"name": form.cleaned_data["member"].user.display_name})
-            return _back_to_item(session, item.pk)
-    return _page_with(request, session, ("proxy", item.pk), form)
+    done = _("The vote of %(name)s is recorded.") % {"name": form.cleaned_data["member"].user.display_name} \
+        if form.is_valid() else ""
+    return _submit(request, session, form, lambda data: services.vote_cast(actor=request.user, item=item, **data),
+                   done, _back_to_item(session, item.pk), ("proxy", item.pk))
 
 
 @login_required
@@ -89,15 +91,9 @@ def item_comment(request, pk: int, item_pk: int):
         raise Forbidden("Only the committee's members comment.")
     ensure_session_in(session, "comment", SessionState.PLANNED, SessionState.OPEN, SessionState.CLOSED)
     form = CommentForm(request.POST, prefix=f"comment{item.pk}")
-    if form.is_valid():
-        try:
-            services.comment_add(actor=request.user, session=session, item=item, text=form.cleaned_data["text"])
-        except ValidationFailed as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("Your comment is added."))
-            return _back_to_item(session, item.pk)
-    return _page_with(request, session, ("comment", item.pk), form)
+    return _submit(request, session, form,
+                   lambda data: services.comment_add(actor=request.user, session=session, item=item, text=data["text"]),
+                   _("Your comment is added."), _back_to_item(session, item.pk), ("comment", item.pk))
 
 
 @login_required
@@ -109,15 +105,11 @@ def minutes_comment(request, pk: int):
         raise Forbidden("Only the committee's members comment.")
     ensure_session_in(session, "comment", SessionState.PLANNED, SessionState.OPEN, SessionState.CLOSED)
     form = CommentForm(request.POST, prefix="minutes")
-    if form.is_valid():
-        try:
-            services.comment_add(actor=request.user, session=session, text=form.cleaned_data["text"])
-        except ValidationFailed as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("Your comment is added."))
-            return redirect(reverse("web:session", args=[session.pk]) + "?tab=minutes#minutes-comments")
-    return _page_with(request, session, "minutes_comment", form, tab="minutes")
+    return _submit(request, session, form,
+                   lambda data: services.comment_add(actor=request.user, session=session, text=data["text"]),
+                   _("Your comment is added."),
+                   redirect(reverse("web:session", args=[session.pk]) + "?tab=minutes#minutes-comments"),
+                   "minutes_comment", tab="minutes")
 
 
 @login_required
